@@ -1,0 +1,36 @@
+import type { Command, OptionValues } from 'commander';
+import { loadServed } from '../../discovery/load-served.js';
+import { requireWebConf, type CommandContext } from '../context.js';
+import type { Runner } from '../main.js';
+
+export interface ListOptions extends OptionValues {
+  readonly json?: boolean;
+}
+
+export function registerList(program: Command, run: Runner): void {
+  program
+    .command('list')
+    .description("print the repositories hgweb serves for the hgweb.config, in hgweb's order")
+    .option('--json', 'print a JSON array of {"name", "path"} instead of name<TAB>path lines')
+    .addHelpText(
+      'after',
+      `
+Computes exactly what Mercurial's hgwebdir serves: [paths] entries (plain, /* and /**)
+and [collections], with hgweb's walk rules for symlinks, nested repositories and
+.hg/patches. Relative roots are taken from the current folder, as hgweb takes them
+from its own working folder.
+
+Exit status: 0 listed; 1 a root is missing or unreadable (hgweb would fail every
+request); 2 bad usage, settings or hgweb.config.`,
+    )
+    .action(run<ListOptions>(list));
+}
+
+export async function list(ctx: CommandContext, opts: ListOptions): Promise<number> {
+  const state = await loadServed(requireWebConf(ctx), { cwd: ctx.io.cwd });
+  for (const err of state.errors) ctx.io.stderr(`hgreload: ${err.format()}\n`);
+  if (state.errors.length > 0) return 1;
+  if (opts.json) ctx.io.stdout(`${JSON.stringify(state.repos, null, 2)}\n`);
+  else ctx.io.stdout(state.repos.map((r) => `${r.name}\t${r.path}\n`).join(''));
+  return 0;
+}

@@ -1,0 +1,177 @@
+/**
+ * hgreload's own settings file (INI, read with `ini`), parsed once into a
+ * frozen, fully defaulted value. Unknown sections and keys are errors that
+ * suggest the nearest known name: a typo must not silently fall back to a default.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseIni } from 'ini';
+import { HgreloadError, errnoCode, strerror } from '../errors.js';
+import { nearest } from '../util/nearest.js';
+
+export const RELOAD_METHODS = ['touch', 'signal', 'command', 'publish'] as const;
+export type ReloadMethod = (typeof RELOAD_METHODS)[number];
+
+export interface Settings {
+  /** The settings file these came from, or undefined when none was read. */
+  readonly file: string | undefined;
+  /** The hgweb.config (absolute), when the settings or the command line name one. */
+  readonly webconf: string | undefined;
+  readonly reload: {
+    readonly method: ReloadMethod;
+    readonly wsgi: string | undefined;
+    readonly pidfile: string | undefined;
+    readonly signal: string;
+    readonly command: string | undefined;
+    readonly state: string;
+    readonly debounce: number;
+  };
+  readonly rescan: { readonly schedule: string };
+  readonly hooks: { readonly auto: boolean };
+}
+
+export const DEFAULT_SETTINGS_FILE = '/etc/hgreload/hgreload.ini';
+
+const KNOWN: Readonly<Record<string, readonly string[]>> = {
+  '': ['webconf'],
+  reload: ['method', 'wsgi', 'pidfile', 'signal', 'command', 'state', 'debounce'],
+  rescan: ['schedule'],
+  hooks: ['auto'],
+};
+
+type Raw = Record<string, unknown>;
+
+export interface SettingsSource {
+  /** -c/--config, then $HGRELOAD_CONFIG; a file named there must exist. */
+  readonly explicitFile: string | undefined;
+  readonly cwd: string;
+  readonly readFile?: (path: string) => string;
+}
+
+/** Reads the settings file (the default one only if it exists) and validates it. */
+export function loadSettings(source: SettingsSource): Settings {
+  const read = source.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const file = resolve(source.cwd, source.explicitFile ?? DEFAULT_SETTINGS_FILE);
+  let text: string;
+  try {
+    text = read(file);
+  } catch (err) {
+    if (source.explicitFile === undefined && errnoCode(err) === 'ENOENT') return parseSettings('', undefined);
+    throw new HgreloadError('settings', `cannot read settings file ${file} (${strerror(err)})`, {
+      file,
+      hint: 'name an existing file with -c/--config or $HGRELOAD_CONFIG',
+      cause: err,
+    });
+  }
+  return parseSettings(text, file);
+}
+
+export function parseSettings(text: string, file: string | undefined): Settings {
+  const raw = parseIni(text) as Raw;
+  const where = (section: string, key?: string): string => {
+    const line = findLine(text, section, key);
+    return `${file ?? '<settings>'}${line === undefined ? '' : `:${line}`}`;
+  };
+  const fail = (section: string, key: string | undefined, message: string, hint?: string): never => {
+    throw new HgreloadError('settings', `bad settings at ${where(section, key)}: ${message}`, {
+      ...(file === undefined ? {} : { file }),
+      ...(hint === undefined ? {} : { hint }),
+    });
+  };
+
+  const sections: Record<string, Raw> = { '': {} };
+  for (const [key, value] of Object.entries(raw)) {
+    if (value !== null && typeof value === 'object') {
+      if (!(key in KNOWN) || key === '') {
+        const guess = nearest(key, Object.keys(KNOWN).filter(Boolean));
+        fail(key, undefined, `unknown section [${key}]`, guess === undefined ? undefined : `did you mean [${guess}]?`);
+      }
+      sections[key] = value as Raw;
+    } else {
+      sections['']![key] = value;
+    }
+  }
+  for (const [section, values] of Object.entries(sections)) {
+    for (const key of Object.keys(values)) {
+      if (!KNOWN[section]!.includes(key)) {
+        const guess = nearest(key, KNOWN[section]!);
+        const place = section === '' ? 'at the top' : `in [${section}]`;
+        fail(section, key, `unknown setting "${key}" ${place}`, guess === undefined ? undefined : `did you mean "${guess}"?`);
+      }
+    }
+  }
+
+  const base = file === undefined ? process.cwd() : dirname(file);
+  const str = (section: string, key: string): string | undefined => {
+    const v = sections[section]?.[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v.trim() === '') return fail(section, key, `"${key}" needs a value`);
+    return v.trim();
+  };
+  const path = (section: string, key: string): string | undefined => {
+    const v = str(section, key);
+    return v === undefined ? undefined : resolve(base, v);
+  };
+
+  const method = str('reload', 'method') ?? 'touch';
+  if (!(RELOAD_METHODS as readonly string[]).includes(method)) {
+    fail('reload', 'method', `unknown reload method "${method}"`, `use one of ${RELOAD_METHODS.join(', ')}`);
+  }
+  const debounceText = str('reload', 'debounce') ?? '500';
+  const debounce = Number(debounceText);
+  if (!/^\d+$/.test(debounceText) || debounce > 60_000) {
+    fail('reload', 'debounce', `"debounce" must be a whole number of milliseconds up to 60000, not "${debounceText}"`);
+  }
+  const autoValue = sections.hooks?.auto;
+  const auto = autoValue === undefined ? false : parseBool(autoValue);
+  if (auto === undefined) fail('hooks', 'auto', `"auto" must be true or false, not "${String(autoValue)}"`);
+
+  return deepFreeze({
+    file,
+    webconf: path('', 'webconf'),
+    reload: {
+      method: method as ReloadMethod,
+      wsgi: path('reload', 'wsgi'),
+      pidfile: path('reload', 'pidfile'),
+      signal: str('reload', 'signal') ?? 'SIGUSR1',
+      command: str('reload', 'command'),
+      state: path('reload', 'state') ?? '/var/lib/hgreload',
+      debounce,
+    },
+    rescan: { schedule: str('rescan', 'schedule') ?? '*/10 * * * *' },
+    hooks: { auto: auto! },
+  });
+}
+
+function parseBool(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  const s = String(v).trim().toLowerCase();
+  if (['true', 'yes', 'on', '1'].includes(s)) return true;
+  if (['false', 'no', 'off', '0'].includes(s)) return false;
+  return undefined;
+}
+
+/** The line of `key` in `[section]` (or of the section header), for error messages; `ini` keeps no positions. */
+function findLine(text: string, section: string, key: string | undefined): number | undefined {
+  let current = '';
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    const header = /^\[(.*)\]$/.exec(line);
+    if (header) {
+      current = header[1]!.trim();
+      if (key === undefined && current === section) return i + 1;
+    } else if (key !== undefined && current === section && line.split('=')[0]!.trim() === key) {
+      return i + 1;
+    }
+  }
+  return undefined;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

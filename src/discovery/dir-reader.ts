@@ -1,0 +1,132 @@
+/**
+ * Reads directories for the walk, ahead of it and in parallel.
+ *
+ * The walk itself must be sequential to keep hgweb's order and its
+ * first-seen-wins rule. This reader lets it be cheap anyway: listing a
+ * directory immediately starts listing the children the walk may visit next,
+ * so the file system works on many directories at once while the walk
+ * consumes results in order. Listings are keyed by resolved path, so a
+ * directory reached through a symlink is read once, and a symlink loop stops
+ * the read-ahead as it stops the walk.
+ */
+import type { Dirent } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
+
+export interface WalkFs {
+  readonly readdir: (path: string) => Promise<Dirent[]>;
+  readonly stat: (path: string) => Promise<{ isDirectory(): boolean }>;
+  readonly realpath: (path: string) => Promise<string>;
+}
+
+export const nodeWalkFs: WalkFs = {
+  readdir: (path) => readdir(path, { withFileTypes: true }),
+  stat: (path) => stat(path),
+  realpath: (path) => realpath(path),
+};
+
+export interface SubdirEntry {
+  readonly name: string;
+  /** The entry is a symlink to a directory; `target` is where it resolves. */
+  readonly symlink: boolean;
+  readonly target?: string;
+}
+
+export type Listing =
+  | { readonly ok: true; readonly subdirs: readonly SubdirEntry[]; readonly isRepo: boolean }
+  | { readonly ok: false; readonly error: NodeJS.ErrnoException };
+
+/** `name` inside the resolved directory `dir`. */
+export function childPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+// Python sorts directory names as bytes. JavaScript's `<` compares UTF-16 code
+// units, which agrees with UTF-8 byte order except around surrogate pairs.
+const NEEDS_BYTE_COMPARE = /[\uD800-\uFFFF]/;
+export function compareNames(a: string, b: string): number {
+  if (NEEDS_BYTE_COMPARE.test(a) || NEEDS_BYTE_COMPARE.test(b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export class DirReader {
+  private readonly listings = new Map<string, Promise<Listing>>();
+  private readonly patches = new Map<string, Promise<boolean>>();
+
+  /**
+   * @param fs file system access
+   * @param readIntoRepos read ahead into repositories' working folders (a `**` walk)
+   */
+  constructor(
+    private readonly fs: WalkFs,
+    private readonly readIntoRepos: boolean,
+  ) {}
+
+  /** The directory's subfolders (after following symlinks) in hgweb's sorted order. */
+  list(dir: string): Promise<Listing> {
+    let listing = this.listings.get(dir);
+    if (listing === undefined) {
+      listing = this.read(dir);
+      this.listings.set(dir, listing);
+      void listing.then((l) => this.readAhead(dir, l));
+    }
+    return listing;
+  }
+
+  /** Whether `repo/.hg/patches/.hg` is a directory: hgweb serves an MQ patch queue as a repository. */
+  hasPatchQueue(repo: string): Promise<boolean> {
+    let answer = this.patches.get(repo);
+    if (answer === undefined) {
+      answer = this.fs.stat(`${childPath(repo, '.hg')}/patches/.hg`).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
+      this.patches.set(repo, answer);
+    }
+    return answer;
+  }
+
+  private async read(dir: string): Promise<Listing> {
+    let entries: Dirent[];
+    try {
+      entries = await this.fs.readdir(dir);
+    } catch (err) {
+      return { ok: false, error: err as NodeJS.ErrnoException };
+    }
+    const subdirs: SubdirEntry[] = [];
+    const links: Array<Promise<SubdirEntry | undefined>> = [];
+    for (const entry of entries) {
+      if (entry.isDirectory()) subdirs.push({ name: entry.name, symlink: false });
+      else if (entry.isSymbolicLink()) links.push(this.resolveLink(dir, entry.name));
+    }
+    for (const link of await Promise.all(links)) if (link !== undefined) subdirs.push(link);
+    subdirs.sort((a, b) => compareNames(a.name, b.name));
+    return { ok: true, subdirs, isRepo: subdirs.some((d) => d.name === '.hg') };
+  }
+
+  /** Python's DirEntry.is_dir() follows a symlink and calls any error "not a directory". */
+  private async resolveLink(dir: string, name: string): Promise<SubdirEntry | undefined> {
+    const path = childPath(dir, name);
+    try {
+      if (!(await this.fs.stat(path)).isDirectory()) return undefined;
+      return { name, symlink: true, target: await this.fs.realpath(path) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private readAhead(dir: string, listing: Listing): void {
+    if (!listing.ok) return;
+    if (listing.isRepo) {
+      void this.hasPatchQueue(dir);
+      if (!this.readIntoRepos) return;
+    }
+    for (const d of listing.subdirs) {
+      if (d.symlink) {
+        // Links are followed only from folders that are not repositories.
+        if (!listing.isRepo) void this.list(d.target!);
+      } else if (d.name !== '.hg') {
+        void this.list(childPath(dir, d.name));
+      }
+    }
+  }
+}

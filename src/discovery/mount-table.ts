@@ -1,0 +1,82 @@
+/**
+ * Directory identity without a stat per directory.
+ *
+ * hgweb's walk compares every directory's (st_dev, st_ino) with those it has
+ * seen. Linux forbids hard links to directories, so two paths name the same
+ * directory only through a symlink (which we resolve with realpath) or a mount
+ * of the same file system twice (a bind mount). Mapping a resolved path through
+ * the mount table to (device, path inside that file system) therefore gives the
+ * same answer as comparing (st_dev, st_ino), while stat-ing only symlinks.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface Mount {
+  /** major:minor of the mounted file system. */
+  readonly device: string;
+  /** The folder of that file system shown at the mount point. */
+  readonly root: string;
+  readonly mountPoint: string;
+}
+
+/** Where a resolved directory path lives: its mount and its path below the mount point. */
+export interface DirIdentity {
+  readonly mount: Mount | undefined;
+  readonly canonical: string;
+}
+
+// mountinfo escapes space, tab, newline and backslash as octal.
+const unescape = (field: string): string => field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+
+export function parseMountInfo(text: string): Mount[] {
+  const mounts: Mount[] = [];
+  for (const line of text.split('\n')) {
+    const fields = line.split(' ');
+    if (fields.length < 5) continue;
+    mounts.push({ device: fields[2]!, root: unescape(fields[3]!), mountPoint: unescape(fields[4]!) });
+  }
+  return mounts;
+}
+
+export class MountTable {
+  // A later mount on the same point hides the earlier one, and mountinfo lists mounts in mount order.
+  private readonly byPoint = new Map<string, Mount>();
+
+  constructor(mounts: readonly Mount[]) {
+    for (const m of mounts) this.byPoint.set(m.mountPoint, m);
+  }
+
+  static fromSystem(read: (path: string) => string = (p) => readFileSync(p, 'utf8')): MountTable {
+    try {
+      return new MountTable(parseMountInfo(read('/proc/self/mountinfo')));
+    } catch {
+      // Without a mount table, resolved paths alone identify directories; only bind mounts go unseen.
+      return new MountTable([]);
+    }
+  }
+
+  /** Identity of a resolved (realpath) directory path. */
+  identify(canonical: string): DirIdentity {
+    for (let p = canonical; ; ) {
+      const mount = this.byPoint.get(p);
+      if (mount !== undefined) return { mount, canonical };
+      if (p === '/') return { mount: undefined, canonical };
+      const i = p.lastIndexOf('/');
+      p = i <= 0 ? '/' : p.slice(0, i);
+    }
+  }
+
+  /** Identity of `name` inside a directory whose identity is known: no prefix search unless it is a mount point. */
+  child(parent: DirIdentity, name: string): DirIdentity {
+    const canonical = parent.canonical === '/' ? `/${name}` : `${parent.canonical}/${name}`;
+    const mount = this.byPoint.get(canonical);
+    return { mount: mount ?? parent.mount, canonical };
+  }
+
+  /** A string equal for two identities exactly when they are the same directory. */
+  static key(id: DirIdentity): string {
+    if (id.mount === undefined) return id.canonical;
+    const rest = id.canonical.slice(id.mount.mountPoint === '/' ? 0 : id.mount.mountPoint.length);
+    const inFileSystem = (id.mount.root === '/' ? '' : id.mount.root) + rest;
+    return `${id.mount.device}\0${inFileSystem === '' ? '/' : inFileSystem}`;
+  }
+}

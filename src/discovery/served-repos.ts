@@ -1,0 +1,121 @@
+/**
+ * Which repositories hgweb serves for an hgweb.config: mercurial/hgweb/hgwebdir_mod.py
+ * `refresh`, `findrepos`, `urlrepos` and `cleannames`, over our port of the walk.
+ */
+import { HgreloadError, errnoCode, strerror } from '../errors.js';
+import type { MercurialConfig } from '../config/hgrc-reader.js';
+import { parseList } from '../config/parse-list.js';
+import { abspath, normpath, split, stripSlashes } from '../config/paths.js';
+import { nodeWalkFs, type WalkFs } from './dir-reader.js';
+import { MountTable } from './mount-table.js';
+import { WalkFailure, walkRepos } from './walk-repos.js';
+
+export interface ServedRepo {
+  readonly name: string;
+  readonly path: string;
+}
+
+/** One place repositories come from, in hgweb's order. */
+export type Root =
+  /** `[paths]` entry not ending in `*` or `**`: served as written, repository or not. */
+  | { readonly kind: 'plain'; readonly prefix: string; readonly path: string; readonly source: string }
+  /** `[paths]` entry ending in `/*` (recurse false) or `/**`; `folder` is absolute and normalised. */
+  | { readonly kind: 'walk'; readonly prefix: string; readonly folder: string; readonly recurse: boolean; readonly source: string }
+  /** `[collections]` entry: walked as written (relative to the working folder) and named by cutting `prefix`. */
+  | { readonly kind: 'collection'; readonly prefix: string; readonly folder: string; readonly source: string };
+
+/** The section hgweb reads [paths] of hgweb.config into, so that global [paths] stay out. */
+export const HGWEB_PATHS_SECTION = 'hgweb-paths';
+export const HGWEB_REMAP: Readonly<Record<string, string>> = { paths: HGWEB_PATHS_SECTION };
+
+/** The roots an hgweb.config names, in hgweb's order. `cwd` stands for the hgweb process's working folder. */
+export function configuredRoots(config: MercurialConfig, cwd: string): Root[] {
+  const roots: Root[] = [];
+  for (const [key, { value, source }] of config.items(HGWEB_PATHS_SECTION)) {
+    const prefix = stripSlashes(key);
+    for (const path of parseList(value)) {
+      const [head, tail] = split(path);
+      if (tail === '*' || tail === '**') {
+        roots.push({ kind: 'walk', prefix, folder: normpath(abspath(head, cwd)), recurse: tail === '**', source });
+      } else {
+        roots.push({ kind: 'plain', prefix, path, source });
+      }
+    }
+  }
+  for (const [prefix, { value, source }] of config.items('collections')) {
+    roots.push({ kind: 'collection', prefix, folder: value, source });
+  }
+  return roots;
+}
+
+export interface DiscoverOptions {
+  readonly cwd: string;
+  readonly fs?: WalkFs;
+  readonly mounts?: MountTable;
+}
+
+export interface Discovery {
+  readonly repos: ServedRepo[];
+  /** Roots whose walk fails: hgweb then fails every request, so `repos` is what it would serve once they are fixed. */
+  readonly errors: HgreloadError[];
+}
+
+/** The repositories of every root, walked in parallel and listed in hgweb's order. */
+export async function discover(roots: readonly Root[], options: DiscoverOptions): Promise<Discovery> {
+  const walkOptions = {
+    fs: options.fs ?? nodeWalkFs,
+    mounts: options.mounts ?? MountTable.fromSystem(),
+    resolve: (path: string) => abspath(path, options.cwd),
+  };
+  const results = await Promise.all(
+    roots.map(async (root): Promise<ServedRepo[] | HgreloadError> => {
+      if (root.kind === 'plain') return [{ name: root.prefix, path: root.path }];
+      try {
+        const found = await walkRepos(root.folder, root.kind === 'walk' && root.recurse, walkOptions);
+        return root.kind === 'walk' ? urlRepos(root.prefix, root.folder, found) : collectionRepos(root.prefix, found);
+      } catch (err) {
+        if (err instanceof WalkFailure) return walkError(root, err);
+        throw err;
+      }
+    }),
+  );
+  const repos: ServedRepo[] = [];
+  const errors: HgreloadError[] = [];
+  for (const r of results) {
+    if (r instanceof HgreloadError) errors.push(r);
+    else repos.push(...r);
+  }
+  return { repos, errors };
+}
+
+function urlRepos(prefix: string, head: string, paths: readonly string[]): ServedRepo[] {
+  return paths.map((p) => {
+    const path = normpath(p);
+    return { name: stripSlashes(`${prefix}/${stripSlashes(path.slice(head.length), 'left')}`), path };
+  });
+}
+
+function collectionRepos(prefix: string, paths: readonly string[]): ServedRepo[] {
+  return paths.map((p) => {
+    const path = normpath(p);
+    const name = path.startsWith(prefix) ? path.slice(prefix.length) : path;
+    return { name: stripSlashes(name, 'left'), path };
+  });
+}
+
+function walkError(root: Exclude<Root, { kind: 'plain' }>, failure: WalkFailure): HgreloadError {
+  const what = root.kind === 'walk' ? 'root' : 'collection';
+  const at = `${root.source}: ${what} ${root.folder}`;
+  const consequence = 'hgweb fails every request until this is fixed';
+  if (failure.path === root.folder && errnoCode(failure.error) === 'ENOENT') {
+    return new HgreloadError('root-missing', `${at} does not exist`, {
+      hint: `${consequence}: create the folder or correct the entry`,
+      cause: failure.error,
+    });
+  }
+  return new HgreloadError('walk', `${at}: cannot read ${failure.path} (${strerror(failure.error)})`, {
+    file: root.source,
+    hint: `hgweb's walk stops here too, so ${consequence}`,
+    cause: failure.error,
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * hgweb's repository walk (mercurial/scmutil.py `walkrepos` with followsym=True,
+ * over Python's `os.walk`), ported step by step so that the same tree gives the
+ * same paths in the same order:
+ *
+ * - depth-first, pre-order, subfolder names sorted bytewise;
+ * - a folder holding `.hg` (a directory, or a symlink to one) is a repository:
+ *   it is emitted, then `.hg/patches` when that holds its own `.hg`; a `*` walk
+ *   stops there, a `**` walk goes on into the working folder (not `.hg`, and
+ *   not through symlinks);
+ * - in any other folder each subfolder is checked against the folders seen so
+ *   far (same device and inode: first seen wins, which ends loops); a symlinked
+ *   one is walked at once as a nested, non-recursive walk, and real ones after;
+ * - failing to list the top of a walk, or to stat a subfolder, is fatal (hgweb
+ *   fails every request); failing to list any other folder skips it.
+ */
+import { errnoCode } from '../errors.js';
+import { DirReader, type WalkFs } from './dir-reader.js';
+import { MountTable, type DirIdentity } from './mount-table.js';
+import { join } from '../config/paths.js';
+
+/** A failure that makes hgweb's whole refresh fail. */
+export class WalkFailure extends Error {
+  constructor(
+    readonly path: string,
+    readonly error: NodeJS.ErrnoException,
+  ) {
+    super(`${path}: ${error.message}`);
+  }
+}
+
+export interface WalkOptions {
+  readonly fs: WalkFs;
+  readonly mounts: MountTable;
+  /** Resolves a walk path that may be relative (collections are walked as written) to one the fs can use. */
+  readonly resolve: (path: string) => string;
+}
+
+/**
+ * The repositories below `top`, as walk paths (symlink names kept, not resolved).
+ * Throws WalkFailure where hgweb's walk raises.
+ */
+export async function walkRepos(top: string, recurse: boolean, options: WalkOptions): Promise<string[]> {
+  return new RepoWalk(options, new DirReader(options.fs, recurse)).run(top, recurse);
+}
+
+class RepoWalk {
+  private readonly seen = new Set<string>();
+  private readonly found: string[] = [];
+
+  constructor(
+    private readonly options: WalkOptions,
+    private readonly reader: DirReader,
+  ) {}
+
+  async run(top: string, recurse: boolean): Promise<string[]> {
+    let canonical: string;
+    try {
+      // Python stats '' and fails; resolving it against the working folder would not.
+      if (top === '') throw Object.assign(new Error("ENOENT: no such file or directory, stat ''"), { code: 'ENOENT' });
+      canonical = await this.options.fs.realpath(this.options.resolve(top));
+    } catch (err) {
+      throw new WalkFailure(top, err as NodeJS.ErrnoException);
+    }
+    const id = this.options.mounts.identify(canonical);
+    this.seen.add(MountTable.key(id));
+    await this.walk(top, id, recurse, true);
+    return this.found;
+  }
+
+  private async walk(path: string, id: DirIdentity, recurse: boolean, isTop: boolean): Promise<void> {
+    const listing = await this.reader.list(id.canonical);
+    if (!listing.ok) {
+      if (isTop) throw new WalkFailure(path, listing.error);
+      return;
+    }
+    let descend = listing.subdirs;
+    if (listing.isRepo) {
+      this.found.push(path);
+      if (await this.reader.hasPatchQueue(id.canonical)) this.found.push(join(join(path, '.hg'), 'patches'));
+      if (!recurse) return;
+      descend = descend.filter((d) => d.name !== '.hg');
+    } else {
+      const kept = [];
+      for (const d of descend) {
+        const subPath = join(path, d.name);
+        const subId = d.symlink ? this.options.mounts.identify(d.target!) : this.options.mounts.child(id, d.name);
+        if (!d.symlink && !(await this.statSucceeds(subPath, subId))) continue;
+        const key = MountTable.key(subId);
+        if (this.seen.has(key)) continue;
+        this.seen.add(key);
+        if (d.symlink) await this.walk(subPath, subId, false, true);
+        else kept.push(d);
+      }
+      descend = kept;
+    }
+    for (const d of descend) {
+      if (!d.symlink) await this.walk(join(path, d.name), this.options.mounts.child(id, d.name), recurse, false);
+    }
+  }
+
+  /**
+   * hgweb stats every real subfolder of a folder that is not a repository, and
+   * a failure is fatal. A subfolder we could list was certainly stat-able, so
+   * only a failed listing costs a stat. A subfolder that vanished since its
+   * parent was listed is skipped: hgweb would fail this one refresh and see it
+   * gone on the next, and a daemon reacting to the deletion must not report it.
+   */
+  private async statSucceeds(path: string, id: DirIdentity): Promise<boolean> {
+    const listing = await this.reader.list(id.canonical);
+    if (listing.ok) return true;
+    try {
+      await this.options.fs.stat(this.options.resolve(path));
+      return true;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return false;
+      throw new WalkFailure(path, err as NodeJS.ErrnoException);
+    }
+  }
+}
+

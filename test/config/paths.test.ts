@@ -1,0 +1,24 @@
+/** Python's posixpath, ported: hgweb names repositories with normpath and split. */
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { abspath, normpath, split } from '../../src/config/paths.js';
+import { SYSTEM_PYTHON } from '../helpers/run.js';
+
+const PATHS = ['', '.', '/', '//', '///', '////x', '//a//b/', 'a/../..', '../a', '/..', '/a/./b/../c/', 'a/b/..', './a', 'a/', '/srv/repos/*', '/srv/repos/**', '/srv/repos/*/', '*', 'a//b//', '/x/y/../../..', 'ü/./é'];
+
+describe('posixpath port', () => {
+  let python: Array<{ normpath: string; split: [string, string]; abspath: string }> = [];
+  before(() => {
+    const script = 'import json,sys,posixpath\nprint(json.dumps([{"normpath":posixpath.normpath(p),"split":posixpath.split(p),"abspath":posixpath.normpath(posixpath.join("/cwd/x",p))} for p in json.load(sys.stdin)]))';
+    const r = spawnSync(SYSTEM_PYTHON, ['-c', script], { input: JSON.stringify(PATHS), encoding: 'utf8' });
+    python = JSON.parse(r.stdout) as typeof python;
+  });
+  for (const [i, p] of PATHS.entries()) {
+    it(JSON.stringify(p), () => {
+      assert.equal(normpath(p), python[i]!.normpath);
+      assert.deepEqual(split(p), python[i]!.split);
+      assert.equal(abspath(p, '/cwd/x'), python[i]!.abspath);
+    });
+  }
+});

@@ -1,0 +1,76 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { HgreloadError } from '../../src/errors.js';
+import { loadSettings, parseSettings } from '../../src/config/settings.js';
+
+const fails = (text: string, pattern: RegExp) =>
+  assert.throws(
+    () => parseSettings(text, '/etc/hgreload/hgreload.ini'),
+    (err: unknown) => err instanceof HgreloadError && err.code === 'settings' && err.exitCode === 2 && pattern.test(err.format()),
+  );
+
+describe('settings file', () => {
+  it('reads the documented example, inline comments and all', () => {
+    const s = parseSettings(
+      [
+        'webconf = /var/www/hg/hgweb.config',
+        '[reload]',
+        'method = signal            ; touch | signal | command | publish',
+        'pidfile = /run/apache2/apache2.pid     ; signal: whose process gets the signal',
+        'command = /usr/sbin/apachectl -k graceful   ; run without a shell',
+        'debounce = 250',
+        '[rescan]',
+        'schedule = */5 * * * *',
+        '[hooks]',
+        'auto = true',
+      ].join('\n'),
+      '/etc/hgreload/hgreload.ini',
+    );
+    assert.equal(s.webconf, '/var/www/hg/hgweb.config');
+    assert.equal(s.reload.method, 'signal');
+    assert.equal(s.reload.pidfile, '/run/apache2/apache2.pid');
+    assert.equal(s.reload.command, '/usr/sbin/apachectl -k graceful');
+    assert.equal(s.reload.debounce, 250);
+    assert.equal(s.rescan.schedule, '*/5 * * * *');
+    assert.equal(s.hooks.auto, true);
+    assert.ok(Object.isFrozen(s) && Object.isFrozen(s.reload));
+  });
+
+  it('fills every default', () => {
+    const s = parseSettings('', undefined);
+    assert.deepEqual(
+      { ...s, reload: { ...s.reload }, rescan: { ...s.rescan }, hooks: { ...s.hooks } },
+      {
+        file: undefined,
+        webconf: undefined,
+        reload: { method: 'touch', wsgi: undefined, pidfile: undefined, signal: 'SIGUSR1', command: undefined, state: '/var/lib/hgreload', debounce: 500 },
+        rescan: { schedule: '*/10 * * * *' },
+        hooks: { auto: false },
+      },
+    );
+  });
+
+  it('resolves relative paths against the settings file', () => {
+    assert.equal(parseSettings('webconf = hgweb.config', '/srv/hg/hgreload.ini').webconf, '/srv/hg/hgweb.config');
+  });
+
+  it('names an unknown key with its line and the nearest known one', () => {
+    fails('[reload]\nmethod = touch\ndebunce = 500\n', /hgreload\.ini:3: unknown setting "debunce" in \[reload\]\n\(did you mean "debounce"\?\)/);
+  });
+  it('names an unknown section', () => fails('[relaod]\nmethod = touch\n', /unknown section \[relaod\].*\n\(did you mean \[reload\]\?\)/));
+  it('refuses an unknown method', () => fails('[reload]\nmethod = restart\n', /:2: unknown reload method "restart"\n\(use one of touch, signal, command, publish\)/));
+  it('refuses a debounce that is not a number', () => fails('[reload]\ndebounce = soon\n', /debounce/));
+  it('refuses an auto that is not a boolean', () => fails('[hooks]\nauto = maybe\n', /"auto" must be true or false/));
+  it('refuses an empty value', () => fails('webconf =\n', /"webconf" needs a value/));
+
+  it('a missing default file means no settings, a missing named file is an error', () => {
+    const missing = () => {
+      throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+    };
+    assert.equal(loadSettings({ explicitFile: undefined, cwd: '/', readFile: missing }).file, undefined);
+    assert.throws(
+      () => loadSettings({ explicitFile: 'x.ini', cwd: '/etc', readFile: missing }),
+      (err: unknown) => err instanceof HgreloadError && err.exitCode === 2 && err.message.includes('/etc/x.ini'),
+    );
+  });
+});

@@ -1,0 +1,69 @@
+/** Running the built CLI and Mercurial's own hgwebdir from tests. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The project folder (tests run from dist/test/...). */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const CLI = join(PROJECT_ROOT, 'dist/src/cli/bin.js');
+export const ORACLE = join(PROJECT_ROOT, 'test/oracle/hgwebdir_repos.py');
+/** Debian's python, which imports the `mercurial` module of Debian's package. */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+
+export interface RunOptions {
+  readonly cwd?: string;
+  readonly env?: Record<string, string | undefined>;
+  /** Run as this user (the tests run as root; permission cases need someone else). */
+  readonly user?: string;
+}
+
+export interface RunResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function groupOf(user: string): string {
+  return spawnSync('id', ['-g', user], { encoding: 'utf8' }).stdout.trim();
+}
+
+function run(argv: readonly string[], options: RunOptions): RunResult {
+  const [cmd, ...args] =
+    options.user === undefined
+      ? argv
+      : ['setpriv', `--reuid=${options.user}`, `--regid=${groupOf(options.user)}`, '--clear-groups', '--', ...argv];
+  const env = { ...process.env, ...options.env };
+  const r = spawnSync(cmd!, args, { cwd: options.cwd, env, encoding: 'utf8' });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function runCli(args: readonly string[], options: RunOptions = {}): RunResult {
+  // HGRELOAD_CONFIG unset: a settings file on the test machine must not leak in.
+  return run([process.execPath, CLI, ...args], { ...options, env: { HGRELOAD_CONFIG: undefined, ...options.env } });
+}
+
+export type OracleAnswer = { repos: Array<{ name: string; path: string }> } | { error: string; message: string };
+
+/** What Mercurial's hgwebdir serves for `config`, run in `cwd`. */
+export function runOracle(config: string, options: RunOptions = {}): OracleAnswer {
+  const r = run([SYSTEM_PYTHON, ORACLE, config], options);
+  if (r.status !== 0) throw new Error(`oracle failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as OracleAnswer;
+}
+
+/** A fresh temp folder, removed with everything in it by the returned function. */
+export function makeTempDir(prefix = 'hgreload-test-'): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  // Other users (permission tests) must be able to reach what is inside.
+  chmodSync(path, 0o755);
+  return {
+    path,
+    remove: () => {
+      spawnSync('chmod', ['-R', 'u+rwx', path]);
+      rmSync(path, { recursive: true, force: true });
+    },
+  };
+}
