@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'include' // an %include that Mercurial would refuse
   | 'root-missing' // a collection root that does not exist
   | 'walk' // the walk below a root failed the way hgweb's would
+  | 'reload' // a reload method could not do its work
   | 'internal';
 
 /** Codes that mean "bad usage or bad configuration" (exit status 2). */

@@ -1,0 +1,87 @@
+/**
+ * Turns a stream of "something changed" into few reloads: one reload after
+ * `quietMs` without changes, and no later than `maxWaitMs` after the first
+ * change of a burst that never goes quiet. Reloads never overlap: changes that
+ * arrive while one runs make exactly one more afterwards. A failed reload is
+ * reported and waits for the next change (a retry loop would hammer a broken
+ * server).
+ */
+
+export interface Timers {
+  readonly setTimeout: (fn: () => void, ms: number) => unknown;
+  readonly clearTimeout: (handle: unknown) => void;
+  readonly now: () => number;
+}
+
+export const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  now: () => Date.now(),
+};
+
+export interface CoalescerOptions {
+  readonly quietMs: number;
+  readonly maxWaitMs: number;
+  readonly timers?: Timers;
+  /** Called with the error of a failed reload; the coalescer carries on. */
+  readonly onError: (err: unknown) => void;
+}
+
+export class Coalescer {
+  private readonly timers: Timers;
+  private timer: unknown;
+  private burstStart: number | undefined;
+  private running: Promise<void> | undefined;
+  private dirtyWhileRunning = false;
+  private closed = false;
+
+  constructor(
+    private readonly reload: () => Promise<void>,
+    private readonly options: CoalescerOptions,
+  ) {
+    this.timers = options.timers ?? realTimers;
+  }
+
+  /** Something changed: (re)start the quiet period. */
+  notify(): void {
+    if (this.closed) return;
+    if (this.running !== undefined) {
+      this.dirtyWhileRunning = true;
+      return;
+    }
+    const now = this.timers.now();
+    this.burstStart ??= now;
+    const deadline = Math.min(now + this.options.quietMs, this.burstStart + this.options.maxWaitMs);
+    this.clearTimer();
+    this.timer = this.timers.setTimeout(() => void this.fire(), Math.max(0, deadline - now));
+  }
+
+  /** Whether a reload is waiting for quiet or running. */
+  get pending(): boolean {
+    return this.timer !== undefined || this.running !== undefined;
+  }
+
+  /** Stops scheduling; resolves when a running reload has finished. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.clearTimer();
+    await this.running;
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async fire(): Promise<void> {
+    this.timer = undefined;
+    this.burstStart = undefined;
+    this.running = this.reload().catch((err: unknown) => this.options.onError(err));
+    await this.running;
+    this.running = undefined;
+    if (this.dirtyWhileRunning) {
+      this.dirtyWhileRunning = false;
+      this.notify();
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * `signal`: signal the process named by a pidfile (Apache: SIGUSR1 is a
+ * graceful restart; gunicorn: SIGHUP). A pidfile outlives crashes, and Linux
+ * reuses pids, so before signalling we check that the process exists and that
+ * it started before the pidfile was written: a process younger than its
+ * pidfile is some other program that got the recycled pid.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:os';
+import { basename } from 'node:path';
+import { HgreloadError, errnoCode, strerror } from '../errors.js';
+
+export interface ProcessTable {
+  readonly readPidfile: (path: string) => Promise<{ text: string; mtimeMs: number }>;
+  /** When the process started (ms since the epoch), or undefined when there is no such process. */
+  readonly startedAtMs: (pid: number) => Promise<number | undefined>;
+  /** The program's name, for messages. */
+  readonly program: (pid: number) => Promise<string>;
+  readonly kill: (pid: number, signal: NodeJS.Signals) => void;
+}
+
+// Linux reports process start in clock ticks since boot; USER_HZ is 100 on every architecture Debian ships.
+const TICKS_PER_SECOND = 100;
+// btime has one-second resolution and a pidfile is written just after start.
+const SLACK_MS = 2000;
+
+export const linuxProcessTable: ProcessTable = {
+  readPidfile: async (path) => {
+    const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+    return { text, mtimeMs: info.mtimeMs };
+  },
+  startedAtMs: async (pid) => {
+    let procStat: string;
+    try {
+      procStat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+    // Fields after the command name, which may itself hold spaces and parentheses.
+    const fields = procStat.slice(procStat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(await readFile('/proc/stat', 'utf8'))?.[1]);
+    return (btime + ticks / TICKS_PER_SECOND) * 1000;
+  },
+  program: async (pid) => {
+    try {
+      return (await readFile(`/proc/${pid}/comm`, 'utf8')).trim();
+    } catch {
+      return 'unknown program';
+    }
+  },
+  kill: (pid, signal) => process.kill(pid, signal),
+};
+
+export function checkSignalName(name: string): NodeJS.Signals {
+  if (!(name in constants.signals)) {
+    throw new HgreloadError('settings', `unknown signal "${name}"`, { hint: 'use a name such as SIGUSR1 (Apache graceful) or SIGHUP (gunicorn)' });
+  }
+  return name as NodeJS.Signals;
+}
+
+export async function signalFromPidfile(pidfile: string, signal: NodeJS.Signals, procs: ProcessTable = linuxProcessTable): Promise<string> {
+  let pidText: { text: string; mtimeMs: number };
+  try {
+    pidText = await procs.readPidfile(pidfile);
+  } catch (err) {
+    throw new HgreloadError('reload', `cannot read pidfile ${pidfile} (${strerror(err)})`, {
+      hint: 'is the server running? check "pidfile" in [reload]',
+      cause: err,
+    });
+  }
+  const text = pidText.text.trim();
+  const pid = Number(text);
+  if (!/^\d+$/.test(text) || pid <= 1) {
+    throw new HgreloadError('reload', `pidfile ${pidfile} does not hold a process id: "${text.slice(0, 40)}"`);
+  }
+  const started = await procs.startedAtMs(pid);
+  if (started === undefined) {
+    throw new HgreloadError('reload', `stale pidfile ${pidfile}: no process ${pid} is running`, {
+      hint: 'the server is not running, or it left this pidfile behind; start it, or fix "pidfile"',
+    });
+  }
+  const program = await procs.program(pid);
+  if (started > pidText.mtimeMs + SLACK_MS) {
+    throw new HgreloadError('reload', `stale pidfile ${pidfile}: process ${pid} (${basename(program)}) started after the pidfile was written, so it is not the server that wrote it`, {
+      hint: 'the server has stopped and its pid was reused; nothing was signalled',
+    });
+  }
+  try {
+    procs.kill(pid, signal);
+  } catch (err) {
+    throw new HgreloadError('reload', `cannot send ${signal} to ${program} (pid ${pid} from ${pidfile}): ${strerror(err)}`, {
+      hint: errnoCode(err) === 'EPERM' ? "the daemon's user may not signal that process: run hgreload as the server's user, or use another method" : undefined,
+      cause: err,
+    });
+  }
+  return `sent ${signal} to ${program} (pid ${pid})`;
+}

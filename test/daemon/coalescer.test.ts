@@ -1,0 +1,115 @@
+/**
+ * The coalescer under node:test's mock timers (`mock.timers.enable({ apis: ['setTimeout', 'Date'] })`):
+ * time moves only by `mock.timers.tick`, so these tests never sleep.
+ */
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import { Coalescer } from '../../src/daemon/coalescer.js';
+
+/** Lets resolved promises run their continuations. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('Coalescer', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 }));
+  afterEach(() => mock.timers.reset());
+
+  const make = (reload: () => Promise<void>, errors: unknown[] = []) =>
+    new Coalescer(reload, { quietMs: 500, maxWaitMs: 5_000, onError: (e) => errors.push(e) });
+
+  it('reloads once after a quiet period, for a whole burst', async () => {
+    let reloads = 0;
+    const c = make(async () => void reloads++);
+    for (let i = 0; i < 1000; i++) {
+      c.notify();
+      mock.timers.tick(1);
+    }
+    assert.equal(reloads, 0);
+    mock.timers.tick(499);
+    await settle();
+    assert.equal(reloads, 1);
+    mock.timers.tick(10_000);
+    await settle();
+    assert.equal(reloads, 1);
+  });
+
+  it('reloads by maxWait when changes never go quiet', async () => {
+    let reloads = 0;
+    const c = make(async () => void reloads++);
+    for (let t = 0; t < 4_999; t += 100) {
+      c.notify();
+      mock.timers.tick(100);
+    }
+    await settle();
+    assert.equal(reloads, 1);
+  });
+
+  it('never overlaps reloads; changes during one make exactly one more', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    let reloads = 0;
+    let finish: () => void = () => {};
+    const c = make(() => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      reloads++;
+      return new Promise<void>((resolve) => {
+        finish = () => {
+          running--;
+          resolve();
+        };
+      });
+    });
+    c.notify();
+    mock.timers.tick(500);
+    assert.equal(reloads, 1);
+    c.notify();
+    c.notify();
+    mock.timers.tick(10_000);
+    assert.equal(reloads, 1, 'no second reload while the first runs');
+    finish();
+    await settle();
+    mock.timers.tick(500);
+    assert.equal(reloads, 2);
+    finish();
+    await settle();
+    mock.timers.tick(10_000);
+    await settle();
+    assert.equal(reloads, 2);
+    assert.equal(maxRunning, 1);
+  });
+
+  it('reports a failed reload and reloads again on the next change', async () => {
+    const errors: unknown[] = [];
+    let calls = 0;
+    const c = make(async () => {
+      calls++;
+      if (calls === 1) throw new Error('server said no');
+    }, errors);
+    c.notify();
+    mock.timers.tick(500);
+    await settle();
+    assert.equal(errors.length, 1);
+    mock.timers.tick(60_000);
+    await settle();
+    assert.equal(calls, 1, 'no retry loop without a change');
+    c.notify();
+    mock.timers.tick(500);
+    await settle();
+    assert.equal(calls, 2);
+    assert.equal(errors.length, 1);
+  });
+
+  it('close() cancels a pending reload and waits for a running one', async () => {
+    let reloads = 0;
+    const c = make(async () => void reloads++);
+    c.notify();
+    assert.equal(c.pending, true);
+    await c.close();
+    mock.timers.tick(10_000);
+    c.notify();
+    mock.timers.tick(10_000);
+    await settle();
+    assert.equal(reloads, 0);
+    assert.equal(c.pending, false);
+  });
+});
