@@ -2,8 +2,8 @@
  * Turns the global options into what every command works from: the settings
  * and the hgweb.config to use.
  */
-import { resolve } from 'node:path';
 import { HgreloadError } from '../errors.js';
+import { physicalAbsolute } from '../config/paths.js';
 import { loadSettings, type Settings } from '../config/settings.js';
 import type { CliIo } from './io.js';
 
@@ -28,7 +28,7 @@ export function commandContext(options: GlobalOptions, io: CliIo): CommandContex
   }
   const loaded = loadSettings({ explicitFile: options.config ?? io.env.HGRELOAD_CONFIG, cwd: io.cwd });
   const settings =
-    options.webConf === undefined ? loaded : Object.freeze({ ...loaded, webconf: resolve(io.cwd, options.webConf) });
+    options.webConf === undefined ? loaded : Object.freeze({ ...loaded, webconf: physicalAbsolute(options.webConf, io.cwd) });
   return { io, settings, logLevel };
 }
 

@@ -52,3 +52,12 @@ export function stripSlashes(s: string, side: 'both' | 'left' = 'both'): string 
   const left = s.replace(/^\/+/, '');
   return side === 'left' ? left : left.replace(/\/+$/, '');
 }
+
+/**
+ * `path` made absolute without any normalising: the kernel resolves `link/..`
+ * through the link (physically), and that is what Python's open() and
+ * os.walk() see, where a lexical normalisation would name another folder.
+ */
+export function physicalAbsolute(path: string, cwd: string): string {
+  return path.startsWith('/') ? path : join(cwd, path);
+}

@@ -4,10 +4,11 @@
  * suggest the nearest known name: a typo must not silently fall back to a default.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { parse as parseIni } from 'ini';
 import { HgreloadError, errnoCode, strerror } from '../errors.js';
 import { nearest } from '../util/nearest.js';
+import { physicalAbsolute } from './paths.js';
 
 export const RELOAD_METHODS = ['touch', 'signal', 'command', 'publish'] as const;
 export type ReloadMethod = (typeof RELOAD_METHODS)[number];
@@ -51,7 +52,7 @@ export interface SettingsSource {
 /** Reads the settings file (the default one only if it exists) and validates it. */
 export function loadSettings(source: SettingsSource): Settings {
   const read = source.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
-  const file = resolve(source.cwd, source.explicitFile ?? DEFAULT_SETTINGS_FILE);
+  const file = physicalAbsolute(source.explicitFile ?? DEFAULT_SETTINGS_FILE, source.cwd);
   let text: string;
   try {
     text = read(file);
@@ -110,7 +111,7 @@ export function parseSettings(text: string, file: string | undefined): Settings 
   };
   const path = (section: string, key: string): string | undefined => {
     const v = str(section, key);
-    return v === undefined ? undefined : resolve(base, v);
+    return v === undefined ? undefined : physicalAbsolute(v, base);
   };
 
   const method = str('reload', 'method') ?? 'touch';

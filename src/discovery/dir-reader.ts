@@ -4,25 +4,81 @@
  * The walk itself must be sequential to keep hgweb's order and its
  * first-seen-wins rule. This reader lets it be cheap anyway: listing a
  * directory immediately starts listing the children the walk may visit next,
- * so the file system works on many directories at once while the walk
- * consumes results in order. Listings are keyed by resolved path, so a
+ * so that on a network file system many reads are under way at once while the
+ * walk consumes results in order (on a local one, reads are synchronous and
+ * the read-ahead costs nothing). Listings are keyed by resolved path, so a
  * directory reached through a symlink is read once, and a symlink loop stops
  * the read-ahead as it stops the walk.
  */
-import type { Dirent } from 'node:fs';
+import { readdirSync, statfsSync, statSync, type Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 
 export interface WalkFs {
   readonly readdir: (path: string) => Promise<Dirent[]>;
   readonly stat: (path: string) => Promise<{ isDirectory(): boolean }>;
   readonly realpath: (path: string) => Promise<string>;
+  /** Whether `path` is a directory (following symlinks), any error meaning no. */
+  readonly isDirectory: (path: string) => boolean;
 }
 
-export const nodeWalkFs: WalkFs = {
+const isDirectory = (path: string): boolean => {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * For network file systems: every listing goes to the thread pool, so many
+ * round trips to the server overlap.
+ */
+export const parallelWalkFs: WalkFs = {
   readdir: (path) => readdir(path, { withFileTypes: true }),
   stat: (path) => stat(path),
   realpath: (path) => realpath(path),
+  // Asked once per repository and almost always "no": a synchronous stat that
+  // returns instead of throwing costs a fraction of a rejected promise.
+  isDirectory,
 };
+
+/**
+ * For local file systems, listings are read on the main thread. Measured on
+ * 100,000 stand-in repositories (2 cores, ext4, warm cache): 1.2-1.35x the
+ * time of `find`, against 2.1x with thread-pool reads, whose hand-offs cost
+ * more than the system calls they overlap (see `npm run bench`).
+ */
+export const localWalkFs: WalkFs = {
+  ...parallelWalkFs,
+  readdir: (path) => {
+    try {
+      return Promise.resolve(readdirSync(path, { withFileTypes: true }));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  },
+};
+
+// statfs(2) f_type of the network file systems repositories are commonly served from.
+const NETWORK_FS_TYPES = new Set([
+  0x6969, // NFS
+  0xff534d42, // CIFS
+  0xfe534d42, // SMB2
+  0x517b, // SMB
+  0x00c36400, // Ceph
+  0x65735546, // FUSE (sshfs and friends)
+  0x47504653, // GPFS
+  0x0bd00bd0, // Lustre
+]);
+
+/** The walk strategy for the file system holding `folder` (local when it cannot tell). */
+export function walkFsFor(folder: string): WalkFs {
+  try {
+    return NETWORK_FS_TYPES.has(statfsSync(folder).type) ? parallelWalkFs : localWalkFs;
+  } catch {
+    return localWalkFs;
+  }
+}
 
 export interface SubdirEntry {
   readonly name: string;
@@ -50,7 +106,6 @@ export function compareNames(a: string, b: string): number {
 
 export class DirReader {
   private readonly listings = new Map<string, Promise<Listing>>();
-  private readonly patches = new Map<string, Promise<boolean>>();
 
   /**
    * @param fs file system access
@@ -73,16 +128,8 @@ export class DirReader {
   }
 
   /** Whether `repo/.hg/patches/.hg` is a directory: hgweb serves an MQ patch queue as a repository. */
-  hasPatchQueue(repo: string): Promise<boolean> {
-    let answer = this.patches.get(repo);
-    if (answer === undefined) {
-      answer = this.fs.stat(`${childPath(repo, '.hg')}/patches/.hg`).then(
-        (s) => s.isDirectory(),
-        () => false,
-      );
-      this.patches.set(repo, answer);
-    }
-    return answer;
+  hasPatchQueue(repo: string): boolean {
+    return this.fs.isDirectory(`${childPath(repo, '.hg')}/patches/.hg`);
   }
 
   private async read(dir: string): Promise<Listing> {
@@ -116,10 +163,7 @@ export class DirReader {
 
   private readAhead(dir: string, listing: Listing): void {
     if (!listing.ok) return;
-    if (listing.isRepo) {
-      void this.hasPatchQueue(dir);
-      if (!this.readIntoRepos) return;
-    }
+    if (listing.isRepo && !this.readIntoRepos) return;
     for (const d of listing.subdirs) {
       if (d.symlink) {
         // Links are followed only from folders that are not repositories.

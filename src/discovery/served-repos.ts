@@ -5,8 +5,8 @@
 import { HgreloadError, errnoCode, strerror } from '../errors.js';
 import type { MercurialConfig } from '../config/hgrc-reader.js';
 import { parseList } from '../config/parse-list.js';
-import { abspath, normpath, split, stripSlashes } from '../config/paths.js';
-import { nodeWalkFs, type WalkFs } from './dir-reader.js';
+import { abspath, normpath, physicalAbsolute, split, stripSlashes } from '../config/paths.js';
+import { walkFsFor, type WalkFs } from './dir-reader.js';
 import { MountTable } from './mount-table.js';
 import { WalkFailure, walkRepos } from './walk-repos.js';
 
@@ -50,6 +50,7 @@ export function configuredRoots(config: MercurialConfig, cwd: string): Root[] {
 
 export interface DiscoverOptions {
   readonly cwd: string;
+  /** File system access; by default chosen per root for its file system (see walkFsFor). */
   readonly fs?: WalkFs;
   readonly mounts?: MountTable;
 }
@@ -62,16 +63,15 @@ export interface Discovery {
 
 /** The repositories of every root, walked in parallel and listed in hgweb's order. */
 export async function discover(roots: readonly Root[], options: DiscoverOptions): Promise<Discovery> {
-  const walkOptions = {
-    fs: options.fs ?? nodeWalkFs,
-    mounts: options.mounts ?? MountTable.fromSystem(),
-    resolve: (path: string) => abspath(path, options.cwd),
-  };
+  const mounts = options.mounts ?? MountTable.fromSystem();
+  // Walks open their folder as written, relative to the working folder (a collection's value is not normalised).
+  const resolve = (path: string) => physicalAbsolute(path, options.cwd);
   const results = await Promise.all(
     roots.map(async (root): Promise<ServedRepo[] | HgreloadError> => {
       if (root.kind === 'plain') return [{ name: root.prefix, path: root.path }];
       try {
-        const found = await walkRepos(root.folder, root.kind === 'walk' && root.recurse, walkOptions);
+        const fs = options.fs ?? walkFsFor(resolve(root.folder));
+        const found = await walkRepos(root.folder, root.kind === 'walk' && root.recurse, { fs, mounts, resolve });
         return root.kind === 'walk' ? urlRepos(root.prefix, root.folder, found) : collectionRepos(root.prefix, found);
       } catch (err) {
         if (err instanceof WalkFailure) return walkError(root, err);

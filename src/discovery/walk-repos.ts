@@ -77,7 +77,7 @@ class RepoWalk {
     let descend = listing.subdirs;
     if (listing.isRepo) {
       this.found.push(path);
-      if (await this.reader.hasPatchQueue(id.canonical)) this.found.push(join(join(path, '.hg'), 'patches'));
+      if (this.reader.hasPatchQueue(id.canonical)) this.found.push(join(join(path, '.hg'), 'patches'));
       if (!recurse) return;
       descend = descend.filter((d) => d.name !== '.hg');
     } else {
