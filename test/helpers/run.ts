@@ -25,17 +25,28 @@ export interface RunResult {
   readonly stderr: string;
 }
 
+const groups = new Map<string, string>();
 function groupOf(user: string): string {
-  return spawnSync('id', ['-g', user], { encoding: 'utf8' }).stdout.trim();
+  let group = groups.get(user);
+  if (group === undefined) {
+    group = spawnSync('id', ['-g', user], { encoding: 'utf8' }).stdout.trim();
+    groups.set(user, group);
+  }
+  return group;
 }
 
-function run(argv: readonly string[], options: RunOptions): RunResult {
+/** The program, arguments and environment that run `argv` with `options` (setpriv for `user`). */
+export function commandLine(argv: readonly string[], options: RunOptions): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
   const [cmd, ...args] =
     options.user === undefined
       ? argv
       : ['setpriv', `--reuid=${options.user}`, `--regid=${groupOf(options.user)}`, '--clear-groups', '--', ...argv];
-  const env = { ...process.env, ...options.env };
-  const r = spawnSync(cmd!, args, { cwd: options.cwd, env, encoding: 'utf8' });
+  return { cmd: cmd!, args, env: { ...process.env, ...options.env } };
+}
+
+function run(argv: readonly string[], options: RunOptions): RunResult {
+  const { cmd, args, env } = commandLine(argv, options);
+  const r = spawnSync(cmd, args, { cwd: options.cwd, env, encoding: 'utf8' });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

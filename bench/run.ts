@@ -1,0 +1,86 @@
+/**
+ * The discovery benchmark: hgreload's walk against `find` and Mercurial's own
+ * walk on stand-in trees of N repositories. report.ts says what each figure
+ * includes.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { contenders, type ContenderKey } from './contenders.js';
+import { describeMachine } from './machine.js';
+import { MERCURIAL_DEFAULT_LIMIT, parseOptions, USAGE, type BenchOptions } from './options.js';
+import { jsonSummary, markdown, type SizeResult } from './report.js';
+import { buildTree } from './tree.js';
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+async function main(argv: readonly string[]): Promise<number> {
+  let options: BenchOptions | 'help';
+  try {
+    options = parseOptions(argv);
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+
+  const work = mkdtempSync(join(tmpdir(), 'hgreload-bench-'));
+  const cleanUp = (): void => rmSync(work, { recursive: true, force: true });
+  // Trees of 100,000 repositories must not outlive an interrupted run.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      log(`\n${signal}: removing ${work}`);
+      cleanUp();
+      process.exit(128 + constants.signals[signal]);
+    });
+  }
+  try {
+    const machine = describeMachine(work);
+    const results: SizeResult[] = [];
+    for (const size of options.sizes) results.push(await benchSize(join(work, `n${size}`), size, options));
+    if (!options.jsonOnly) process.stdout.write(`${markdown(results, machine)}\n\n`);
+    process.stdout.write(`${jsonSummary(results, machine)}\n`);
+    return 0;
+  } catch (err) {
+    log(`bench: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    cleanUp();
+  }
+}
+
+async function benchSize(dir: string, size: number, options: BenchOptions): Promise<SizeResult> {
+  log(`${size.toLocaleString('en-US')} repositories: building the stand-in tree`);
+  const start = performance.now();
+  const tree = await buildTree(dir, size);
+  const buildMs = performance.now() - start;
+  log(`  built in ${(buildMs / 1000).toFixed(1)} s`);
+
+  const withMercurial = options.mercurialAll || size <= MERCURIAL_DEFAULT_LIMIT;
+  const list = contenders(tree, withMercurial);
+  for (const c of list) {
+    log(`  warm-up and check: ${c.key}`);
+    await c.warmUp();
+  }
+  const runs = options.runs ?? (size > MERCURIAL_DEFAULT_LIMIT ? 3 : 5);
+  const samples: Partial<Record<ContenderKey, number[]>> = {};
+  for (let i = 1; i <= runs; i++) {
+    // Contenders take turns within each run, so drift in the machine's state hits them alike.
+    const line: string[] = [];
+    for (const c of list) {
+      const ms = await c.measure();
+      (samples[c.key] ??= []).push(ms);
+      line.push(`${c.key} ${Math.round(ms)} ms`);
+    }
+    log(`  run ${i}/${runs}: ${line.join(', ')}`);
+  }
+  log('  removing the tree');
+  rmSync(dir, { recursive: true, force: true });
+  return { repos: size, runs, buildMs, samples };
+}
+
+process.exitCode = await main(process.argv.slice(2));
