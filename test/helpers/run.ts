@@ -1,6 +1,6 @@
 /** Running the built CLI and Mercurial's own hgwebdir from tests. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,12 +35,32 @@ function groupOf(user: string): string {
   return group;
 }
 
+let copyForOthers: { cli: string; oracle: string } | undefined;
+/**
+ * The CLI and the oracle where any user can run them. The checkout may sit in a
+ * folder only root can enter (a fresh `mktemp -d` clone is 0700), so tests that
+ * run as another user run a world-readable copy, made once and removed at exit.
+ */
+function readableCopy(): { cli: string; oracle: string } {
+  if (copyForOthers === undefined) {
+    const dir = makeTempDir('hgreload-copy-');
+    process.on('exit', dir.remove);
+    for (const part of ['package.json', 'dist/src', 'node_modules', 'test/oracle']) {
+      cpSync(join(PROJECT_ROOT, part), join(dir.path, part), { recursive: true });
+    }
+    spawnSync('chmod', ['-R', 'a+rX', dir.path]);
+    copyForOthers = { cli: join(dir.path, 'dist/src/cli/bin.js'), oracle: join(dir.path, 'test/oracle/hgwebdir_repos.py') };
+  }
+  return copyForOthers;
+}
+
 /** The program, arguments and environment that run `argv` with `options` (setpriv for `user`). */
 export function commandLine(argv: readonly string[], options: RunOptions): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const asOther = (a: string): string => (a === CLI ? readableCopy().cli : a === ORACLE ? readableCopy().oracle : a);
   const [cmd, ...args] =
     options.user === undefined
       ? argv
-      : ['setpriv', `--reuid=${options.user}`, `--regid=${groupOf(options.user)}`, '--clear-groups', '--', ...argv];
+      : ['setpriv', `--reuid=${options.user}`, `--regid=${groupOf(options.user)}`, '--clear-groups', '--', ...argv.map(asOther)];
   return { cmd: cmd!, args, env: { ...process.env, ...options.env } };
 }
 
