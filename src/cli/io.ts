@@ -1,6 +1,7 @@
 /** What a command may touch of the outside world; tests hand in their own. */
 export interface CliIo {
-  readonly stdout: (text: string) => void;
+  /** Bytes are written as they are: a file name need not be UTF-8. */
+  readonly stdout: (data: string | Uint8Array) => void;
   readonly stderr: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;

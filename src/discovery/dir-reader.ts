@@ -10,11 +10,15 @@
  * directory reached through a symlink is read once, and a symlink loop stops
  * the read-ahead as it stops the walk.
  */
-import { readdirSync, statfsSync, statSync, type Dirent } from 'node:fs';
+import { readdirSync, realpathSync, statfsSync, statSync, type Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
+import { compareNames, decodeName, fsPath } from './fs-names.js';
+
+/** A directory entry whose name is the exact bytes, decoded as in fs-names.ts. */
+export type DirEntry = Pick<Dirent, 'name' | 'isDirectory' | 'isSymbolicLink'>;
 
 export interface WalkFs {
-  readonly readdir: (path: string) => Promise<Dirent[]>;
+  readonly readdir: (path: string) => Promise<DirEntry[]>;
   readonly stat: (path: string) => Promise<{ isDirectory(): boolean }>;
   readonly realpath: (path: string) => Promise<string>;
   /** Whether `path` is a directory (following symlinks), any error meaning no. */
@@ -23,20 +27,39 @@ export interface WalkFs {
 
 const isDirectory = (path: string): boolean => {
   try {
-    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+    return statSync(fsPath(path), { throwIfNoEntry: false })?.isDirectory() ?? false;
   } catch {
     return false;
   }
 };
 
 /**
+ * Names come back as strings, decoded in C++ (fast); a name that is not
+ * UTF-8 comes back with U+FFFD in it, and only then is the folder read again
+ * as bytes so that the name stays exact.
+ */
+const hasUndecodable = (entries: readonly Dirent[]): boolean => entries.some((e) => e.name.includes('\uFFFD'));
+
+function fromBytes(entries: readonly Dirent[]): DirEntry[] {
+  return entries.map((e) => {
+    const name = decodeName(e.name as unknown as Buffer);
+    return { name, isDirectory: () => e.isDirectory(), isSymbolicLink: () => e.isSymbolicLink() };
+  });
+}
+
+const bytesOptions = { withFileTypes: true, encoding: 'buffer' } as const;
+
+/**
  * For network file systems: every listing goes to the thread pool, so many
  * round trips to the server overlap.
  */
 export const parallelWalkFs: WalkFs = {
-  readdir: (path) => readdir(path, { withFileTypes: true }),
-  stat: (path) => stat(path),
-  realpath: (path) => realpath(path),
+  readdir: async (path) => {
+    const entries = await readdir(fsPath(path), { withFileTypes: true });
+    return hasUndecodable(entries) ? fromBytes((await readdir(fsPath(path), bytesOptions)) as unknown as Dirent[]) : entries;
+  },
+  stat: (path) => stat(fsPath(path)),
+  realpath: async (path) => decodeName(await realpath(fsPath(path), { encoding: 'buffer' })),
   // Asked once per repository and almost always "no": a synchronous stat that
   // returns instead of throwing costs a fraction of a rejected promise.
   isDirectory,
@@ -52,7 +75,15 @@ export const localWalkFs: WalkFs = {
   ...parallelWalkFs,
   readdir: (path) => {
     try {
-      return Promise.resolve(readdirSync(path, { withFileTypes: true }));
+      const entries = readdirSync(fsPath(path), { withFileTypes: true });
+      return Promise.resolve(hasUndecodable(entries) ? fromBytes(readdirSync(fsPath(path), bytesOptions) as unknown as Dirent[]) : entries);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  },
+  realpath: (path) => {
+    try {
+      return Promise.resolve(decodeName(realpathSync.native(fsPath(path), { encoding: 'buffer' })));
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -74,7 +105,7 @@ const NETWORK_FS_TYPES = new Set([
 /** The walk strategy for the file system holding `folder` (local when it cannot tell). */
 export function walkFsFor(folder: string): WalkFs {
   try {
-    return NETWORK_FS_TYPES.has(statfsSync(folder).type) ? parallelWalkFs : localWalkFs;
+    return NETWORK_FS_TYPES.has(statfsSync(fsPath(folder)).type) ? parallelWalkFs : localWalkFs;
   } catch {
     return localWalkFs;
   }
@@ -94,14 +125,6 @@ export type Listing =
 /** `name` inside the resolved directory `dir`. */
 export function childPath(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
-}
-
-// Python sorts directory names as bytes. JavaScript's `<` compares UTF-16 code
-// units, which agrees with UTF-8 byte order except around surrogate pairs.
-const NEEDS_BYTE_COMPARE = /[\uD800-\uFFFF]/;
-export function compareNames(a: string, b: string): number {
-  if (NEEDS_BYTE_COMPARE.test(a) || NEEDS_BYTE_COMPARE.test(b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export class DirReader {
@@ -133,7 +156,7 @@ export class DirReader {
   }
 
   private async read(dir: string): Promise<Listing> {
-    let entries: Dirent[];
+    let entries: DirEntry[];
     try {
       entries = await this.fs.readdir(dir);
     } catch (err) {

@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempDir, runCli } from '../helpers/run.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, makeTempDir, runCli } from '../helpers/run.js';
 
 describe('hgreload list', () => {
   const dir = makeTempDir();
@@ -24,6 +25,17 @@ describe('hgreload list', () => {
     const r = runCli(['list', '--json', '--web-conf', conf]);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), ['a', 'b', 'group/c'].map((n) => ({ name: `projects/${n}`, path: `${dir.path}/root/${n}` })));
+  });
+
+  it('prints a name that is not UTF-8 as its bytes, and as \\udcNN escapes in JSON', () => {
+    mkdirSync(Buffer.from(`${dir.path}/raw/caf\xe9/.hg`, 'latin1'), { recursive: true });
+    const raw = join(dir.path, 'raw.config');
+    writeFileSync(raw, `[paths]\nr = ${dir.path}/raw/*\n`);
+    const text = spawnSync(process.execPath, [CLI, 'list', '-w', raw]);
+    assert.equal(text.status, 0, text.stderr.toString());
+    assert.deepEqual(text.stdout, Buffer.from(`r/caf\xe9\t${dir.path}/raw/caf\xe9\n`, 'latin1'));
+    const json = runCli(['list', '--json', '-w', raw]);
+    assert.ok(json.stdout.includes('"r/caf\\udce9"'), json.stdout);
   });
 
   it('takes webconf from the settings file, named by -c or $HGRELOAD_CONFIG', () => {

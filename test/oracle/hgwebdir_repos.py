@@ -27,7 +27,8 @@ def main():
         print(json.dumps({"error": type(e).__name__, "message": message}))
         return
     repos = [{"name": os.fsdecode(n), "path": os.fsdecode(p)} for n, p in app.repos]
-    print(json.dumps({"repos": repos}, ensure_ascii=False))
+    # ASCII JSON: a name that is not UTF-8 travels as its surrogateescape \udcNN escapes.
+    print(json.dumps({"repos": repos}))
 
 
 main()

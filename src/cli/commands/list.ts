@@ -1,4 +1,5 @@
 import type { Command, OptionValues } from 'commander';
+import { encodeName } from '../../discovery/fs-names.js';
 import { loadServed } from '../../discovery/load-served.js';
 import { requireWebConf, type CommandContext } from '../context.js';
 import type { Runner } from '../main.js';
@@ -31,6 +32,8 @@ export async function list(ctx: CommandContext, opts: ListOptions): Promise<numb
   for (const err of state.errors) ctx.io.stderr(`hgreload: ${err.format()}\n`);
   if (state.errors.length > 0) return 1;
   if (opts.json) ctx.io.stdout(`${JSON.stringify(state.repos, null, 2)}\n`);
-  else ctx.io.stdout(state.repos.map((r) => `${r.name}\t${r.path}\n`).join(''));
+  // The text form prints names and paths as their bytes, as ls does; JSON keeps them
+  // as \udcNN escapes of the bytes that are not UTF-8 (Python's json reads them back).
+  else ctx.io.stdout(encodeName(state.repos.map((r) => `${r.name}\t${r.path}\n`).join('')));
   return 0;
 }
