@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { CLI, commandLine, ORACLE, SYSTEM_PYTHON, type OracleAnswer, type RunOptions, type RunResult } from './run.js';
+import { after } from 'node:test';
+import { CLI, commandLine, makeTempDir, ORACLE, SYSTEM_PYTHON, type OracleAnswer, type RunOptions, type RunResult } from './run.js';
+import { TreeBuilder } from './tree.js';
 
 export interface ServedRepo {
   readonly name: string;
@@ -155,4 +157,28 @@ export function diffLists(expected: readonly ServedRepo[], actual: readonly Serv
     }
   }
   return out.join('\n');
+}
+
+export interface ParityTree {
+  readonly tree: TreeBuilder;
+  readonly base: string;
+  /** Compares `/ = <base>/<root>/<star>` between hgweb and hgreload, run in the tree's base. */
+  readonly walk: (name: string, root: string, star: '*' | '**', expect?: CaseExpectations, run?: RunOptions) => Promise<ParityOutcome>;
+}
+
+/**
+ * One temp tree for a describe block: made now (so the block's `before` can fill
+ * it) and removed after the block.
+ */
+export function parityTree(prefix: string): ParityTree {
+  const temp = makeTempDir(prefix);
+  after(() => temp.remove());
+  const tree = new TreeBuilder(temp.path);
+  const base = temp.path;
+  return {
+    tree,
+    base,
+    walk: (name, root, star, expect = {}, run = {}) =>
+      assertParity(tree.config(`${name}.config`, ['[paths]', `/ = ${base}/${root}/${star}`]), { cwd: base, ...run, expect }),
+  };
 }

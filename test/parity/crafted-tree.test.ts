@@ -4,22 +4,15 @@
  * were checked against a real hgweb. `plain` and the MQ queue in `outer` are
  * made by `hg init`, so a real `.hg` (store, requires, cache) is in the mix.
  */
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { assertParity } from '../helpers/parity.js';
-import { makeTempDir } from '../helpers/run.js';
-import { TreeBuilder } from '../helpers/tree.js';
+import { assertParity, parityTree } from '../helpers/parity.js';
 
 describe('parity: the crafted tree of the reference (section 6)', () => {
-  let temp: { path: string; remove: () => void };
-  let tree: TreeBuilder;
-  let base: string;
+  const { tree, base } = parityTree('hgreload-parity-crafted-');
   let root: string;
 
   before(() => {
-    temp = makeTempDir('hgreload-parity-crafted-');
-    base = temp.path;
-    tree = new TreeBuilder(base);
     root = tree.abs('root');
 
     // Ordinary repositories, one with a repository in its working folder.
@@ -57,7 +50,6 @@ describe('parity: the crafted tree of the reference (section 6)', () => {
     tree.chmod('root/unreadable', 0o000).chmod('root/noexec', 0o644).chmod('root/zz-unreadable-repo/.hg', 0o000);
   });
 
-  after(() => temp.remove());
 
   it('/ = root/* (relative to the working folder)', async () => {
     const config = tree.config('star.config', ['[paths]', '/ = root/*']);

@@ -5,30 +5,22 @@
  * Every case runs Mercurial's hgwebdir and `hgreload list --json` on the same
  * file, in the same working folder, and compares the lists.
  */
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { writeFileSync } from 'node:fs';
-import { assertParity } from '../helpers/parity.js';
-import { makeTempDir } from '../helpers/run.js';
-import { TreeBuilder } from '../helpers/tree.js';
+import { assertParity, parityTree } from '../helpers/parity.js';
 
 describe('parity: hgweb.config [paths] and [collections]', () => {
-  let temp: { path: string; remove: () => void };
-  let tree: TreeBuilder;
-  let base: string;
+  const { tree, base } = parityTree('hgreload-parity-paths-');
   // Relative roots are taken from hgweb's working folder, so most cases run in the tree's base.
   const here = (): { cwd: string } => ({ cwd: base });
 
   before(() => {
-    temp = makeTempDir('hgreload-parity-paths-');
-    base = temp.path;
-    tree = new TreeBuilder(base);
     tree.repo('repos/a', 'repos/b/c', 'other/x', 'plainrepo');
     tree.repo('with space/ws', 'comma,dir/cd');
     // Folders literally named "~" and "$HOME": hgweb does not expand roots, it walks these.
     tree.repo('~/repos/t', '$HOME/h');
   });
 
-  after(() => temp.remove());
 
   describe('plain entries', () => {
     it('serves an existing repository as written', async () => {

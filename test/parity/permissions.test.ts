@@ -5,27 +5,18 @@
  * entirely on a stat that fails (a child of a readable, non-searchable folder),
  * on a root it cannot list, and on a symlink to a folder it cannot list.
  */
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { assertParity, type CaseExpectations } from '../helpers/parity.js';
-import { makeTempDir } from '../helpers/run.js';
-import { TreeBuilder } from '../helpers/tree.js';
+import { assertParity, type CaseExpectations, parityTree } from '../helpers/parity.js';
 
 const USER = 'nobody';
 
 describe(`parity: permissions (hgweb and hgreload run as ${USER})`, () => {
-  let temp: { path: string; remove: () => void };
-  let tree: TreeBuilder;
-  let base: string;
+  const { tree, base, walk } = parityTree('hgreload-parity-perms-');
 
-  const walkAsUser = (name: string, root: string, star: '*' | '**', expect: CaseExpectations) =>
-    assertParity(tree.config(`${name}.config`, ['[paths]', `/ = ${base}/${root}/${star}`]), { cwd: base, user: USER, expect });
+  const walkAsUser = (name: string, root: string, star: '*' | '**', expect: CaseExpectations) => walk(name, root, star, expect, { user: USER });
 
   before(() => {
-    temp = makeTempDir('hgreload-parity-perms-');
-    base = temp.path;
-    tree = new TreeBuilder(base);
-
     // Unreadable folders below the root are skipped with everything in them.
     tree.repo('skip/ok', 'skip/locked/r', 'skip/xonly/r2', 'skip/zz-repo-000', 'skip/r644');
     tree.repo('skip/ok/inwd', 'skip/ok/locked-in-wd/r3');
@@ -63,7 +54,6 @@ describe(`parity: permissions (hgweb and hgreload run as ${USER})`, () => {
     tree.chmod('root000', 0o000).chmod('secret.rc', 0o000).chmod('hidden-config', 0o700);
   });
 
-  after(() => temp.remove());
 
   describe('what hgweb skips', () => {
     it('skips 000 and 711 folders silently, and serves repositories whose .hg or folder is unreadable (*)', async () => {

@@ -3,20 +3,13 @@
  * the folder of a `*`/`**` entry or a [collections] value, and which roots make
  * hgweb fail every request (hgreload must then fail too, naming the path).
  */
-import { after, before, describe, it } from 'node:test';
-import { assertParity } from '../helpers/parity.js';
-import { makeTempDir } from '../helpers/run.js';
-import { TreeBuilder } from '../helpers/tree.js';
+import { before, describe, it } from 'node:test';
+import { assertParity, parityTree } from '../helpers/parity.js';
 
 describe('parity: collection roots', () => {
-  let temp: { path: string; remove: () => void };
-  let tree: TreeBuilder;
-  let base: string;
+  const { tree, base } = parityTree('hgreload-parity-roots-');
 
   before(() => {
-    temp = makeTempDir('hgreload-parity-roots-');
-    base = temp.path;
-    tree = new TreeBuilder(base);
     tree.repo('repos/a', 'repos/b/c');
     // A root that is itself a repository, with a nested one and a patch queue.
     tree.repo('rootrepo', 'rootrepo/child', 'rootrepo/.hg/patches');
@@ -32,7 +25,6 @@ describe('parity: collection roots', () => {
     tree.link('cwd-link', 'repos');
   });
 
-  after(() => temp.remove());
 
   describe('spellings of a root', () => {
     it('serves a root that is itself a repository as the prefix (*)', async () => {

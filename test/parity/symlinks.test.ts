@@ -6,25 +6,14 @@
  * link targets, drops later links and ends loops; each case here shows one
  * consequence of it.
  */
-import { after, before, describe, it } from 'node:test';
-import { assertParity, type CaseExpectations } from '../helpers/parity.js';
-import { makeTempDir } from '../helpers/run.js';
-import { TreeBuilder } from '../helpers/tree.js';
+import { before, describe, it } from 'node:test';
+import { parityTree } from '../helpers/parity.js';
 
 describe('parity: symlinks in the walk', () => {
-  let temp: { path: string; remove: () => void };
-  let tree: TreeBuilder;
-  let base: string;
+  const { tree, base, walk } = parityTree('hgreload-parity-symlinks-');
 
-  /** Compares `/ = <base>/<root>/<star>` between hgweb and hgreload. */
-  const walk = (name: string, root: string, star: '*' | '**', expect: CaseExpectations = {}) =>
-    assertParity(tree.config(`${name}.config`, ['[paths]', `/ = ${base}/${root}/${star}`]), { cwd: base, expect });
 
   before(() => {
-    temp = makeTempDir('hgreload-parity-symlinks-');
-    base = temp.path;
-    tree = new TreeBuilder(base);
-
     // A link sorting before its target: the target is met second, as a folder already seen.
     tree.repo('hide/plain', 'hide/plain/inwd', 'hide/zplain-sibling');
     tree.link('hide/Alink-to-plain', 'plain');
@@ -74,7 +63,6 @@ describe('parity: symlinks in the walk', () => {
     tree.link('unseen/b/zlink', '../A/sub');
   });
 
-  after(() => temp.remove());
 
   describe('a link and its target', () => {
     it('a link sorting before its target hides the target (*)', async () => {
