@@ -102,7 +102,8 @@ export function parseSettings(text: string, file: string | undefined): Settings 
     }
   }
 
-  const base = file === undefined ? process.cwd() : dirname(file);
+  // Without a file there is no text, so nothing relative to resolve.
+  const base = file === undefined ? '/' : dirname(file);
   const str = (section: string, key: string): string | undefined => {
     const v = sections[section]?.[key];
     if (v === undefined) return undefined;

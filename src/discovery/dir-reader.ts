@@ -23,6 +23,8 @@ export interface WalkFs {
   readonly realpath: (path: string) => Promise<string>;
   /** Whether `path` is a directory (following symlinks), any error meaning no. */
   readonly isDirectory: (path: string) => boolean;
+  /** Start reading a folder's children as soon as it is listed (worth it where reads overlap). */
+  readonly readAhead: boolean;
 }
 
 const isDirectory = (path: string): boolean => {
@@ -63,6 +65,7 @@ export const parallelWalkFs: WalkFs = {
   // Asked once per repository and almost always "no": a synchronous stat that
   // returns instead of throwing costs a fraction of a rejected promise.
   isDirectory,
+  readAhead: true,
 };
 
 /**
@@ -73,6 +76,8 @@ export const parallelWalkFs: WalkFs = {
  */
 export const localWalkFs: WalkFs = {
   ...parallelWalkFs,
+  // Synchronous reads cannot overlap: reading ahead would only hold the whole tree in memory.
+  readAhead: false,
   readdir: (path) => {
     try {
       const entries = readdirSync(fsPath(path), { withFileTypes: true });
@@ -129,6 +134,8 @@ export function childPath(dir: string, name: string): string {
 
 export class DirReader {
   private readonly listings = new Map<string, Promise<Listing>>();
+  /** Folders whose children were read ahead once: a folder read again (through a link) must not start it again. */
+  private readonly expanded = new Set<string>();
 
   /**
    * @param fs file system access
@@ -145,8 +152,22 @@ export class DirReader {
     if (listing === undefined) {
       listing = this.read(dir);
       this.listings.set(dir, listing);
-      void listing.then((l) => this.readAhead(dir, l));
+      if (this.fs.readAhead && !this.expanded.has(dir)) {
+        this.expanded.add(dir);
+        void listing.then((l) => this.readAhead(dir, l));
+      }
     }
+    return listing;
+  }
+
+  /**
+   * `list` for the walk's visit of a folder, after which the listing is
+   * dropped: a walk visits a folder once, and keeping every listing of a large
+   * tree costs hundreds of megabytes.
+   */
+  take(dir: string): Promise<Listing> {
+    const listing = this.list(dir);
+    this.listings.delete(dir);
     return listing;
   }
 

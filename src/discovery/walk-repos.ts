@@ -69,7 +69,7 @@ class RepoWalk {
   }
 
   private async walk(path: string, id: DirIdentity, recurse: boolean, isTop: boolean): Promise<void> {
-    const listing = await this.reader.list(id.canonical);
+    const listing = await this.reader.take(id.canonical);
     if (!listing.ok) {
       if (isTop) throw new WalkFailure(path, listing.error);
       return;
