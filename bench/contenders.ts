@@ -95,7 +95,7 @@ export function contenders(tree: StandInTree, withMercurial: boolean): Contender
 
 async function discover(config: string, cwd: string) {
   const state = await loadServed(config, { cwd });
-  if (state.errors.length > 0) throw new Error(`hgreload discover(): ${state.errors.map((e) => e.format()).join('; ')}`);
+  if (state.errors.length > 0) throw new Error(`hgreload discover(): ${state.errors.map((e) => e.error.format()).join('; ')}`);
   return state;
 }
 

@@ -55,10 +55,18 @@ export interface DiscoverOptions {
   readonly mounts?: MountTable;
 }
 
+/** A root whose walk fails: hgweb then fails every request. */
+export interface RootError {
+  readonly root: Exclude<Root, { kind: 'plain' }>;
+  readonly error: HgreloadError;
+}
+
 export interface Discovery {
+  /** What hgweb serves; with `errors`, what it would serve once they are fixed. */
   readonly repos: ServedRepo[];
-  /** Roots whose walk fails: hgweb then fails every request, so `repos` is what it would serve once they are fixed. */
-  readonly errors: HgreloadError[];
+  readonly errors: RootError[];
+  /** Resolved folders where a new repository would appear (see WalkResult), each once. */
+  readonly folders: string[];
 }
 
 /** The repositories of every root, walked in parallel and listed in hgweb's order. */
@@ -67,25 +75,31 @@ export async function discover(roots: readonly Root[], options: DiscoverOptions)
   // Walks open their folder as written, relative to the working folder (a collection's value is not normalised).
   const resolve = (path: string) => physicalAbsolute(path, options.cwd);
   const results = await Promise.all(
-    roots.map(async (root): Promise<ServedRepo[] | HgreloadError> => {
-      if (root.kind === 'plain') return [{ name: root.prefix, path: root.path }];
+    roots.map(async (root): Promise<{ repos: ServedRepo[]; folders?: string[] } | RootError> => {
+      if (root.kind === 'plain') return { repos: [{ name: root.prefix, path: root.path }] };
       try {
         const fs = options.fs ?? walkFsFor(resolve(root.folder));
         const found = await walkRepos(root.folder, root.kind === 'walk' && root.recurse, { fs, mounts, resolve });
-        return root.kind === 'walk' ? urlRepos(root.prefix, root.folder, found) : collectionRepos(root.prefix, found);
+        const repos = root.kind === 'walk' ? urlRepos(root.prefix, root.folder, found.repos) : collectionRepos(root.prefix, found.repos);
+        return { repos, folders: found.folders };
       } catch (err) {
-        if (err instanceof WalkFailure) return walkError(root, err);
+        if (err instanceof WalkFailure) return { root, error: walkError(root, err) };
         throw err;
       }
     }),
   );
   const repos: ServedRepo[] = [];
-  const errors: HgreloadError[] = [];
+  const errors: RootError[] = [];
+  const folders = new Set<string>();
   for (const r of results) {
-    if (r instanceof HgreloadError) errors.push(r);
-    else repos.push(...r);
+    if ('error' in r) {
+      errors.push(r);
+    } else {
+      repos.push(...r.repos);
+      for (const f of r.folders ?? []) folders.add(f);
+    }
   }
-  return { repos, errors };
+  return { repos, errors, folders: [...folders] };
 }
 
 function urlRepos(prefix: string, head: string, paths: readonly string[]): ServedRepo[] {

@@ -36,24 +36,33 @@ export interface WalkOptions {
   readonly resolve: (path: string) => string;
 }
 
-/**
- * The repositories below `top`, as walk paths (symlink names kept, not resolved).
- * Throws WalkFailure where hgweb's walk raises.
- */
-export async function walkRepos(top: string, recurse: boolean, options: WalkOptions): Promise<string[]> {
+export interface WalkResult {
+  /** The repositories below the top, as walk paths (symlink names kept, not resolved). */
+  readonly repos: string[];
+  /**
+   * Resolved paths of the folders where a new repository would be found: every
+   * folder walked that is not a repository, and with `**` the working folders
+   * walked too. A watcher needs exactly these.
+   */
+  readonly folders: string[];
+}
+
+/** hgweb's walk below `top`. Throws WalkFailure where hgweb's walk raises. */
+export async function walkRepos(top: string, recurse: boolean, options: WalkOptions): Promise<WalkResult> {
   return new RepoWalk(options, new DirReader(options.fs, recurse)).run(top, recurse);
 }
 
 class RepoWalk {
   private readonly seen = new Set<string>();
   private readonly found: string[] = [];
+  private readonly folders: string[] = [];
 
   constructor(
     private readonly options: WalkOptions,
     private readonly reader: DirReader,
   ) {}
 
-  async run(top: string, recurse: boolean): Promise<string[]> {
+  async run(top: string, recurse: boolean): Promise<WalkResult> {
     let canonical: string;
     try {
       // Python stats '' and fails; resolving it against the working folder would not.
@@ -65,7 +74,7 @@ class RepoWalk {
     const id = this.options.mounts.identify(canonical);
     this.seen.add(MountTable.key(id));
     await this.walk(top, id, recurse, true);
-    return this.found;
+    return { repos: this.found, folders: this.folders };
   }
 
   private async walk(path: string, id: DirIdentity, recurse: boolean, isTop: boolean): Promise<void> {
@@ -75,6 +84,7 @@ class RepoWalk {
       return;
     }
     let descend = listing.subdirs;
+    if (!listing.isRepo || recurse) this.folders.push(id.canonical);
     if (listing.isRepo) {
       this.found.push(path);
       if (this.reader.hasPatchQueue(id.canonical)) this.found.push(join(join(path, '.hg'), 'patches'));

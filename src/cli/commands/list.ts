@@ -29,7 +29,7 @@ request); 2 bad usage, settings or hgweb.config.`,
 
 export async function list(ctx: CommandContext, opts: ListOptions): Promise<number> {
   const state = await loadServed(requireWebConf(ctx), { cwd: ctx.io.cwd });
-  for (const err of state.errors) ctx.io.stderr(`hgreload: ${err.format()}\n`);
+  for (const { error } of state.errors) ctx.io.stderr(`hgreload: ${error.format()}\n`);
   if (state.errors.length > 0) return 1;
   if (opts.json) ctx.io.stdout(`${JSON.stringify(state.repos, null, 2)}\n`);
   // The text form prints names and paths as their bytes, as ls does; JSON keeps them
