@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'root-missing' // a collection root that does not exist
   | 'walk' // the walk below a root failed the way hgweb's would
   | 'reload' // a reload method could not do its work
+  | 'watch-limit' // the kernel's inotify limit is reached
+  | 'control' // the control channel to the daemon failed
   | 'internal';
 
 /** Codes that mean "bad usage or bad configuration" (exit status 2). */

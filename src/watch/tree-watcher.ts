@@ -1,0 +1,100 @@
+/**
+ * Watches the folders where a new repository could appear, each one level
+ * deep, with the kernel's inotify through `fs.watch`: one watch per folder,
+ * nothing inside repositories.
+ *
+ * Why not chokidar here: on 10,000 stand-in repositories in 141 such folders,
+ * chokidar (depth 0) took 700 ms to be ready and the process 195 MB resident
+ * (it stats and remembers every entry of every folder); `fs.watch` took 3 ms
+ * and 67 MB, against a target of 100 MB. `fs.watch` is also in place when the
+ * call returns, so nothing created after `set()` can be missed.
+ */
+import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { HgreloadError, errnoCode } from '../errors.js';
+
+export interface TreeEvent {
+  readonly folder: string;
+  /** The entry that appeared, vanished or was renamed (null when the kernel does not say). */
+  readonly name: string | null;
+}
+
+export interface TreeWatcherOptions {
+  readonly onChange: (event: TreeEvent) => void;
+  /** A folder's watch failed after it was set (the folder was removed, say); the next rescan mends it. */
+  readonly onError: (folder: string, err: Error) => void;
+  readonly watch?: typeof fsWatch;
+}
+
+export class TreeWatcher {
+  private readonly watches = new Map<string, FSWatcher>();
+  private readonly watchFn: typeof fsWatch;
+
+  constructor(private readonly options: TreeWatcherOptions) {
+    this.watchFn = options.watch ?? fsWatch;
+  }
+
+  get count(): number {
+    return this.watches.size;
+  }
+
+  has(folder: string): boolean {
+    return this.watches.has(folder);
+  }
+
+  /**
+   * Watches exactly `folders` from now on. Returns the folders newly watched.
+   * Throws a `watch-limit` error when the kernel refuses more watches; the
+   * folders set up before that stay watched.
+   */
+  set(folders: Iterable<string>): string[] {
+    const wanted = new Set(folders);
+    for (const [folder, w] of this.watches) {
+      if (!wanted.has(folder)) {
+        w.close();
+        this.watches.delete(folder);
+      }
+    }
+    const added: string[] = [];
+    for (const folder of wanted) {
+      if (this.watches.has(folder)) continue;
+      let w: FSWatcher;
+      try {
+        // Content changes ('change') never make or remove a repository; creations, removals and renames do.
+        w = this.watchFn(folder, { persistent: true }, (type, name) => {
+          if (type === 'rename') this.options.onChange({ folder, name: name === null ? null : String(name) });
+        });
+      } catch (err) {
+        if (errnoCode(err) === 'ENOSPC' || errnoCode(err) === 'EMFILE') throw watchLimitError(this.watches.size, err);
+        // The folder went away since the walk: the rescan its parent's event causes will tell.
+        continue;
+      }
+      w.on('error', (err) => {
+        w.close();
+        this.watches.delete(folder);
+        this.options.onError(folder, err);
+      });
+      this.watches.set(folder, w);
+      added.push(folder);
+    }
+    return added;
+  }
+
+  close(): void {
+    for (const w of this.watches.values()) w.close();
+    this.watches.clear();
+  }
+}
+
+function watchLimitError(watching: number, cause: unknown): HgreloadError {
+  let limit = 'its limit';
+  try {
+    limit = `fs.inotify.max_user_watches = ${readFileSync('/proc/sys/fs/inotify/max_user_watches', 'utf8').trim()}`;
+  } catch {
+    // Only the message is poorer without it.
+  }
+  return new HgreloadError('watch-limit', `the kernel refused more folder watches after ${watching} (${limit}); changes in the other folders are found only by the scheduled rescans`, {
+    hint: 'raise it: sysctl fs.inotify.max_user_watches=524288, and keep it in /etc/sysctl.d/90-hgreload.conf',
+    cause,
+  });
+}

@@ -1,0 +1,88 @@
+/**
+ * The tree watcher on real folders: events are awaited with a timeout, and
+ * "nothing was reported" is proved with a cookie file written after the change
+ * (its event arriving first-and-only means the earlier change made none).
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HgreloadError } from '../../src/errors.js';
+import { TreeWatcher, type TreeEvent } from '../../src/watch/tree-watcher.js';
+import { makeTempDir } from '../helpers/run.js';
+
+function recorder() {
+  const events: TreeEvent[] = [];
+  let wake: () => void = () => {};
+  const next = (match: (e: TreeEvent) => boolean, timeoutMs = 5000) =>
+    new Promise<TreeEvent>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching event; got ${JSON.stringify(events)}`)), timeoutMs);
+      const check = () => {
+        const found = events.find(match);
+        if (found) {
+          clearTimeout(timer);
+          resolve(found);
+        }
+      };
+      wake = check;
+      check();
+    });
+  return { events, next, onChange: (e: TreeEvent) => (events.push(e), wake()) };
+}
+
+describe('TreeWatcher', () => {
+  const dir = makeTempDir('hgreload-watch-');
+  const watchers: TreeWatcher[] = [];
+  after(() => {
+    for (const w of watchers) w.close();
+    dir.remove();
+  });
+
+  it('reports a folder created in a watched folder, and nothing from deeper down', async () => {
+    const root = join(dir.path, 'a');
+    mkdirSync(join(root, 'sub'), { recursive: true });
+    const r = recorder();
+    const w = new TreeWatcher({ onChange: r.onChange, onError: () => {} });
+    watchers.push(w);
+    assert.deepEqual(w.set([root]), [root]);
+    mkdirSync(join(root, 'new'));
+    await r.next((e) => e.name === 'new');
+    mkdirSync(join(root, 'sub/deeper'));
+    writeFileSync(join(root, 'cookie'), '');
+    await r.next((e) => e.name === 'cookie');
+    assert.ok(!r.events.some((e) => e.name?.includes('deeper')), JSON.stringify(r.events));
+  });
+
+  it('set() replaces the watched folders and closes the others', async () => {
+    const [x, y] = [join(dir.path, 'x'), join(dir.path, 'y')];
+    mkdirSync(x);
+    mkdirSync(y);
+    const r = recorder();
+    const w = new TreeWatcher({ onChange: r.onChange, onError: () => {} });
+    watchers.push(w);
+    w.set([x]);
+    assert.deepEqual(w.set([y]), [y]);
+    assert.equal(w.count, 1);
+    mkdirSync(join(x, 'ignored'));
+    mkdirSync(join(y, 'cookie'));
+    await r.next((e) => e.name === 'cookie');
+    assert.ok(!r.events.some((e) => e.folder === x));
+  });
+
+  it('skips a folder that vanished since the walk', () => {
+    const w = new TreeWatcher({ onChange: () => {}, onError: () => {} });
+    watchers.push(w);
+    assert.deepEqual(w.set([join(dir.path, 'gone')]), []);
+  });
+
+  it('turns the inotify limit into an error naming the sysctl', () => {
+    const enospc = () => {
+      throw Object.assign(new Error('ENOSPC: System limit for number of file watchers reached'), { code: 'ENOSPC' });
+    };
+    const w = new TreeWatcher({ onChange: () => {}, onError: () => {}, watch: enospc as never });
+    assert.throws(
+      () => w.set([dir.path]),
+      (err: unknown) => err instanceof HgreloadError && err.code === 'watch-limit' && /max_user_watches/.test(err.format()) && /sysctl/.test(err.hint ?? ''),
+    );
+  });
+});
