@@ -19,6 +19,8 @@ export interface CommandContext {
   readonly io: CliIo;
   readonly settings: Settings;
   readonly logLevel: string;
+  /** Reads the settings again, with the same -c and -w (the daemon's SIGHUP). */
+  readonly reloadSettings: () => Settings;
 }
 
 export function commandContext(options: GlobalOptions, io: CliIo): CommandContext {
@@ -26,10 +28,11 @@ export function commandContext(options: GlobalOptions, io: CliIo): CommandContex
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new HgreloadError('usage', `unknown log level "${logLevel}"`, { hint: `use one of ${LOG_LEVELS.join(', ')}` });
   }
-  const loaded = loadSettings({ explicitFile: options.config ?? io.env.HGRELOAD_CONFIG, cwd: io.cwd });
-  const settings =
-    options.webConf === undefined ? loaded : Object.freeze({ ...loaded, webconf: physicalAbsolute(options.webConf, io.cwd) });
-  return { io, settings, logLevel };
+  const reloadSettings = (): Settings => {
+    const loaded = loadSettings({ explicitFile: options.config ?? io.env.HGRELOAD_CONFIG, cwd: io.cwd });
+    return options.webConf === undefined ? loaded : Object.freeze({ ...loaded, webconf: physicalAbsolute(options.webConf, io.cwd) });
+  };
+  return { io, settings: reloadSettings(), logLevel, reloadSettings };
 }
 
 /** The hgweb.config path, or a usage error saying how to give one. */

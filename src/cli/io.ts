@@ -5,6 +5,8 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** Calls `handler` on each `signal`; returns the function that stops that. */
+  readonly onSignal: (signal: NodeJS.Signals, handler: () => void) => () => void;
 }
 
 export function processIo(): CliIo {
@@ -13,5 +15,9 @@ export function processIo(): CliIo {
     stderr: (text) => process.stderr.write(text),
     env: process.env,
     cwd: process.cwd(),
+    onSignal: (signal, handler) => {
+      process.on(signal, handler);
+      return () => void process.off(signal, handler);
+    },
   };
 }

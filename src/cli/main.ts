@@ -6,7 +6,10 @@ import { Command, CommanderError, Option, type OptionValues } from 'commander';
 import { HgreloadError } from '../errors.js';
 import { commandContext, LOG_LEVELS, type CommandContext, type GlobalOptions } from './context.js';
 import { processIo, type CliIo } from './io.js';
+import { registerDaemon } from './commands/daemon.js';
 import { registerList } from './commands/list.js';
+import { registerStatus } from './commands/status.js';
+import { registerTouch } from './commands/touch.js';
 
 /** Wraps a command's action: builds its context from the global options and records its exit status. */
 export type Runner = <O extends OptionValues>(
@@ -29,7 +32,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     const ctx = commandContext(command.optsWithGlobals<GlobalOptions>(), io);
     status = await action(ctx, command.opts() as Parameters<typeof action>[1], command.args);
   };
+  registerDaemon(program, run);
   registerList(program, run);
+  registerStatus(program, run);
+  registerTouch(program, run);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { Daemon } from '../../daemon/daemon.js';
+import { createLogger } from '../../daemon/logger.js';
+import { requireWebConf, type CommandContext } from '../context.js';
+import type { Runner } from '../main.js';
+
+export function registerDaemon(program: Command, run: Runner): void {
+  program
+    .command('daemon')
+    .description('run in the foreground: discover, watch, coalesce changes, reload hgweb (for systemd)')
+    .addHelpText(
+      'after',
+      `
+Logs JSON lines on stdout (one per reload, with what changed and how long it took).
+Signals: SIGHUP re-reads the settings (a broken file keeps the current ones);
+SIGTERM or SIGINT stops cleanly. The control socket for "hgreload status" and
+"hgreload touch" is <state>/control.sock, for the daemon's user and group only.
+
+Exit status: 0 stopped by a signal; 1 could not start; 2 bad usage or configuration.`,
+    )
+    .action(run(runDaemon));
+}
+
+export async function runDaemon(ctx: CommandContext): Promise<number> {
+  requireWebConf(ctx);
+  const logger = createLogger(ctx.logLevel);
+  const daemon = new Daemon(ctx.settings, { logger, cwd: ctx.io.cwd });
+  try {
+    await daemon.start();
+  } catch (err) {
+    logger.fatal({ err }, 'could not start');
+    await daemon.close();
+    throw err;
+  }
+  const unsubscribe: Array<() => void> = [];
+  unsubscribe.push(
+    ctx.io.onSignal('SIGHUP', () => {
+      let settings;
+      try {
+        settings = ctx.reloadSettings();
+      } catch (err) {
+        return void logger.error({ err }, 'settings not reloaded; keeping the current ones');
+      }
+      daemon.useSettings(settings).catch((err: unknown) => logger.error({ err }, 'settings not reloaded; keeping the current ones'));
+    }),
+  );
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    for (const s of ['SIGTERM', 'SIGINT'] as const) unsubscribe.push(ctx.io.onSignal(s, () => resolve(s)));
+  });
+  logger.info({ signal }, 'stopping');
+  await daemon.close();
+  for (const off of unsubscribe) off();
+  logger.info('stopped');
+  return 0;
+}

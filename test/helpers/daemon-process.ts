@@ -1,0 +1,85 @@
+/**
+ * The built CLI's `daemon` in a child process, driven as an administrator
+ * would: its JSON log lines are read as they come, and tests wait for the line
+ * they expect (with a bounded timeout), never for a fixed time.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { CLI } from './run.js';
+
+export type LogLine = Record<string, unknown> & { msg: string; level: string };
+
+export class DaemonProcess {
+  readonly lines: LogLine[] = [];
+  readonly output: string[] = [];
+  private readonly child: ChildProcess;
+  private waiters: Array<() => void> = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(args: readonly string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}) {
+    this.child = spawn(process.execPath, [CLI, ...args, 'daemon'], {
+      cwd: options.cwd,
+      env: { ...process.env, HGRELOAD_CONFIG: undefined, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const stream of [this.child.stdout!, this.child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        this.output.push(line);
+        try {
+          this.lines.push(JSON.parse(line) as LogLine);
+        } catch {
+          // not a log line (stderr text); kept in output for the failure report
+        }
+        for (const wake of this.waiters) wake();
+      });
+    }
+    this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Resolves with the first log line (from index `from` on) that matches; rejects after `timeoutMs`. */
+  waitFor(match: (line: LogLine) => boolean, what: string, { from = 0, timeoutMs = 15_000 } = {}): Promise<LogLine> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const found = this.lines.slice(from).find(match);
+        if (found === undefined) return false;
+        cleanup();
+        resolve(found);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out waiting for ${what}; daemon output:\n${this.output.join('\n')}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== wake);
+      };
+      const wake = () => void check();
+      this.waiters.push(wake);
+      check();
+    });
+  }
+
+  /** The index the next log line will have: pass it as `from` to wait only for what comes after. */
+  get mark(): number {
+    return this.lines.length;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** SIGTERM, then the exit status. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    return this.exited;
+  }
+}
+
+/** A reload log line. */
+export const isReload = (line: LogLine): boolean => line.msg.startsWith('reloaded');
