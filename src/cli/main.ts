@@ -10,6 +10,7 @@ import { registerDaemon } from './commands/daemon.js';
 import { registerList } from './commands/list.js';
 import { registerStatus } from './commands/status.js';
 import { registerTouch } from './commands/touch.js';
+import { registerWsgi } from './commands/wsgi.js';
 
 /** Wraps a command's action: builds its context from the global options and records its exit status. */
 export type Runner = <O extends OptionValues>(
@@ -36,6 +37,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   registerList(program, run);
   registerStatus(program, run);
   registerTouch(program, run);
+  registerWsgi(program, run);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
