@@ -1,0 +1,150 @@
+/**
+ * A real Apache with mod_wsgi in daemon mode, started by a test on a free
+ * loopback port with its own config file in a temp folder, and stopped by it.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+export interface ApacheOptions {
+  /** Folder for the config, logs, pidfile and sockets (readable by the server's user). */
+  readonly dir: string;
+  readonly wsgiScript: string;
+  /**
+   * WSGIDaemonProcess name: unique per test, so that its processes can be found
+   * by their title, and at most 10 characters: the title "(wsgi:NAME)" is cut
+   * to the length of the original "/usr/sbin/apache2".
+   */
+  readonly group: string;
+  readonly processes?: number;
+  readonly threads?: number;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+export class Apache {
+  private child: ChildProcess | undefined;
+  readonly pidfile: string;
+  readonly errorLog: string;
+  port = 0;
+
+  constructor(private readonly options: ApacheOptions) {
+    this.pidfile = join(options.dir, 'apache.pid');
+    this.errorLog = join(options.dir, 'error.log');
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const { dir, wsgiScript, group, processes = 2, threads = 4 } = this.options;
+    this.port = await freePort();
+    const run = join(dir, 'run');
+    mkdirSync(run, { recursive: true, mode: 0o755 });
+    const modules = '/usr/lib/apache2/modules';
+    const asRoot = process.getuid?.() === 0;
+    const conf = join(dir, 'apache.conf');
+    writeFileSync(
+      conf,
+      [
+        `ServerRoot ${dir}`,
+        'ServerName 127.0.0.1',
+        `Listen 127.0.0.1:${this.port}`,
+        `PidFile ${this.pidfile}`,
+        `DefaultRuntimeDir ${run}`,
+        `ErrorLog ${this.errorLog}`,
+        'LogLevel warn',
+        `LoadModule mpm_event_module ${modules}/mod_mpm_event.so`,
+        `LoadModule authz_core_module ${modules}/mod_authz_core.so`,
+        `LoadModule wsgi_module ${modules}/mod_wsgi.so`,
+        ...(asRoot ? ['User www-data', 'Group www-data'] : []),
+        `WSGISocketPrefix ${run}/wsgi`,
+        `WSGIDaemonProcess ${group} processes=${processes} threads=${threads} display-name=%{GROUP} home=${dir}`,
+        `WSGIProcessGroup ${group}`,
+        'WSGIApplicationGroup %{GLOBAL}',
+        `WSGIScriptAlias / ${wsgiScript}`,
+        `<Directory ${dir}>`,
+        '  Require all granted',
+        '</Directory>',
+        '',
+      ].join('\n'),
+    );
+    this.child = spawn('/usr/sbin/apache2', ['-f', conf, '-DFOREGROUND'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (this.child.exitCode !== null) throw new Error(`apache2 exited (${this.child.exitCode}): ${stderr}`);
+      try {
+        await getIndex(this.url, 2000);
+        return;
+      } catch {
+        // not listening yet: Apache has no readiness signal for a foreground start
+        if (Date.now() > deadline) throw new Error(`apache2 did not answer within 20 s: ${stderr}\n${this.log()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  /** The pids of the mod_wsgi daemon processes (found by the title display-name gives them). */
+  wsgiPids(): number[] {
+    const r = spawnSync('pgrep', ['-f', `^\\(wsgi:${this.options.group}`], { encoding: 'utf8' });
+    return r.stdout.split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
+  }
+
+  log(): string {
+    try {
+      return readFileSync(this.errorLog, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child === undefined || this.child.exitCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+export interface IndexAnswer {
+  readonly status: number;
+  readonly repos: string[];
+  readonly ms: number;
+}
+
+/**
+ * hgweb's index in the raw style (one "/name/" per line), on a new connection
+ * each time: a kept-alive connection that a graceful restart closes would make
+ * a client-side failure look like the server's.
+ */
+export function getIndex(baseUrl: string, timeoutMs = 30_000): Promise<IndexAnswer> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const request = httpGet(`${baseUrl}/?style=raw`, { agent: false, timeout: timeoutMs }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => {
+        const status = response.statusCode ?? 0;
+        const repos = status === 200 ? body.split('\n').map((l) => l.trim().replace(/^\/|\/$/g, '')).filter(Boolean) : [];
+        resolve({ status, repos, ms: performance.now() - started });
+      });
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer from ${baseUrl} within ${timeoutMs} ms`)));
+    request.on('error', reject);
+  });
+}
