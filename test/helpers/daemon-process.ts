@@ -17,8 +17,13 @@ export class DaemonProcess {
   private waiters: Array<() => void> = [];
   readonly exited: Promise<number | null>;
 
-  constructor(args: readonly string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}) {
-    this.child = spawn(process.execPath, [CLI, ...args, 'daemon'], {
+  /**
+   * Runs `hgreload ARGS daemon`, or with `script` set, `node SCRIPT ARGS` (a
+   * script that ends up running the daemon, such as the demo).
+   */
+  constructor(args: readonly string[], options: { cwd?: string; env?: Record<string, string | undefined>; script?: string } = {}) {
+    const argv = options.script === undefined ? [CLI, ...args, 'daemon'] : [options.script, ...args];
+    this.child = spawn(process.execPath, argv, {
       cwd: options.cwd,
       env: { ...process.env, HGRELOAD_CONFIG: undefined, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
