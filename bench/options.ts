@@ -11,14 +11,27 @@ export interface BenchOptions {
   readonly mercurialAll: boolean;
   /** Print only the JSON summary line on stdout. */
   readonly jsonOnly: boolean;
+  /** Which parts run: the discovery walk, the daemon against Apache, or both. */
+  readonly only: 'discovery' | 'daemon' | undefined;
+  /** Repositories made one at a time per reload method. */
+  readonly iterations: number;
+  /** Repositories in the burst. */
+  readonly burst: number;
+  /** Seconds the daemon is left idle to measure its CPU (0 skips it). */
+  readonly idleSeconds: number;
 }
 
-export const USAGE = `usage: node dist/bench/run.js [--sizes 10000,100000] [--runs N] [--hg-all] [--json]
+export const USAGE = `usage: node dist/bench/run.js [--only discovery|daemon] [--sizes 10000,100000] [--runs N] [--hg-all]
+                            [--iterations N] [--burst N] [--idle-seconds N] [--json]
 
-  --sizes LIST  numbers of stand-in repositories (default 10000,100000)
-  --runs N      timed runs per contender (default 5 up to ${MERCURIAL_DEFAULT_LIMIT.toLocaleString('en-US')}, 3 above)
-  --hg-all      run Mercurial's quadratic walk at every size (minutes at 100,000)
-  --json        print only the JSON summary line on stdout
+  --only PART         run only the discovery or only the daemon part (default both)
+  --sizes LIST        numbers of stand-in repositories (default 10000,100000)
+  --runs N            timed discovery runs per contender (default 5 up to ${MERCURIAL_DEFAULT_LIMIT.toLocaleString('en-US')}, 3 above)
+  --hg-all            run Mercurial's quadratic walk at every size (minutes at 100,000)
+  --iterations N      repositories made one at a time per reload method (default 10)
+  --burst N           repositories in the burst (default 1000)
+  --idle-seconds N    how long the daemon is left idle to measure its CPU (default 60, 0 skips)
+  --json              print only the JSON summary lines on stdout
 `;
 
 export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
@@ -28,6 +41,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       sizes: { type: 'string' },
       runs: { type: 'string' },
       'hg-all': { type: 'boolean', default: false },
+      only: { type: 'string' },
+      iterations: { type: 'string' },
+      burst: { type: 'string' },
+      'idle-seconds': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -40,6 +57,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     runs: values.runs === undefined ? undefined : positiveInt('--runs', values.runs),
     mercurialAll: values['hg-all'],
     jsonOnly: values.json,
+    only: parseOnly(values.only),
+    iterations: values.iterations === undefined ? 10 : positiveInt('--iterations', values.iterations),
+    burst: values.burst === undefined ? 1000 : positiveInt('--burst', values.burst),
+    idleSeconds: values['idle-seconds'] === undefined ? 60 : Number(values['idle-seconds'] === '0' ? 0 : positiveInt('--idle-seconds', values['idle-seconds'])),
   };
 }
 
@@ -47,4 +68,9 @@ function positiveInt(option: string, text: string): number {
   const n = Number(text.replace(/_/g, ''));
   if (!Number.isInteger(n) || n < 1) throw new Error(`${option}: "${text}" is not a positive whole number`);
   return n;
+}
+
+function parseOnly(value: string | undefined): BenchOptions['only'] {
+  if (value === undefined || value === 'discovery' || value === 'daemon') return value;
+  throw new Error(`--only: "${value}" is not discovery or daemon`);
 }

@@ -3,7 +3,7 @@
  * walk on stand-in trees of N repositories. report.ts says what each figure
  * includes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -12,6 +12,7 @@ import { describeMachine } from './machine.js';
 import { MERCURIAL_DEFAULT_LIMIT, parseOptions, USAGE, type BenchOptions } from './options.js';
 import { jsonSummary, markdown, type SizeResult } from './report.js';
 import { buildTree } from './tree.js';
+import { benchBurst, benchMethod, benchScale, daemonMarkdown, METHODS, type MethodResult, type ScaleResult } from './daemon-bench.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -29,6 +30,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   const work = mkdtempSync(join(tmpdir(), 'hgreload-bench-'));
+  // Apache's user (www-data) reads the daemon part's trees and scripts.
+  chmodSync(work, 0o755);
   const cleanUp = (): void => rmSync(work, { recursive: true, force: true });
   // Trees of 100,000 repositories must not outlive an interrupted run.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -40,10 +43,24 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   try {
     const machine = describeMachine(work);
-    const results: SizeResult[] = [];
-    for (const size of options.sizes) results.push(await benchSize(join(work, `n${size}`), size, options));
-    if (!options.jsonOnly) process.stdout.write(`${markdown(results, machine)}\n\n`);
-    process.stdout.write(`${jsonSummary(results, machine)}\n`);
+    if (options.only !== 'daemon') {
+      const results: SizeResult[] = [];
+      for (const size of options.sizes) results.push(await benchSize(join(work, `n${size}`), size, options));
+      if (!options.jsonOnly) process.stdout.write(`${markdown(results, machine)}\n\n`);
+      process.stdout.write(`${jsonSummary(results, machine)}\n`);
+    }
+    if (options.only !== 'discovery') {
+      const methods: MethodResult[] = [];
+      for (const method of METHODS) methods.push(await benchMethod(join(work, `method-${method}`), method, options.iterations));
+      const burst = await benchBurst(join(work, 'burst'), options.burst);
+      const scale: ScaleResult[] = [];
+      for (const [i, size] of options.sizes.entries()) {
+        scale.push(await benchScale(join(work, `scale-${size}`), size, i === 0 ? options.idleSeconds : 0));
+        rmSync(join(work, `scale-${size}`), { recursive: true, force: true });
+      }
+      if (!options.jsonOnly) process.stdout.write(`${daemonMarkdown(methods, burst, scale)}\n\n`);
+      process.stdout.write(`${JSON.stringify({ benchmark: 'daemon', machine, methods, burst, scale })}\n`);
+    }
     return 0;
   } catch (err) {
     log(`bench: ${(err as Error).message}`);

@@ -55,11 +55,14 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
     """hgwebdir whose repository list comes from the file hgreload publishes.
 
     Every request stats that file once. When it changed, the new list is read
-    and hgwebdir refreshes in place (settings re-read as usual) with that list
-    instead of walking the disk: no walk, no process restart. A missing or
-    damaged file keeps the last good list, said once in the error log, and the
-    next good file is taken. Until a first good file exists, hgweb walks as
-    usual. One lock makes threads that see a new file at once refresh once.
+    and becomes hgwebdir's list at once: no walk, no process restart, and no
+    full refresh either (re-reading every hgrc and the templates cost the
+    request that did it about 100 ms). hgweb's own refreshes, on its
+    web.refreshinterval, still re-read hgweb.config's settings, with the
+    published list in place of the walk. A missing or damaged file keeps the
+    last good list, said once in the error log, and the next good file is
+    taken. Until a first good file exists, hgweb walks as usual. One lock makes
+    threads that see a new file at once read it once.
     """
 
     def __init__(self, conf, published):
@@ -98,9 +101,15 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
             repos = _read_published(self._published)
         except Exception as e:  # a damaged file must never fail a request
             return self._say('ignoring %s: %s' % (self._published, e))
+        first = self._repos is None
         self._repos = repos
-        # hgwebdir refreshes when lastrefresh + interval is past; -inf works for any interval.
-        self.lastrefresh = float('-inf')
+        if first:
+            # hgweb's own list came from a walk: one full refresh puts it on the published footing.
+            # (hgwebdir refreshes when lastrefresh + interval is past; -inf works for any interval.)
+            self.lastrefresh = float('-inf')
+        else:
+            # Routing and the index read self.repos on every request; replacing it is the whole refresh.
+            self.repos = list(repos)
 
     def _say(self, problem):
         kept = 'keeping the last good list' if self._repos is not None else 'hgweb walks the disk itself'

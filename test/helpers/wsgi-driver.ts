@@ -12,6 +12,8 @@ export interface WsgiAnswer {
   readonly walks: number;
   /** hgwebdir's full refreshes since the script was loaded. */
   readonly refreshes: number;
+  /** Reads of the published list since the script was loaded. */
+  readonly reads: number;
 }
 
 export class WsgiDriver {

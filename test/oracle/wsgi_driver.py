@@ -4,8 +4,8 @@ Usage: python3 wsgi_driver.py SCRIPT
 Commands: {"get": PATH} -> {"status", "repos", "walks", "refreshes"};
           {"get": PATH, "threads": N} -> the same request from N threads released at once,
           {"statuses": [...], "repos": [...], "walks", "refreshes"}.
-"walks" counts Mercurial's repository walks and "refreshes" hgwebdir's full refreshes
-(a new ui read), both since the script was loaded. The script's own stderr goes to ours,
+"walks" counts Mercurial's repository walks, "refreshes" hgwebdir's full refreshes
+(a new ui read) and "reads" the reads of the published list, all since the script was loaded. The script's own stderr goes to ours,
 followed by "#answered N" once request N is done.
 """
 import json
@@ -15,7 +15,7 @@ import sys
 import threading
 
 os.environ['HGRCPATH'] = ''
-counts = {'walks': 0, 'refreshes': 0}
+counts = {'walks': 0, 'refreshes': 0, 'reads': 0}
 
 from mercurial import scmutil, ui as uimod  # noqa: E402
 
@@ -39,6 +39,18 @@ def counting_load(cls):
 uimod.ui.load = classmethod(counting_load)
 
 app = runpy.run_path(sys.argv[1])['application']
+
+# With a published list, count how often it is read (the function the script's class calls).
+check = getattr(type(app), '_check_published', None)
+if check is not None:
+    script_globals = check.__globals__
+    real_read = script_globals['_read_published']
+
+    def counting_read(path):
+        counts['reads'] += 1
+        return real_read(path)
+
+    script_globals['_read_published'] = counting_read
 
 
 def request(path):

@@ -64,21 +64,40 @@ describe('hgreload wsgi', () => {
     r = await d.get(INDEX);
     assert.deepEqual(r.repos, ['a', 'b']);
     assert.equal(r.walks, 0);
-    const refreshes = r.refreshes;
+    const { refreshes, reads } = r;
     r = await d.get(INDEX);
-    assert.equal(r.refreshes, refreshes, 'no refresh while the file is unchanged');
+    assert.equal(r.reads, reads, 'the list is not read again while the file is unchanged');
+    assert.equal(r.refreshes, refreshes, 'and hgwebdir does not refresh');
   });
 
-  it('threads that see a new list at once refresh once', async () => {
+  it('threads that see a new list at once read it once, and no full refresh is needed', async () => {
     await publishList(state, [entry('a')]);
     const d = driver(script('publish-threads', 'publish'));
-    const before = (await d.get(INDEX)).refreshes;
+    const before = await d.get(INDEX);
     await publishList(state, [entry('a'), entry('c')]);
     const r = await d.get(INDEX, 8);
     assert.deepEqual(r.statuses, Array(8).fill('200 Script output follows'));
     assert.deepEqual(r.repos, ['a', 'c']);
-    assert.equal(r.refreshes - before, 1);
+    assert.equal(r.reads - before.reads, 1);
+    assert.equal(r.refreshes, before.refreshes);
     assert.equal(r.walks, 0);
+  });
+
+  it("hgweb's own refresh re-reads hgweb.config but takes the published list instead of walking", async () => {
+    await publishList(state, [entry('b')]);
+    const conf = join(base, 'hgweb-zero.config');
+    // refreshinterval 0: hgweb refreshes on every request (three times for an index).
+    writeFileSync(conf, `[web]\nrefreshinterval = 0\n[paths]\n/ = ${base}/repos/*\n`);
+    const ini = join(base, 'zero.ini');
+    writeFileSync(ini, `webconf = hgweb-zero.config\n[reload]\nmethod = publish\nstate = state\n`);
+    const file = join(base, 'zero.wsgi');
+    writeFileSync(file, runCli(['-c', ini, 'wsgi']).stdout);
+    const d = driver(file);
+    const first = await d.get(INDEX);
+    const r = await d.get(INDEX);
+    assert.deepEqual(r.repos, ['b']);
+    assert.ok(r.refreshes > first.refreshes, 'hgweb refreshed');
+    assert.equal(r.walks, 0, 'without walking');
   });
 
   it('keeps the last good list over a damaged or missing file, says so once, and takes the next good one', async () => {
