@@ -21,18 +21,19 @@ import threading
 # fails the whole request with a 500: a vanished repository in the index, an
 # hgrc with a typo. Mercurial takes sys.stderr.buffer when it is imported, so a
 # plain stream over file descriptor 2 (the server's error log) must be in
-# place before that.
+# place before that. Unbuffered, so that each line reaches the log when written.
 sys.stderr = io.TextIOWrapper(
-    io.BufferedWriter(io.FileIO(2, 'w', closefd=False)),
+    io.FileIO(2, 'w', closefd=False),
     encoding='utf-8',
     errors='backslashreplace',
     write_through=True,
 )
 
-from mercurial import demandimport  # noqa: E402
-
-demandimport.enable()
-
+# Unlike Mercurial's example script, no demandimport: its lazy modules are
+# resolved by whichever request thread touches them first, and under
+# concurrent first requests in a threaded daemon process that failed requests
+# here (AttributeError: module 'mercurial.registrar' has no attribute
+# 'templatekeyword'). A long-lived process pays eager imports once.
 from mercurial.hgweb import hgweb, hgwebdir_mod  # noqa: E402
 
 

@@ -8,7 +8,7 @@
  * repository could now appear, and reloads hgweb when the served list changed.
  * Runtime errors are logged and the loop goes on; only a bad start is fatal.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, type watch as fsWatch } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import cron from 'node-cron';
@@ -44,6 +44,8 @@ export interface DaemonDeps {
   readonly timers?: Timers;
   readonly scheduler?: Scheduler;
   readonly now?: () => Date;
+  /** The folder watch call (fs.watch); tests hand in one that runs out of watches. */
+  readonly watch?: typeof fsWatch;
 }
 
 const nodeCronScheduler: Scheduler = {
@@ -112,6 +114,7 @@ export class Daemon {
     this.trees = new TreeWatcher({
       onChange: (e) => this.changed(`${e.folder}/${e.name ?? ''}`),
       onError: (folder, err) => this.log.debug({ folder, err }, 'folder watch ended'),
+      ...(deps.watch === undefined ? {} : { watch: deps.watch }),
     });
     this.configs = new ConfigWatcher({
       onChange: (file) => this.changed(`config ${file}`),

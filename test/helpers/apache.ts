@@ -74,7 +74,9 @@ export class Apache {
         `WSGIDaemonProcess ${group} processes=${processes} threads=${threads} display-name=%{GROUP} home=${dir}`,
         `WSGIProcessGroup ${group}`,
         'WSGIApplicationGroup %{GLOBAL}',
-        `WSGIScriptAlias / ${wsgiScript}`,
+        // Naming both groups here makes mod_wsgi load the script when each daemon process starts
+        // (as production setups do), so every process holds hgweb before the first request.
+        `WSGIScriptAlias / ${wsgiScript} process-group=${group} application-group=%{GLOBAL}`,
         `<Directory ${dir}>`,
         '  Require all granted',
         '</Directory>',

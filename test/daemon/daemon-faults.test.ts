@@ -1,0 +1,86 @@
+/**
+ * The daemon in-process, with its edges handed in: a log that the test reads,
+ * a scheduler the test fires, and a folder watch that runs out of inotify
+ * watches. Shows that a failed reload is logged and retried, that the watch
+ * limit is reported with the sysctl to raise, and that scheduled rescans keep
+ * the list right for the folders left unwatched.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, watch as fsWatch, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseSettings } from '../../src/config/settings.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import { createLogger } from '../../src/daemon/logger.js';
+import { makeTempDir } from '../helpers/run.js';
+
+type Line = Record<string, unknown> & { msg: string; level: string };
+
+describe('daemon faults (in-process)', () => {
+  const dir = makeTempDir('hgreload-faults-');
+  const base = dir.path;
+  const lines: Line[] = [];
+  let wake: () => void = () => {};
+  const logger = createLogger('debug', { write: (s: string) => void (lines.push(JSON.parse(s) as Line), wake()) });
+  const waitFor = (match: (l: Line) => boolean, what: string, from = 0) =>
+    new Promise<Line>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`)), 10_000);
+      wake = () => {
+        const found = lines.slice(from).find(match);
+        if (found !== undefined) {
+          clearTimeout(timer);
+          resolve(found);
+        }
+      };
+      wake();
+    });
+  let scheduled: () => void = () => {};
+  let watchesLeft = 2;
+  const watch = ((path: string, options: object, listener: () => void) => {
+    if (watchesLeft-- <= 0) throw Object.assign(new Error('ENOSPC: System limit for number of file watchers reached'), { code: 'ENOSPC' });
+    return fsWatch(path, options, listener);
+  }) as unknown as typeof fsWatch;
+  let daemon: Daemon | undefined;
+  after(async () => {
+    await daemon?.close();
+    dir.remove();
+  });
+
+  it('logs a failed reload, the watch limit with its sysctl, and recovers through the schedule', async () => {
+    for (const g of ['a', 'b', 'c']) mkdirSync(join(base, 'root', g), { recursive: true });
+    mkdirSync(join(base, 'root/a/r1/.hg'), { recursive: true });
+    writeFileSync(join(base, 'hgweb.config'), `[paths]\n/ = ${base}/root/*\n`);
+    // Fails once ("not yet"), then succeeds: a web server that was not up at first.
+    const command = join(base, 'reload.sh');
+    writeFileSync(command, `#!/bin/sh\nif [ -e "${base}/up" ]; then exit 0; fi\ntouch "${base}/up"\necho not yet >&2\nexit 3\n`);
+    chmodSync(command, 0o755);
+    const ini = join(base, 'hgreload.ini');
+    const settings = parseSettings(`webconf = hgweb.config\n[reload]\nmethod = command\ncommand = ${command}\nstate = state\ndebounce = 20\n`, ini);
+    daemon = new Daemon(settings, {
+      logger,
+      cwd: base,
+      watch,
+      scheduler: { validate: () => true, schedule: (_expression, run) => ((scheduled = run), { stop: () => undefined }) },
+    });
+    await daemon.start();
+
+    const failed = await waitFor((l) => l.level === 'error' && l.msg.startsWith('reload failed'), 'the failed reload');
+    assert.match(failed.msg, /exit status 3: not yet/);
+    const limit = await waitFor((l) => l.level === 'error' && /refused more folder watches/.test(l.msg), 'the watch limit');
+    assert.match(JSON.stringify(limit), /sysctl fs\.inotify\.max_user_watches=/);
+    const status = daemon.status();
+    assert.equal(status.watches.limitReached, true);
+    assert.equal(status.watches.folders, 2);
+    assert.equal(status.lastReload?.ok, false);
+
+    // A repository in a folder left unwatched: only the scheduled rescan can find it, and its
+    // reload (the first since the failure) succeeds.
+    const from = lines.length;
+    mkdirSync(join(base, 'root/c/r3/.hg'), { recursive: true });
+    scheduled();
+    const reloaded = await waitFor((l) => l.msg.startsWith('reloaded'), 'the reload after the rescan', from);
+    assert.deepEqual(reloaded.reasons, ['scheduled rescan']);
+    assert.equal(reloaded.repositories, 2);
+    assert.equal(daemon.status().lastReload?.ok, true);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * An hgweb site for the web tests: a tree under a `**` root, hgweb.config with
+ * web.refreshinterval set to a day (so that only hgreload can make hgweb see a
+ * change), hgreload's settings for a method, the script `hgreload wsgi`
+ * prints, a web server (Apache or gunicorn) and the daemon.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getIndex, type IndexAnswer } from './apache.js';
+import { DaemonProcess, isReload } from './daemon-process.js';
+import { runCli } from './run.js';
+
+export interface WebServer {
+  readonly url: string;
+  readonly pidfile: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  log(): string;
+}
+
+export function hgInit(path: string): void {
+  const r = spawnSync('hg', ['init', path], { encoding: 'utf8', env: { ...process.env, HGRCPATH: '' } });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+/** Asks for the index until `done` holds (a server has no event for "restarted"); every answer is kept in `seen`. */
+export async function indexUntil(url: string, done: (a: IndexAnswer) => boolean, what: string, seen: IndexAnswer[]): Promise<IndexAnswer> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const answer = await getIndex(url);
+    seen.push(answer);
+    if (done(answer)) return answer;
+    if (Date.now() > deadline) throw new Error(`index never showed ${what}; last: ${JSON.stringify(answer)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface SiteOptions {
+  readonly base: string;
+  readonly method: 'touch' | 'signal' | 'publish';
+  readonly signal?: string;
+  readonly script: string;
+  readonly server: WebServer;
+}
+
+export class Site {
+  daemon: DaemonProcess | undefined;
+  readonly seen: IndexAnswer[] = [];
+
+  constructor(readonly options: SiteOptions) {}
+
+  /** Writes the tree, configs and script, then starts the server and the daemon (server first: signal needs its pidfile). */
+  async start(): Promise<void> {
+    const { base, method, signal = 'SIGUSR1', script, server } = this.options;
+    hgInit(join(base, 'repos/first'));
+    writeFileSync(join(base, 'hgweb.config'), `[web]\nrefreshinterval = 86400\n[paths]\n/ = ${base}/repos/**\n`);
+    const ini = join(base, 'hgreload.ini');
+    writeFileSync(ini, `webconf = hgweb.config\n[reload]\nmethod = ${method}\nwsgi = ${script}\npidfile = ${server.pidfile}\nsignal = ${signal}\nstate = state\ndebounce = 100\n`);
+    const wsgi = runCli(['-c', ini, 'wsgi']);
+    assert.equal(wsgi.status, 0, wsgi.stderr);
+    writeFileSync(script, wsgi.stdout);
+    await server.start();
+    this.daemon = new DaemonProcess(['-c', ini]);
+    await this.daemon.waitFor((l) => l.msg === 'ready', 'ready');
+  }
+
+  async stop(): Promise<void> {
+    await this.daemon?.stop();
+    await this.options.server.stop();
+  }
+
+  /** Makes a repository with hg init and waits until the index shows it. */
+  async create(name: string): Promise<void> {
+    const from = this.daemon!.mark;
+    hgInit(join(this.options.base, 'repos', name));
+    await this.daemon!.waitFor((l) => isReload(l) && (l.added as string[]).includes(name), `reload for ${name}`, { from });
+    await indexUntil(this.options.server.url, (a) => a.repos.includes(name), name, this.seen);
+  }
+
+  /** Removes a repository with rm -rf and waits until the index no longer shows it. */
+  async remove(name: string): Promise<IndexAnswer> {
+    const from = this.daemon!.mark;
+    rmSync(join(this.options.base, 'repos', name), { recursive: true });
+    await this.daemon!.waitFor((l) => isReload(l) && (l.removed as string[]).includes(name), `reload for ${name} removed`, { from });
+    return indexUntil(this.options.server.url, (a) => a.status === 200 && !a.repos.includes(name), `${name} gone`, this.seen);
+  }
+
+  /** Every answer that was a server error, with the server's log for the report. */
+  failures(): { failed: IndexAnswer[]; log: string } {
+    return { failed: this.seen.filter((a) => a.status >= 500), log: this.options.server.log() };
+  }
+}
