@@ -6,22 +6,31 @@
  * repositories; and, on stand-in trees, the daemon's start, memory, watches
  * and idle CPU. Reuses the test helpers that start Apache and the daemon.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Apache, getIndex } from '../test/helpers/apache.js';
 import { DaemonProcess, isReload } from '../test/helpers/daemon-process.js';
-import { runCli } from '../test/helpers/run.js';
+import { Gunicorn } from '../test/helpers/gunicorn.js';
+import { hgInit, Site, type WebServer } from '../test/helpers/web-site.js';
 import { median } from './timing.js';
 import { buildTree } from './tree.js';
 
 export const METHODS = ['publish', 'touch', 'signal'] as const;
 export type Method = (typeof METHODS)[number];
+/** What each server is measured with: mod_wsgi restarts on touch; gunicorn has no equivalent. */
+export const SERVER_METHODS: ReadonlyArray<readonly [ServerKind, Method]> = [
+  ['apache', 'publish'],
+  ['apache', 'touch'],
+  ['apache', 'signal'],
+  ['gunicorn', 'publish'],
+  ['gunicorn', 'signal'],
+];
 /** The quiet period used here; part of every "visible after" figure. */
 export const DEBOUNCE_MS = 100;
 
 export interface MethodResult {
+  readonly server: ServerKind;
   readonly method: Method;
   readonly visibleMs: number[];
   readonly idleRequestMs: number;
@@ -52,34 +61,19 @@ export interface ScaleResult {
 const SETTLE_SECONDS = 30;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
-function hgInit(path: string): void {
-  const r = spawnSync('hg', ['init', path], { env: { ...process.env, HGRCPATH: '' } });
-  if (r.status !== 0) throw new Error(`hg init ${path} failed: ${r.stderr}`);
-}
+export type ServerKind = 'apache' | 'gunicorn';
 
-/** An hgweb behind Apache and an hgreload daemon, in `dir`. */
-async function site(dir: string, method: Method, group: string): Promise<{ apache: Apache; daemon: DaemonProcess; stop: () => Promise<void> }> {
-  mkdirSync(join(dir, 'repos'), { recursive: true });
-  hgInit(join(dir, 'repos/first'));
-  writeFileSync(join(dir, 'hgweb.config'), `[web]\nrefreshinterval = 86400\n[paths]\n/ = ${dir}/repos/**\n`);
-  const ini = join(dir, 'hgreload.ini');
-  writeFileSync(ini, `webconf = hgweb.config\n[reload]\nmethod = ${method}\nwsgi = hgweb.wsgi\npidfile = apache.pid\nstate = state\ndebounce = ${DEBOUNCE_MS}\n`);
-  writeFileSync(join(dir, 'hgweb.wsgi'), runCli(['-c', ini, 'wsgi']).stdout);
-  const apache = new Apache({ dir, wsgiScript: join(dir, 'hgweb.wsgi'), group });
-  await apache.start();
-  const daemon = new DaemonProcess(['-c', ini]);
-  await daemon.waitFor((l) => l.msg === 'ready', 'ready', { timeoutMs: 60_000 });
+/** An hgweb behind Apache or gunicorn and an hgreload daemon, in `dir` (the tests' Site). */
+async function startSite(dir: string, kind: ServerKind, method: Method): Promise<Site> {
+  mkdirSync(dir, { recursive: true });
+  const script = join(dir, 'hgweb.wsgi');
+  const server =
+    kind === 'apache' ? new Apache({ dir, wsgiScript: script, group: `hb${method[0]}${process.pid % 100_000}` }) : new Gunicorn(dir, script);
+  const site = new Site({ base: dir, method, signal: kind === 'gunicorn' ? 'SIGHUP' : 'SIGUSR1', script, server, debounce: DEBOUNCE_MS });
+  await site.start();
   // Let the first reload (a restart, for touch and signal) settle before measuring.
-  await until(apache.url, (repos) => repos.includes('first'), apache);
-  for (let i = 0; i < 3; i++) await until(apache.url, (repos) => repos.includes('first'), apache);
-  return {
-    apache,
-    daemon,
-    stop: async () => {
-      await daemon.stop();
-      await apache.stop();
-    },
-  };
+  for (let i = 0; i < 4; i++) await until(server.url, (repos) => repos.includes('first'), server);
+  return site;
 }
 
 /** Requests the index one after another until stopped; keeps the slowest and counts failures. */
@@ -107,18 +101,19 @@ function client(url: string) {
   };
 }
 
-async function until(url: string, ok: (repos: string[]) => boolean, apache: Apache): Promise<void> {
+async function until(url: string, ok: (repos: string[]) => boolean, server: WebServer): Promise<void> {
   const deadline = performance.now() + 60_000;
   for (;;) {
     const answer = await getIndex(url);
     if (ok(answer.repos)) return;
-    if (performance.now() > deadline) throw new Error(`not visible within 60 s; last answer ${answer.status}; Apache log:\n${apache.log().slice(-2000)}`);
+    if (performance.now() > deadline) throw new Error(`not visible within 60 s; last answer ${answer.status}; server log:\n${server.log().slice(-2000)}`);
   }
 }
 
-export async function benchMethod(dir: string, method: Method, iterations: number): Promise<MethodResult> {
-  log(`daemon, method ${method}: ${iterations} repositories, one at a time`);
-  const { apache, stop } = await site(dir, method, `hb${method[0]}${process.pid % 100_000}`);
+export async function benchMethod(dir: string, kind: ServerKind, method: Method, iterations: number): Promise<MethodResult> {
+  log(`daemon, ${kind}, method ${method}: ${iterations} repositories, one at a time`);
+  const site = await startSite(dir, kind, method);
+  const apache = site.options.server;
   try {
     const idle: number[] = [];
     for (let i = 0; i < 20; i++) idle.push((await getIndex(apache.url)).ms);
@@ -141,15 +136,17 @@ export async function benchMethod(dir: string, method: Method, iterations: numbe
       await until(apache.url, (repos) => repos.includes(name), apache);
     }
     const { times, failed } = await background.stop();
-    return { method, visibleMs, idleRequestMs: median(idle), slowestRequestMs: Math.max(...times), requests: times.length, failedRequests: failed };
+    return { server: kind, method, visibleMs, idleRequestMs: median(idle), slowestRequestMs: Math.max(...times), requests: times.length, failedRequests: failed };
   } finally {
-    await stop();
+    await site.stop();
   }
 }
 
 export async function benchBurst(dir: string, count: number): Promise<BurstResult> {
-  log(`daemon, burst: ${count} new repositories at once (publish)`);
-  const { apache, daemon, stop } = await site(dir, 'publish', `hbb${process.pid % 100_000}`);
+  log(`daemon, burst: ${count} new repositories at once (Apache, publish)`);
+  const site = await startSite(dir, 'apache', 'publish');
+  const apache = site.options.server;
+  const daemon = site.daemon!;
   try {
     const from = daemon.mark;
     mkdirSync(join(dir, 'repos/burst'));
@@ -162,7 +159,7 @@ export async function benchBurst(dir: string, count: number): Promise<BurstResul
     await daemon.waitFor(() => false, 'nothing', { from, timeoutMs: DEBOUNCE_MS * 20 }).catch(() => undefined);
     return { repos: count, reloads: daemon.lines.slice(from).filter(isReload).length, allVisibleMs };
   } finally {
-    await stop();
+    await site.stop();
   }
 }
 
@@ -215,14 +212,14 @@ const ms = (n: number): string => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `$
 
 export function daemonMarkdown(methods: readonly MethodResult[], burst: BurstResult | undefined, scale: readonly ScaleResult[]): string {
   const lines = [
-    `Apache 2.4 + mod_wsgi daemon mode (2 processes x 4 threads), hgweb with web.refreshinterval = 86400, debounce = ${DEBOUNCE_MS} ms.`,
+    `Apache 2.4 + mod_wsgi 4.9 daemon mode, and gunicorn: 2 processes x 4 threads each; hgweb with web.refreshinterval = 86400; debounce = ${DEBOUNCE_MS} ms.`,
     '"Visible after" runs from the end of `hg init` to the first index that lists the repository. The slowest concurrent request comes from a client requesting the index without pause while as many reloads are triggered by stand-in repositories (mkdir .hg: an `hg init` alone, a Python start, slows a concurrent request by ~100 ms on 2 cores, reload or not); its idle median is beside it.',
     '',
-    '| method | visible after (median) | visible after (max) | slowest concurrent request | idle request (median) | requests / failed |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| server | method | visible after (median) | visible after (max) | slowest concurrent request | idle request (median) | requests / failed |',
+    '|---|---|---:|---:|---:|---:|---:|',
     ...methods.map(
       (m) =>
-        `| ${m.method} | ${ms(median(m.visibleMs))} | ${ms(Math.max(...m.visibleMs))} | ${ms(m.slowestRequestMs)} | ${ms(m.idleRequestMs)} | ${m.requests} / ${m.failedRequests} |`,
+        `| ${m.server === 'apache' ? 'Apache' : 'gunicorn'} | ${m.method}${m.server === 'gunicorn' && m.method === 'signal' ? ' (SIGHUP)' : ''} | ${ms(median(m.visibleMs))} | ${ms(Math.max(...m.visibleMs))} | ${ms(m.slowestRequestMs)} | ${ms(m.idleRequestMs)} | ${m.requests} / ${m.failedRequests} |`,
     ),
   ];
   if (burst !== undefined) {

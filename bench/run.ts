@@ -12,7 +12,7 @@ import { describeMachine } from './machine.js';
 import { MERCURIAL_DEFAULT_LIMIT, parseOptions, USAGE, type BenchOptions } from './options.js';
 import { jsonSummary, markdown, type SizeResult } from './report.js';
 import { buildTree } from './tree.js';
-import { benchBurst, benchMethod, benchScale, daemonMarkdown, METHODS, type MethodResult, type ScaleResult } from './daemon-bench.js';
+import { benchBurst, benchMethod, benchScale, daemonMarkdown, SERVER_METHODS, type MethodResult, type ScaleResult } from './daemon-bench.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -51,7 +51,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (options.only !== 'discovery') {
       const methods: MethodResult[] = [];
-      for (const method of METHODS) methods.push(await benchMethod(join(work, `method-${method}`), method, options.iterations));
+      for (const [kind, method] of SERVER_METHODS) methods.push(await benchMethod(join(work, `${kind}-${method}`), kind, method, options.iterations));
       const burst = await benchBurst(join(work, 'burst'), options.burst);
       const scale: ScaleResult[] = [];
       for (const [i, size] of options.sizes.entries()) {

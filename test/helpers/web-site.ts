@@ -43,6 +43,8 @@ export interface SiteOptions {
   readonly signal?: string;
   readonly script: string;
   readonly server: WebServer;
+  /** The daemon's quiet period, ms (default 100). */
+  readonly debounce?: number;
 }
 
 export class Site {
@@ -53,11 +55,11 @@ export class Site {
 
   /** Writes the tree, configs and script, then starts the server and the daemon (server first: signal needs its pidfile). */
   async start(): Promise<void> {
-    const { base, method, signal = 'SIGUSR1', script, server } = this.options;
+    const { base, method, signal = 'SIGUSR1', script, server, debounce = 100 } = this.options;
     hgInit(join(base, 'repos/first'));
     writeFileSync(join(base, 'hgweb.config'), `[web]\nrefreshinterval = 86400\n[paths]\n/ = ${base}/repos/**\n`);
     const ini = join(base, 'hgreload.ini');
-    writeFileSync(ini, `webconf = hgweb.config\n[reload]\nmethod = ${method}\nwsgi = ${script}\npidfile = ${server.pidfile}\nsignal = ${signal}\nstate = state\ndebounce = 100\n`);
+    writeFileSync(ini, `webconf = hgweb.config\n[reload]\nmethod = ${method}\nwsgi = ${script}\npidfile = ${server.pidfile}\nsignal = ${signal}\nstate = state\ndebounce = ${debounce}\n`);
     const wsgi = runCli(['-c', ini, 'wsgi']);
     assert.equal(wsgi.status, 0, wsgi.stderr);
     writeFileSync(script, wsgi.stdout);
