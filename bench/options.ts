@@ -11,8 +11,10 @@ export interface BenchOptions {
   readonly mercurialAll: boolean;
   /** Print only the JSON summary line on stdout. */
   readonly jsonOnly: boolean;
-  /** Which parts run: the discovery walk, the daemon against Apache, or both. */
-  readonly only: 'discovery' | 'daemon' | undefined;
+  /** Which part runs: the discovery walk, the hook's cost, the daemon against web servers; all when undefined. */
+  readonly only: 'discovery' | 'hook' | 'daemon' | undefined;
+  /** Pushes timed with and without the hook. */
+  readonly pushes: number;
   /** Repositories made one at a time per reload method. */
   readonly iterations: number;
   /** Repositories in the burst. */
@@ -21,13 +23,14 @@ export interface BenchOptions {
   readonly idleSeconds: number;
 }
 
-export const USAGE = `usage: node dist/bench/run.js [--only discovery|daemon] [--sizes 10000,100000] [--runs N] [--hg-all]
-                            [--iterations N] [--burst N] [--idle-seconds N] [--json]
+export const USAGE = `usage: node dist/bench/run.js [--only discovery|hook|daemon] [--sizes 10000,100000] [--runs N] [--hg-all]
+                            [--pushes N] [--iterations N] [--burst N] [--idle-seconds N] [--json]
 
-  --only PART         run only the discovery or only the daemon part (default both)
+  --only PART         run only one part: discovery, hook or daemon (default all three)
   --sizes LIST        numbers of stand-in repositories (default 10000,100000)
   --runs N            timed discovery runs per contender (default 5 up to ${MERCURIAL_DEFAULT_LIMIT.toLocaleString('en-US')}, 3 above)
   --hg-all            run Mercurial's quadratic walk at every size (minutes at 100,000)
+  --pushes N          pushes timed with and without the hook (default 20)
   --iterations N      repositories made one at a time per reload method (default 10)
   --burst N           repositories in the burst (default 1000)
   --idle-seconds N    how long the daemon is left idle to measure its CPU (default 60, 0 skips)
@@ -45,6 +48,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       iterations: { type: 'string' },
       burst: { type: 'string' },
       'idle-seconds': { type: 'string' },
+      pushes: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -59,6 +63,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     jsonOnly: values.json,
     only: parseOnly(values.only),
     iterations: values.iterations === undefined ? 10 : positiveInt('--iterations', values.iterations),
+    pushes: values.pushes === undefined ? 20 : positiveInt('--pushes', values.pushes),
     burst: values.burst === undefined ? 1000 : positiveInt('--burst', values.burst),
     idleSeconds: values['idle-seconds'] === undefined ? 60 : Number(values['idle-seconds'] === '0' ? 0 : positiveInt('--idle-seconds', values['idle-seconds'])),
   };
@@ -71,6 +76,6 @@ function positiveInt(option: string, text: string): number {
 }
 
 function parseOnly(value: string | undefined): BenchOptions['only'] {
-  if (value === undefined || value === 'discovery' || value === 'daemon') return value;
-  throw new Error(`--only: "${value}" is not discovery or daemon`);
+  if (value === undefined || value === 'discovery' || value === 'hook' || value === 'daemon') return value;
+  throw new Error(`--only: "${value}" is not discovery, hook or daemon`);
 }

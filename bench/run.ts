@@ -12,6 +12,7 @@ import { describeMachine } from './machine.js';
 import { MERCURIAL_DEFAULT_LIMIT, parseOptions, USAGE, type BenchOptions } from './options.js';
 import { jsonSummary, markdown, type SizeResult } from './report.js';
 import { buildTree } from './tree.js';
+import { benchHook, hookMarkdown } from './hook-bench.js';
 import { benchBurst, benchMethod, benchScale, daemonMarkdown, SERVER_METHODS, type MethodResult, type ScaleResult } from './daemon-bench.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -43,13 +44,18 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   try {
     const machine = describeMachine(work);
-    if (options.only !== 'daemon') {
+    if (options.only === undefined || options.only === 'discovery') {
       const results: SizeResult[] = [];
       for (const size of options.sizes) results.push(await benchSize(join(work, `n${size}`), size, options));
       if (!options.jsonOnly) process.stdout.write(`${markdown(results, machine)}\n\n`);
       process.stdout.write(`${jsonSummary(results, machine)}\n`);
     }
-    if (options.only !== 'discovery') {
+    if (options.only === undefined || options.only === 'hook') {
+      const hook = await benchHook(join(work, 'hook'), options.pushes);
+      if (!options.jsonOnly) process.stdout.write(`${hookMarkdown(hook)}\n\n`);
+      process.stdout.write(`${JSON.stringify({ benchmark: 'hook', machine, hook })}\n`);
+    }
+    if (options.only === undefined || options.only === 'daemon') {
       const methods: MethodResult[] = [];
       for (const [kind, method] of SERVER_METHODS) methods.push(await benchMethod(join(work, `${kind}-${method}`), kind, method, options.iterations));
       const burst = await benchBurst(join(work, 'burst'), options.burst);

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'reload' // a reload method could not do its work
   | 'watch-limit' // the kernel's inotify limit is reached
   | 'control' // the control channel to the daemon failed
+  | 'busy' // another run holds the lock
   | 'internal';
 
 /** Codes that mean "bad usage or bad configuration" (exit status 2). */

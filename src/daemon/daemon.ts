@@ -18,6 +18,7 @@ import { physicalAbsolute } from '../config/paths.js';
 import { loadServed, type ServedState } from '../discovery/load-served.js';
 import type { RootError, ServedRepo } from '../discovery/served-repos.js';
 import { createReloader, type Reloader } from '../reload/reloader.js';
+import { installInto } from '../hooks/install-hooks.js';
 import { ConfigWatcher } from '../watch/config-watcher.js';
 import { TreeWatcher } from '../watch/tree-watcher.js';
 import { Coalescer, type Timers } from './coalescer.js';
@@ -278,6 +279,8 @@ export class Daemon {
       this.changed(`new folders watched: ${newFolders.slice(0, 3).join(', ')}${newFolders.length > 3 ? ', ...' : ''}`);
     }
 
+    if (this.settings.hooks.auto) await this.installHooks(firstScan ? state.repos : newRepositories(previous, state.repos));
+
     const digest = digestOf(state.repos);
     if (!force && digest === this.reloadedDigest) {
       this.log.debug({ reasons, repositories: state.repos.length }, 'served list unchanged; no reload');
@@ -319,6 +322,29 @@ export class Daemon {
     );
   }
 
+  /**
+   * `[hooks] auto`: the hook goes into repositories as they appear (into all of them on start,
+   * which also catches those made while the daemon was down; an hgrc that has it is left as it is).
+   */
+  private async installHooks(repos: readonly ServedRepo[]): Promise<void> {
+    if (repos.length === 0) return;
+    try {
+      const reports = await installInto(
+        repos.map((r) => physicalAbsolute(r.path, this.deps.cwd)),
+        this.settings,
+        { uninstall: false, dryRun: false },
+      );
+      for (const r of reports) {
+        if (r.outcome === 'added' || r.outcome === 'updated') this.log.info({ repo: r.repo, outcome: r.outcome }, `hook ${r.outcome}: ${r.hgrc}`);
+        else if (r.outcome === 'failed') this.log.error({ repo: r.repo }, `hook not installed: ${r.reason}`);
+        else if (r.outcome === 'skipped') this.log.warn({ repo: r.repo }, `hook not installed: ${r.reason}`);
+      }
+    } catch (err) {
+      // Another install-hooks holds the lock, say: the next change or restart tries again.
+      this.log.warn({ err }, `hooks not installed now: ${(err as Error).message}`);
+    }
+  }
+
   /** Points the tree watcher at the walked folders, and at the nearest existing folder above each missing root. */
   private watch(state: ServedState): string[] {
     const folders = [...state.folders, ...state.errors.map((e) => this.nearestExisting(e))];
@@ -338,6 +364,12 @@ export class Daemon {
     while (!existsSync(folder) && folder !== dirname(folder)) folder = dirname(folder);
     return folder;
   }
+}
+
+/** Repositories (by path) in `after` that `before` did not have. */
+function newRepositories(before: readonly ServedRepo[], after: readonly ServedRepo[]): ServedRepo[] {
+  const known = new Set(before.map((r) => r.path));
+  return after.filter((r) => !known.has(r.path));
 }
 
 function scheduleError(expression: string): HgreloadError {

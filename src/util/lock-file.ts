@@ -30,7 +30,7 @@ export async function acquireLock(path: string, what: string): Promise<Lock> {
       if (errnoCode(err) !== 'EEXIST') throw err;
       const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
-        throw new HgreloadError('usage', `${what} is already running (pid ${pid}, lock ${path})`, { hint: 'wait for it to finish' });
+        throw new HgreloadError('busy', `${what} is already running (pid ${pid}, lock ${path})`, { hint: 'wait for it to finish' });
       }
       await rm(path, { force: true }); // its owner is gone
     }

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOOK_NAME } from '../../src/hooks/hgrc-edit.js';
 import { CLI, makeTempDir, runCli } from '../helpers/run.js';
@@ -124,6 +124,49 @@ describe('hgreload install-hooks', () => {
     assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [nobody, 0, 0o640]);
   });
 
+  it('refuses to run beside another run (a lock with a live pid), and takes over a stale lock', () => {
+    mkdirSync(join(base, 'state'), { recursive: true });
+    const lock = join(base, 'state/install-hooks.lock');
+    writeFileSync(lock, `${process.pid}\n`);
+    let r = cli('--dry-run');
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`already running \\(pid ${process.pid}`));
+    writeFileSync(lock, '999999999\n');
+    r = cli('--dry-run');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(existsSync(lock), false);
+  });
+
+  it("runs when the repository's owner pushes: that user's hg trusts the hgrc", async () => {
+    const owned = join(base, 'other/owned');
+    cli(owned);
+    const ids = ['-u', '-g'].map((flag) => spawnSync('id', [flag, 'nobody'], { encoding: 'utf8' }).stdout.trim());
+    const asNobody = (args: string[]) =>
+      spawnSync('setpriv', [`--reuid=${ids[0]}`, `--regid=${ids[1]}`, '--clear-groups', 'hg', ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, HGRCPATH: '', HOME: '/nonexistent' },
+      });
+    const clone = join(base, 'nobody-clone');
+    mkdirSync(clone);
+    spawnSync('chown', [`${ids[0]}:${ids[1]}`, clone]);
+    assert.equal(asNobody(['clone', '-q', owned, clone]).status, 0);
+    writeFileSync(join(clone, 'f'), 'x\n');
+    spawnSync('chown', [`${ids[0]}:${ids[1]}`, join(clone, 'f')]);
+    assert.equal(asNobody(['-R', clone, 'commit', '-q', '-A', '-m', 'x', '-u', 'nobody']).status, 0);
+    // The daemon runs as root here, so its socket (0660, root's group) refuses nobody: the hook
+    // then says so, which shows that it ran, trusted, in nobody's push.
+    const daemon = new DaemonProcess(['-c', ini]);
+    try {
+      await daemon.waitFor((l) => l.msg === 'ready', 'ready');
+      const push = asNobody(['-R', clone, 'push', owned]);
+      assert.equal(push.status, 0, push.stderr);
+      assert.doesNotMatch(push.stdout + push.stderr, /untrusted hook|not trusting/);
+      assert.match(push.stdout + push.stderr, /hgreload: cannot reach the daemon at .*control\.sock \(.*Permission denied/);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
   it('a write cut short leaves the old file whole, says so, and leaves no temp file', () => {
     const victim = join(base, 'other/crash');
     hgInit(victim);
@@ -172,5 +215,29 @@ describe('hgreload install-hooks', () => {
       assert.ok(Date.now() < deadline, 'the fallback published the list');
       await new Promise((r) => setTimeout(r, 50));
     }
+  });
+});
+
+describe('[hooks] auto = true', () => {
+  const dir = makeTempDir('hgreload-auto-');
+  const base = dir.path;
+  let daemon: DaemonProcess | undefined;
+  after(async () => {
+    await daemon?.stop();
+    dir.remove();
+  });
+
+  it('the daemon puts the hook into every repository on start and into each new one', async () => {
+    hgInit(join(base, 'repos/old'));
+    writeFileSync(join(base, 'hgweb.config'), `[paths]\n/ = ${base}/repos/**\n`);
+    const ini = join(base, 'hgreload.ini');
+    writeFileSync(ini, 'webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\ndebounce = 50\n[hooks]\nauto = true\n');
+    daemon = new DaemonProcess(['-c', ini]);
+    await daemon.waitFor((l) => l.msg === 'ready', 'ready');
+    assert.match(readFileSync(join(base, 'repos/old/.hg/hgrc'), 'utf8'), /changegroup\.hgreload = python:/);
+    const from = daemon.mark;
+    hgInit(join(base, 'repos/new'));
+    await daemon.waitFor((l) => /^hook added/.test(l.msg) && l.repo === join(base, 'repos/new'), 'hook added to new', { from });
+    assert.match(readFileSync(join(base, 'repos/new/.hg/hgrc'), 'utf8'), /changegroup\.hgreload = python:/);
   });
 });

@@ -1,12 +1,8 @@
-import { mkdir, realpath } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command, OptionValues } from 'commander';
-import { socketPath } from '../../daemon/control-protocol.js';
 import { loadServed } from '../../discovery/load-served.js';
-import { hookValue, writeHook } from '../../hooks/hook-script.js';
-import { editRepoHgrc, type RepoOutcome, type RepoReport } from '../../hooks/repo-hgrc.js';
-import { acquireLock } from '../../util/lock-file.js';
-import { projectFile } from '../../util/project-files.js';
+import { installInto } from '../../hooks/install-hooks.js';
+import type { RepoOutcome } from '../../hooks/repo-hgrc.js';
 import { requireWebConf, type CommandContext } from '../context.js';
 import type { Runner } from '../main.js';
 
@@ -40,26 +36,10 @@ Exit status: 0 every repository done or skipped; 1 some repository failed;
 }
 
 export async function installHooks(ctx: CommandContext, opts: InstallHooksOptions, repos: string[]): Promise<number> {
-  const state = ctx.settings.reload.state;
   const uninstall = opts.uninstall === true;
   const dryRun = opts.dryRun === true;
   const targets = repos.length > 0 ? repos.map((r) => resolve(ctx.io.cwd, r)) : await servedRepositories(ctx);
-
-  await mkdir(state, { recursive: true });
-  const lock = await acquireLock(join(state, 'install-hooks.lock'), 'hgreload install-hooks');
-  const reports: RepoReport[] = [];
-  try {
-    if (!uninstall && !dryRun) {
-      // The fallback when no daemon answers: this same hgreload, with these settings, reloading directly.
-      const settingsArgs = ctx.settings.file !== undefined ? ['-c', ctx.settings.file] : ['-w', requireWebConf(ctx)];
-      await writeHook(state, socketPath(state), [process.execPath, projectFile('dist/src/cli/bin.js'), ...settingsArgs, 'touch']);
-    }
-    for (const repo of await unique(targets)) {
-      reports.push(await editRepoHgrc(repo, { uninstall, dryRun, value: hookValue(state) }));
-    }
-  } finally {
-    await lock.release();
-  }
+  const reports = await installInto(targets, ctx.settings, { uninstall, dryRun });
 
   const counts = new Map<RepoOutcome, number>();
   for (const r of reports) {
@@ -79,16 +59,4 @@ async function servedRepositories(ctx: CommandContext): Promise<string[]> {
   const state = await loadServed(requireWebConf(ctx), { cwd: ctx.io.cwd });
   for (const { error } of state.errors) ctx.io.stderr(`hgreload: ${error.format()}\n`);
   return state.repos.map((r) => resolve(ctx.io.cwd, r.path));
-}
-
-async function unique(paths: readonly string[]): Promise<string[]> {
-  const seen = new Set<string>();
-  const out: string[] = [];
-  for (const p of paths) {
-    const key = await realpath(p).catch(() => p);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(p);
-  }
-  return out;
 }
