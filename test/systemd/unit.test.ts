@@ -1,5 +1,5 @@
 /** The shipped systemd unit passes `systemd-analyze verify` without a single warning. */
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,16 +10,24 @@ describe('systemd/hgreload.service', () => {
   const dir = makeTempDir('hgreload-unit-');
   after(() => dir.remove());
   const unit = readFileSync(join(PROJECT_ROOT, 'systemd/hgreload.service'), 'utf8');
-
-  it('passes systemd-analyze verify with no warning', () => {
-    // verify insists that ExecStart exists: point it at the built CLI, the rest of the unit unchanged.
-    const copy = join(dir.path, 'hgreload.service');
+  const copy = join(dir.path, 'hgreload.service');
+  before(() => {
+    // systemd-analyze insists that ExecStart exists: point it at the built CLI, the rest of the unit unchanged.
     writeFileSync(copy, unit.replace(/^ExecStart=\/usr\/local\/bin\/hgreload /m, `ExecStart=${CLI} `));
     chmodSync(CLI, 0o755);
+  });
+
+  it('passes systemd-analyze verify with no warning', () => {
     const r = spawnSync('systemd-analyze', ['verify', copy], { encoding: 'utf8' });
     assert.equal(r.error, undefined, 'systemd-analyze must be installed (.ci/run installs systemd)');
     assert.equal(r.status, 0, r.stderr);
     assert.equal(`${r.stdout}${r.stderr}`.trim(), '');
+  });
+
+  it('exposes little: systemd-analyze security rates it SAFE (exposure at most 1.0 of 10)', () => {
+    const r = spawnSync('systemd-analyze', ['security', '--offline=true', '--threshold=10', copy], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /Overall exposure level for hgreload\.service: 0\.\d SAFE/);
   });
 
   it('runs unprivileged and hardened, and restarts on failure', () => {
