@@ -7,6 +7,7 @@ import { HgreloadError } from '../errors.js';
 import { commandContext, LOG_LEVELS, type CommandContext, type GlobalOptions } from './context.js';
 import { processIo, type CliIo } from './io.js';
 import { registerDaemon } from './commands/daemon.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerInstallHooks } from './commands/install-hooks.js';
 import { registerList } from './commands/list.js';
 import { registerStatus } from './commands/status.js';
@@ -35,6 +36,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     status = await action(ctx, command.opts() as Parameters<typeof action>[1], command.args);
   };
   registerDaemon(program, run);
+  registerDoctor(program, io, (s) => (status = s));
   registerInstallHooks(program, run);
   registerList(program, run);
   registerStatus(program, run);

@@ -60,7 +60,8 @@ export function checkSignalName(name: string): NodeJS.Signals {
   return name as NodeJS.Signals;
 }
 
-export async function signalFromPidfile(pidfile: string, signal: NodeJS.Signals, procs: ProcessTable = linuxProcessTable): Promise<string> {
+/** The live process a pidfile names, checked as described above; throws an HgreloadError for a stale one. */
+export async function pidfileProcess(pidfile: string, procs: ProcessTable = linuxProcessTable): Promise<{ pid: number; program: string }> {
   let pidText: { text: string; mtimeMs: number };
   try {
     pidText = await procs.readPidfile(pidfile);
@@ -87,6 +88,11 @@ export async function signalFromPidfile(pidfile: string, signal: NodeJS.Signals,
       hint: 'the server has stopped and its pid was reused; nothing was signalled',
     });
   }
+  return { pid, program };
+}
+
+export async function signalFromPidfile(pidfile: string, signal: NodeJS.Signals, procs: ProcessTable = linuxProcessTable): Promise<string> {
+  const { pid, program } = await pidfileProcess(pidfile, procs);
   try {
     procs.kill(pid, signal);
   } catch (err) {

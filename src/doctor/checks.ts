@@ -1,0 +1,272 @@
+/**
+ * The deployment checks of `hgreload doctor`, each saying what is wrong and
+ * how to fix it. Checks that need the settings or hgweb.config are skipped
+ * when those cannot be read (their own findings say why).
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { HgreloadError } from '../errors.js';
+import { readMercurialConfig } from '../config/hgrc-reader.js';
+import { loadSettings, type Settings } from '../config/settings.js';
+import { physicalAbsolute } from '../config/paths.js';
+import { askDaemon } from '../daemon/control-client.js';
+import { socketPath } from '../daemon/control-protocol.js';
+import type { DaemonStatus } from '../daemon/daemon.js';
+import { loadServed, type ServedState } from '../discovery/load-served.js';
+import { HGWEB_REMAP } from '../discovery/served-repos.js';
+import { installHook } from '../hooks/hgrc-edit.js';
+import { hookValue } from '../hooks/hook-script.js';
+import { PUBLISHED_FILE } from '../reload/publish.js';
+import { pidfileProcess } from '../reload/send-signal.js';
+import { splitArgv } from '../reload/split-argv.js';
+import { readApacheWsgi, type ApacheWsgi } from './apache-config.js';
+import { fail, info, ok, warn, type Finding } from './finding.js';
+
+export interface DoctorInput {
+  readonly explicitSettings: string | undefined;
+  readonly webConf: string | undefined;
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Where Apache's configuration lives (Debian: /etc/apache2). */
+  readonly apacheRoot: string;
+}
+
+/** hgweb's polling below this (seconds) re-walks often for nothing once hgreload does the work. */
+const LOW_REFRESH_INTERVAL = 3600;
+const MOD_WSGI_FIXED = [6, 0, 1];
+
+export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  let settings: Settings;
+  try {
+    const loaded = loadSettings({ explicitFile: input.explicitSettings, cwd: input.cwd });
+    settings = input.webConf === undefined ? loaded : { ...loaded, webconf: physicalAbsolute(input.webConf, input.cwd) };
+    findings.push(loaded.file === undefined ? info('settings', 'no settings file: defaults in force') : ok('settings', `${loaded.file} reads well`));
+  } catch (err) {
+    findings.push(fromError('settings', err, 'correct the settings file'));
+    return findings;
+  }
+  if (settings.webconf === undefined) {
+    findings.push(fail('hgweb.config', 'no hgweb.config named', 'set "webconf" in the settings file, or pass -w'));
+    return findings;
+  }
+
+  let served: ServedState | undefined;
+  try {
+    served = await loadServed(settings.webconf, { cwd: input.cwd });
+    findings.push(ok('hgweb.config', `${settings.webconf}: ${served.roots.length} root(s), ${served.repos.length} repositories served`));
+    for (const { error } of served.errors) findings.push(fromError('roots', error, 'create the folder or correct the entry'));
+    if (served.errors.length === 0) findings.push(ok('roots', 'every root exists and can be walked'));
+  } catch (err) {
+    findings.push(fromError('hgweb.config', err, 'correct hgweb.config: hgweb fails on it too'));
+  }
+  findings.push(...refreshInterval(settings));
+  findings.push(...(await reloadMethod(settings)));
+  const status = await daemonStatus(settings, findings);
+  findings.push(...apache(settings, readApacheWsgi(input.apacheRoot), input.apacheRoot));
+  if (served !== undefined) {
+    findings.push(inotify(served, status));
+    findings.push(hooks(settings, served));
+  }
+  findings.push(systemd());
+  return findings;
+}
+
+function fromError(check: string, err: unknown, fix: string): Finding {
+  if (err instanceof HgreloadError) return fail(check, err.message, err.hint ?? fix);
+  return fail(check, err instanceof Error ? err.message : String(err), fix);
+}
+
+function refreshInterval(settings: Settings): Finding[] {
+  let value = '20';
+  try {
+    value = readMercurialConfig(settings.webconf!, { remap: HGWEB_REMAP }).config.get('web', 'refreshinterval')?.value ?? '20';
+  } catch {
+    return []; // the hgweb.config finding says why
+  }
+  const seconds = Number(value);
+  const fix = 'set "refreshinterval = 86400" in [web] of hgweb.config: hgreload tells hgweb of every change';
+  if (!Number.isFinite(seconds)) return [fail('refreshinterval', `[web] refreshinterval = ${value} is not a number; hgweb fails on it`, fix)];
+  if (seconds <= 0) return [warn('refreshinterval', `[web] refreshinterval = ${value}: hgweb refreshes on every request (three times for the index)`, fix)];
+  if (seconds < LOW_REFRESH_INTERVAL) {
+    const what = settings.reload.method === 'publish' ? 're-reads its settings' : 'walks every root again';
+    return [warn('refreshinterval', `[web] refreshinterval = ${value}: every ${value} s each hgweb process ${what}`, fix)];
+  }
+  return [ok('refreshinterval', `[web] refreshinterval = ${value}`)];
+}
+
+async function reloadMethod(settings: Settings): Promise<Finding[]> {
+  const { method, wsgi, pidfile, command, state } = settings.reload;
+  const check = `method ${method}`;
+  switch (method) {
+    case 'touch': {
+      if (wsgi === undefined) return [fail(check, '"wsgi" is not set', 'set wsgi = the hgweb WSGI script in [reload]')];
+      try {
+        accessSync(wsgi, constants.W_OK);
+        return [ok(check, `${wsgi} exists and this user may change its mtime`)];
+      } catch (err) {
+        return [fail(check, `${wsgi}: ${(err as Error).message}`, "the daemon's user must own the WSGI script or be able to write it")];
+      }
+    }
+    case 'signal': {
+      if (pidfile === undefined) return [fail(check, '"pidfile" is not set', 'set pidfile = the web server\'s pidfile in [reload]')];
+      try {
+        const { pid, program } = await pidfileProcess(pidfile);
+        return [ok(check, `${pidfile} names ${program} (pid ${pid}), running`)];
+      } catch (err) {
+        return [fromError(check, err, 'start the server, or correct "pidfile"')];
+      }
+    }
+    case 'command': {
+      if (command === undefined) return [fail(check, '"command" is not set', 'set command = a command line in [reload]')];
+      let program: string;
+      try {
+        program = splitArgv(command)[0]!;
+      } catch (err) {
+        return [fromError(check, err, 'correct "command"')];
+      }
+      const found = program.includes('/') ? [program] : (process.env.PATH ?? '').split(delimiter).map((d) => join(d, program));
+      const runnable = found.find((p) => {
+        try {
+          accessSync(p, constants.X_OK);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      return runnable === undefined
+        ? [fail(check, `${program} is not an executable program${program.includes('/') ? '' : ' on the PATH'}`, 'install it or give its full path in "command"')]
+        : [ok(check, `${runnable} can be run`)];
+    }
+    case 'publish': {
+      try {
+        accessSync(state, constants.W_OK);
+      } catch (err) {
+        return [fail(check, `state folder ${state}: ${(err as Error).message}`, "create it, writable by the daemon's user and readable by the web server's")];
+      }
+      try {
+        const age = Math.round((Date.now() - statSync(join(state, PUBLISHED_FILE)).mtimeMs) / 1000);
+        return [ok(check, `${join(state, PUBLISHED_FILE)} published ${age} s ago`)];
+      } catch {
+        return [warn(check, `nothing published yet in ${state}`, 'start the daemon (systemctl start hgreload)')];
+      }
+    }
+  }
+}
+
+async function daemonStatus(settings: Settings, findings: Finding[]): Promise<DaemonStatus | undefined> {
+  try {
+    const answer = await askDaemon(socketPath(settings.reload.state), { command: 'status' }, 3000);
+    if (answer === undefined) {
+      findings.push(warn('daemon', 'no hgreload daemon answers', 'start it: systemctl start hgreload'));
+      return undefined;
+    }
+    if (!answer.ok) {
+      findings.push(fail('daemon', `the daemon refused: ${answer.error}`, 'see its log: journalctl -u hgreload'));
+      return undefined;
+    }
+    const s = answer.status as DaemonStatus;
+    const last = s.lastReload === null ? 'no reload since start' : `last reload ${s.lastReload.ok ? 'ok' : 'FAILED'}: ${s.lastReload.result}`;
+    findings.push(s.lastReload?.ok === false ? fail('daemon', `pid ${s.pid}; ${last}`, 'see its log: journalctl -u hgreload') : ok('daemon', `pid ${s.pid}, ${s.repositories} repositories; ${last}`));
+    return s;
+  } catch (err) {
+    findings.push(fromError('daemon', err, 'see its log: journalctl -u hgreload'));
+    return undefined;
+  }
+}
+
+function modWsgiVersion(): number[] | undefined {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'libapache2-mod-wsgi-py3'], { encoding: 'utf8' });
+  const m = /^(?:\d+:)?(\d+)\.(\d+)\.(\d+)/.exec(r.stdout ?? '');
+  return m === null ? undefined : [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+const older = (a: number[], b: number[]): boolean => {
+  for (let i = 0; i < b.length; i++) if ((a[i] ?? 0) !== b[i]) return (a[i] ?? 0) < b[i]!;
+  return false;
+};
+
+function apache(settings: Settings, config: ApacheWsgi | undefined, root: string): Finding[] {
+  if (config === undefined) return [info('apache', `no Apache configuration readable under ${root}`)];
+  const findings: Finding[] = [];
+  if (config.aliases.length === 0) return [info('apache', `no WSGIScriptAlias in ${root}`)];
+  const version = modWsgiVersion();
+  for (const alias of config.aliases) {
+    const where = `${alias.file}:${alias.line}`;
+    let script = '';
+    try {
+      script = readFileSync(alias.script, 'utf8');
+    } catch (err) {
+      findings.push(fail('apache', `${where}: WSGI script ${alias.script}: ${(err as Error).message}`, 'write it with: hgreload wsgi > SCRIPT'));
+      continue;
+    }
+    // The plain stderr `hgreload wsgi` installs (see hooks/hgweb_wsgi.py).
+    if (/hgweb|mercurial/.test(script) && !script.includes('io.FileIO(2') && (version === undefined || older(version, MOD_WSGI_FIXED))) {
+      findings.push(
+        warn(
+          'apache',
+          `${alias.script} (${where}) runs hgweb without a plain stderr: under mod_wsgi ${version?.join('.') ?? 'before 6.0.1'} any Mercurial warning (a repository removed from disk, an hgrc typo) fails the request with 500`,
+          `replace it with the script hgreload prints: hgreload wsgi > ${alias.script}`,
+        ),
+      );
+    }
+  }
+  const daemonMode = config.daemons.length > 0 && (config.processGroups.length > 0 || config.aliases.some((a) => a['options']['process-group'] !== undefined));
+  if (settings.reload.method === 'touch') {
+    if (!daemonMode) findings.push(fail('apache', 'mod_wsgi runs hgweb embedded (no WSGIDaemonProcess and WSGIProcessGroup): touching the script restarts nothing', 'run hgweb in daemon mode (see README, Apache), or use method publish'));
+    if (config.scriptReloadingOff) findings.push(fail('apache', 'WSGIScriptReloading Off: mod_wsgi ignores the touched script', 'remove it, or use method publish'));
+  }
+  for (const d of config.daemons) {
+    if (d.options['maximum-requests'] !== undefined) {
+      findings.push(
+        warn('apache', `${d.file}:${d.line}: WSGIDaemonProcess ${d.name} maximum-requests=${d.options['maximum-requests']} recycles processes, aborting long pushes and pulls`, 'remove maximum-requests'),
+      );
+    }
+  }
+  if (findings.every((f) => f.level === 'ok' || f.level === 'info')) findings.push(ok('apache', `${config.aliases.length} WSGI script(s), daemon mode ${daemonMode ? 'on' : 'off'}`));
+  return findings;
+}
+
+function inotify(served: ServedState, status: DaemonStatus | undefined): Finding {
+  let limit: number;
+  try {
+    limit = Number(readFileSync('/proc/sys/fs/inotify/max_user_watches', 'utf8').trim());
+  } catch {
+    return info('inotify', 'the inotify limit cannot be read here');
+  }
+  const needed = served.folders.length + served.configFiles.length;
+  const msg = `${needed} watches needed (folders that can hold a new repository, and config files), limit ${limit}`;
+  if (status?.watches.limitReached) return fail('inotify', `the daemon reached the limit: ${msg}`, 'sysctl fs.inotify.max_user_watches=524288, and keep it in /etc/sysctl.d/90-hgreload.conf');
+  // Other programs of the same user share the limit.
+  if (needed > limit / 2) return warn('inotify', msg, 'sysctl fs.inotify.max_user_watches=524288, and keep it in /etc/sysctl.d/90-hgreload.conf');
+  return ok('inotify', msg);
+}
+
+function hooks(settings: Settings, served: ServedState): Finding {
+  const value = hookValue(settings.reload.state);
+  let hooked = 0;
+  let repos = 0;
+  for (const repo of new Set(served.repos.map((r) => r.path))) {
+    let bytes: Buffer | undefined;
+    try {
+      if (!statSync(join(repo, '.hg')).isDirectory()) continue;
+      repos++;
+      bytes = readFileSync(join(repo, '.hg', 'hgrc'));
+    } catch {
+      // no hgrc: no hook
+    }
+    if (bytes !== undefined && installHook(bytes, value).kind === 'unchanged') hooked++;
+  }
+  const msg = `${hooked} of ${repos} served repositories have the hgreload hook`;
+  if (settings.hooks.auto && hooked < repos) return warn('hooks', `${msg} ([hooks] auto is on)`, 'hgreload install-hooks (as root, or as the repositories\' owner)');
+  return hooked === repos ? ok('hooks', msg) : info('hooks', `${msg}; hgreload install-hooks adds it`);
+}
+
+function systemd(): Finding {
+  const r = spawnSync('systemctl', ['is-enabled', 'hgreload.service'], { encoding: 'utf8' });
+  const state = (r.stdout ?? '').trim();
+  if (r.error !== undefined || state === '' || /not-found/.test(state + r.stderr)) return info('systemd', 'hgreload.service is not installed (see README, Running it as a service)');
+  if (state === 'enabled') return ok('systemd', 'hgreload.service is enabled');
+  return warn('systemd', `hgreload.service is ${state}`, 'systemctl enable --now hgreload');
+}

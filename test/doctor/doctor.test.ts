@@ -1,0 +1,95 @@
+/** `hgreload doctor` on deployments made whole and broken on purpose, one fault at a time. */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Finding } from '../../src/doctor/finding.js';
+import { DaemonProcess } from '../helpers/daemon-process.js';
+import { makeTempDir, runCli } from '../helpers/run.js';
+
+describe('hgreload doctor', () => {
+  const dir = makeTempDir('hgreload-doctor-');
+  const base = dir.path;
+  const apacheRoot = join(base, 'apache2');
+  let n = 0;
+
+  /** A deployment in its own folder: settings lines for [reload], hgweb.config text, Apache site text. */
+  function deployment(reload: string, hgweb = `[web]\nrefreshinterval = 86400\n[paths]\n/ = ${base}/repos/*\n`, site?: string) {
+    const here = join(base, `d${n++}`);
+    mkdirSync(join(here, 'apache2/sites-enabled'), { recursive: true });
+    writeFileSync(join(here, 'hgweb.config'), hgweb);
+    writeFileSync(join(here, 'hgreload.ini'), `webconf = hgweb.config\n[reload]\nstate = state\n${reload}\n`);
+    writeFileSync(join(here, 'hgweb.wsgi'), runCli(['-c', join(here, 'hgreload.ini'), 'wsgi']).stdout);
+    if (site !== undefined) writeFileSync(join(here, 'apache2/sites-enabled/hg.conf'), site.replaceAll('HERE', here));
+    const doctor = (...extra: string[]) => runCli(['-c', join(here, 'hgreload.ini'), 'doctor', '--apache-root', join(here, 'apache2'), ...extra]);
+    return { here, doctor, findings: () => JSON.parse(doctor('--json').stdout) as Finding[] };
+  }
+  const daemonSite = 'WSGIDaemonProcess hg processes=2 threads=4\nWSGIProcessGroup hg\nWSGIScriptAlias / HERE/hgweb.wsgi\n';
+
+  before(() => {
+    mkdirSync(join(base, 'repos/a/.hg'), { recursive: true });
+    mkdirSync(apacheRoot);
+  });
+  after(() => dir.remove());
+
+  it('a whole deployment: nothing broken, exit 0, and the daemon found', async () => {
+    const d = deployment('method = publish', undefined, daemonSite);
+    const daemon = new DaemonProcess(['-c', join(d.here, 'hgreload.ini')]);
+    try {
+      await daemon.waitFor((l) => l.msg === 'ready', 'ready');
+      const r = d.doctor();
+      assert.equal(r.status, 0, r.stdout);
+      assert.match(r.stdout, /^ok {4}daemon +pid \d+, 1 repositories/m);
+      assert.match(r.stdout, /^ok {4}method publish/m);
+      assert.match(r.stdout, /^0 broken/m);
+      assert.doesNotMatch(r.stdout, /^FAIL/m);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it('a missing root is broken: it names the root and what hgweb does', () => {
+    const d = deployment('method = publish', `[web]\nrefreshinterval = 86400\n[paths]\n/ = ${base}/nothere/*\n`);
+    const r = d.doctor();
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /^FAIL {2}roots +.*nothere does not exist\n.*fix: hgweb fails every request until this is fixed/m);
+  });
+
+  it('a settings file with a typo is broken, and nothing else is guessed', () => {
+    const d = deployment('methd = touch');
+    const f = d.findings();
+    assert.deepEqual(f.map((x) => [x.check, x.level]), [['settings', 'fail']]);
+    assert.match(f[0]!.message, /unknown setting "methd"/);
+    assert.equal(d.doctor().status, 1);
+  });
+
+  it('signal with a stale pidfile is broken', async () => {
+    const child = spawn('/bin/true');
+    await once(child, 'exit');
+    const d = deployment(`method = signal\npidfile = server.pid`);
+    writeFileSync(join(d.here, 'server.pid'), String(child.pid));
+    const f = d.findings().find((x) => x.check === 'method signal')!;
+    assert.equal(f.level, 'fail');
+    assert.match(f.message, /stale pidfile .*no process \d+ is running/);
+  });
+
+  it('touch with mod_wsgi embedded, or WSGIScriptReloading Off, is broken', () => {
+    let d = deployment('method = touch\nwsgi = hgweb.wsgi', undefined, 'WSGIScriptAlias / HERE/hgweb.wsgi\n');
+    assert.match(JSON.stringify(d.findings()), /embedded.*touching the script restarts nothing/);
+    d = deployment('method = touch\nwsgi = hgweb.wsgi', undefined, `${daemonSite}WSGIScriptReloading Off\n`);
+    assert.match(JSON.stringify(d.findings()), /WSGIScriptReloading Off/);
+    assert.equal(d.doctor().status, 1);
+  });
+
+  it("warns of hgweb's own polling, maximum-requests and an unprotected WSGI script, without failing", () => {
+    const d = deployment('method = command\ncommand = /bin/true', `[paths]\n/ = ${base}/repos/*\n`, 'WSGIDaemonProcess hg processes=2 maximum-requests=1000\nWSGIProcessGroup hg\nWSGIScriptAlias / HERE/plain.wsgi\n');
+    writeFileSync(join(d.here, 'plain.wsgi'), 'config = b"/x"\nfrom mercurial.hgweb import hgweb\napplication = hgweb(config)\n');
+    const r = d.doctor();
+    assert.equal(r.status, 0, r.stdout);
+    assert.match(r.stdout, /^warn {2}refreshinterval +\[web\] refreshinterval = 20/m);
+    assert.match(r.stdout, /^warn {2}apache +.*maximum-requests=1000 recycles processes/m);
+    assert.match(r.stdout, /^warn {2}apache +.*plain\.wsgi .* without a plain stderr: .* fails the request with 500\n.*fix: replace it with the script hgreload prints/m);
+  });
+});
