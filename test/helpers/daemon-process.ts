@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { CLI } from './run.js';
+import { CLI, commandLine } from './run.js';
 
 export type LogLine = Record<string, unknown> & { msg: string; level: string };
 
@@ -21,13 +21,13 @@ export class DaemonProcess {
    * Runs `hgreload ARGS daemon`, or with `script` set, `node SCRIPT ARGS` (a
    * script that ends up running the daemon, such as the demo).
    */
-  constructor(args: readonly string[], options: { cwd?: string; env?: Record<string, string | undefined>; script?: string } = {}) {
+  constructor(args: readonly string[], options: { cwd?: string; env?: Record<string, string | undefined>; script?: string; user?: string } = {}) {
     const argv = options.script === undefined ? [CLI, ...args, 'daemon'] : [options.script, ...args];
-    this.child = spawn(process.execPath, argv, {
-      cwd: options.cwd,
-      env: { ...process.env, HGRELOAD_CONFIG: undefined, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { cmd, args: cmdArgs, env } = commandLine([process.execPath, ...argv], {
+      ...(options.user === undefined ? {} : { user: options.user }),
+      env: { HGRELOAD_CONFIG: undefined, ...options.env },
     });
+    this.child = spawn(cmd, cmdArgs, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         this.output.push(line);
@@ -42,6 +42,7 @@ export class DaemonProcess {
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
   }
 
+  /** The pid of the process started (setpriv execs the daemon, so it is the daemon's too). */
   get pid(): number {
     return this.child.pid!;
   }
