@@ -47,6 +47,8 @@ export interface DaemonDeps {
   readonly now?: () => Date;
   /** The folder watch call (fs.watch); tests hand in one that runs out of watches. */
   readonly watch?: typeof fsWatch;
+  /** How long the command method may run (default COMMAND_TIMEOUT_MS). */
+  readonly commandTimeoutMs?: number;
 }
 
 const nodeCronScheduler: Scheduler = {
@@ -110,7 +112,7 @@ export class Daemon {
     this.log = deps.logger;
     this.now = deps.now ?? (() => new Date());
     this.startedAt = this.now();
-    this.reloader = createReloader(settings);
+    this.reloader = createReloader(settings, deps.commandTimeoutMs);
     this.coalescer = this.makeCoalescer();
     this.trees = new TreeWatcher({
       onChange: (e) => this.changed(`${e.folder}/${e.name ?? ''}`),
@@ -178,7 +180,7 @@ export class Daemon {
 
   /** SIGHUP: take new settings; a broken file keeps the current ones (the caller logs why). */
   async useSettings(settings: Settings): Promise<void> {
-    const reloader = createReloader(settings); // throws before anything changes
+    const reloader = createReloader(settings, this.deps.commandTimeoutMs); // throws before anything changes
     if (!(this.deps.scheduler ?? nodeCronScheduler).validate(settings.rescan.schedule)) throw scheduleError(settings.rescan.schedule);
     if (settings.reload.state !== this.settings.reload.state) {
       this.log.warn({ state: this.settings.reload.state }, 'a new state folder takes effect on restart');

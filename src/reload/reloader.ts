@@ -21,7 +21,7 @@ export interface Reloader {
 /** Long enough for `apachectl -k graceful`, short enough that a hung command does not stall reloads for long. */
 export const COMMAND_TIMEOUT_MS = 30_000;
 
-export function createReloader(settings: Settings): Reloader {
+export function createReloader(settings: Settings, commandTimeoutMs = COMMAND_TIMEOUT_MS): Reloader {
   const { method } = settings.reload;
   const need = (key: 'wsgi' | 'pidfile' | 'command', what: string): string => {
     const value = settings.reload[key];
@@ -44,7 +44,7 @@ export function createReloader(settings: Settings): Reloader {
     }
     case 'command': {
       const argv = splitArgv(need('command', 'a command line, run without a shell'));
-      return { method, reload: () => runCommand(argv, { timeoutMs: COMMAND_TIMEOUT_MS }) };
+      return { method, reload: () => runCommand(argv, { timeoutMs: commandTimeoutMs }) };
     }
     case 'publish':
       return { method, reload: (repos) => publishList(settings.reload.state, repos) };

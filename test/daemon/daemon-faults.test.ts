@@ -84,3 +84,30 @@ describe('daemon faults (in-process)', () => {
     assert.equal(daemon.status().lastReload?.ok, true);
   });
 });
+
+describe('daemon with a reload command that hangs (in-process)', () => {
+  const dir = makeTempDir('hgreload-hang-');
+  const lines: Line[] = [];
+  const logger = createLogger('info', { write: (s: string) => void lines.push(JSON.parse(s) as Line) });
+  let daemon: Daemon | undefined;
+  after(async () => {
+    await daemon?.close();
+    dir.remove();
+  });
+
+  it('kills it after the timeout, logs why, and goes on', async () => {
+    const base = dir.path;
+    mkdirSync(join(base, 'root/r/.hg'), { recursive: true });
+    writeFileSync(join(base, 'hgweb.config'), `[paths]\n/ = ${base}/root/*\n`);
+    const settings = parseSettings('webconf = hgweb.config\n[reload]\nmethod = command\ncommand = /bin/sleep 30\nstate = state\ndebounce = 20\n', join(base, 'hgreload.ini'));
+    const started = Date.now();
+    daemon = new Daemon(settings, { logger, cwd: base, commandTimeoutMs: 300, scheduler: { validate: () => true, schedule: () => ({ stop: () => undefined }) } });
+    await daemon.start();
+    const failed = lines.find((l) => l.msg.startsWith('reload failed'));
+    assert.ok(failed, JSON.stringify(lines));
+    assert.match(failed.msg, /\/bin\/sleep 30 did not finish within 300 ms and was killed/);
+    assert.ok(Date.now() - started < 10_000, 'the hung command did not hold the daemon');
+    assert.equal(daemon.status().lastReload?.ok, false);
+    assert.ok(lines.some((l) => l.msg === 'ready'));
+  });
+});
