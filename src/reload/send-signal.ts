@@ -4,14 +4,32 @@
  * reuses pids, so before signalling we check that the process exists and that
  * it started before the pidfile was written: a process younger than its
  * pidfile is some other program that got the recycled pid.
+ *
+ * What is trusted is the pidfile's owner, and only for its own processes: a
+ * pidfile owned by root may name any process (root wrote it), one owned by
+ * another user (gunicorn's, written as www-data) only a process of that user.
+ * Whoever can write the pidfile could otherwise make the daemon, which may
+ * hold CAP_KILL for Apache, signal any process (SIGUSR1 ends most programs).
+ * The folder holding it counts as well: whoever may replace the file chooses it.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { constants } from 'node:os';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { HgreloadError, errnoCode, strerror } from '../errors.js';
 
+export interface PidfileContent {
+  readonly text: string;
+  readonly mtimeMs: number;
+  /** The pidfile's owner. */
+  readonly uid: number;
+  /** The owner of the folder holding it, and whether others may replace files there. */
+  readonly folder: { readonly uid: number; readonly writableByOthers: boolean };
+}
+
 export interface ProcessTable {
-  readonly readPidfile: (path: string) => Promise<{ text: string; mtimeMs: number }>;
+  readonly readPidfile: (path: string) => Promise<PidfileContent>;
+  /** The process's real user id. */
+  readonly ownerUid: (pid: number) => Promise<number | undefined>;
   /** When the process started (ms since the epoch), or undefined when there is no such process. */
   readonly startedAtMs: (pid: number) => Promise<number | undefined>;
   /** The program's name, for messages. */
@@ -26,8 +44,18 @@ const SLACK_MS = 2000;
 
 export const linuxProcessTable: ProcessTable = {
   readPidfile: async (path) => {
-    const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
-    return { text, mtimeMs: info.mtimeMs };
+    const [text, info, folder] = await Promise.all([readFile(path, 'utf8'), stat(path), stat(dirname(path))]);
+    // Others may replace files in a folder they can write, unless the sticky bit keeps each to their own.
+    const writableByOthers = (folder.mode & 0o002) !== 0 && (folder.mode & 0o1000) === 0;
+    return { text, mtimeMs: info.mtimeMs, uid: info.uid, folder: { uid: folder.uid, writableByOthers } };
+  },
+  ownerUid: async (pid) => {
+    try {
+      const uid = /^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1];
+      return uid === undefined ? undefined : Number(uid);
+    } catch {
+      return undefined;
+    }
   },
   startedAtMs: async (pid) => {
     let procStat: string;
@@ -62,7 +90,7 @@ export function checkSignalName(name: string): NodeJS.Signals {
 
 /** The live process a pidfile names, checked as described above; throws an HgreloadError for a stale one. */
 export async function pidfileProcess(pidfile: string, procs: ProcessTable = linuxProcessTable): Promise<{ pid: number; program: string }> {
-  let pidText: { text: string; mtimeMs: number };
+  let pidText: PidfileContent;
   try {
     pidText = await procs.readPidfile(pidfile);
   } catch (err) {
@@ -86,6 +114,18 @@ export async function pidfileProcess(pidfile: string, procs: ProcessTable = linu
   if (started > pidText.mtimeMs + SLACK_MS) {
     throw new HgreloadError('reload', `stale pidfile ${pidfile}: process ${pid} (${basename(program)}) started after the pidfile was written, so it is not the server that wrote it`, {
       hint: 'the server has stopped and its pid was reused; nothing was signalled',
+    });
+  }
+  const owner = await procs.ownerUid(pid);
+  const trusted = pidText.uid === 0 || owner === pidText.uid;
+  if (!trusted) {
+    throw new HgreloadError('reload', `pidfile ${pidfile} (owned by uid ${pidText.uid}) names process ${pid} (${basename(program)}) of uid ${owner ?? 'unknown'}: a pidfile may name only its owner's processes, or any when root owns it; nothing was signalled`, {
+      hint: "point \"pidfile\" at the file the server itself writes",
+    });
+  }
+  if (pidText.folder.writableByOthers || (pidText.folder.uid !== 0 && pidText.folder.uid !== pidText.uid)) {
+    throw new HgreloadError('reload', `pidfile ${pidfile} sits in a folder that others may write (${dirname(pidfile)}): whoever replaces the file chooses what is signalled; nothing was signalled`, {
+      hint: 'keep the pidfile in a folder of root or of the server\'s user, such as /run/apache2 or /run/gunicorn',
     });
   }
   return { pid, program };

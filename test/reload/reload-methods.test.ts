@@ -1,8 +1,8 @@
 /** The touch, command and signal reload methods against real files and processes. */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { HgreloadError } from '../../src/errors.js';
@@ -92,6 +92,38 @@ describe('signal', () => {
     await rejectsWith(signalFromPidfile(join(dir.path, 'none.pid'), 'SIGUSR1'), /cannot read pidfile .*No such file/);
     writeFileSync(pidfile, 'apache\n');
     await rejectsWith(signalFromPidfile(pidfile, 'SIGUSR1'), /does not hold a process id/);
+  });
+
+  it("refuses a pidfile of another user that names a process not that user's (a root process, say)", async () => {
+    // The test runs as root: this process stands for any root-owned process a www-data pidfile could name.
+    const child = spawn('/bin/sleep', ['30']);
+    await once(child, 'spawn');
+    const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout);
+    writeFileSync(pidfile, `${child.pid}\n`);
+    chownSync(pidfile, nobody, -1);
+    try {
+      await rejectsWith(signalFromPidfile(pidfile, 'SIGTERM'), new RegExp(`owned by uid ${nobody}\\) names process ${child.pid} .* of uid 0: a pidfile may name only its owner's processes`));
+      assert.equal(child.exitCode, null, 'the process was not signalled');
+    } finally {
+      child.kill('SIGKILL');
+      chownSync(pidfile, 0, -1);
+    }
+  });
+
+  it('refuses a pidfile in a folder where others may replace it', async () => {
+    const open = join(dir.path, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const child = spawn('/bin/sleep', ['30']);
+    await once(child, 'spawn');
+    writeFileSync(join(open, 'server.pid'), `${child.pid}\n`);
+    try {
+      await rejectsWith(signalFromPidfile(join(open, 'server.pid'), 'SIGTERM'), /sits in a folder that others may write/);
+      chmodSync(open, 0o1777); // sticky, as /tmp: each file stays its owner's
+      assert.match(await signalFromPidfile(join(open, 'server.pid'), 'SIGTERM'), /sent SIGTERM/);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('knows signal names', () => {
