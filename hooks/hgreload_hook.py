@@ -1,56 +1,100 @@
-# hgreload's changegroup hook, run by Mercurial in-process on every push.
+# hgreload's changegroup hook: tells the hgreload daemon that a push happened.
 #
-# `hgreload install-hooks` writes this file, with the settings block filled
-# in, to hgreload's state folder and names it in each repository's .hg/hgrc:
+# `hgreload install-hooks` names it in each served repository's .hg/hgrc as a
+# shell hook, with the daemon's control socket as its one argument:
 #   [hooks]
-#   changegroup.hgreload = python:/var/lib/hgreload/hgreload_hook.py:changegroup
+#   changegroup.hgreload = /usr/bin/python3 -IS /usr/local/lib/node_modules/hgreload/hooks/hgreload_hook.py /var/lib/hgreload/control.sock
 #
-# In-process (a `python:` hook) because a push must not wait for a program to
-# start: telling the daemon is one connect and one line on its control socket.
-# It works for whoever pushes (the web server's user over HTTP, each user over
-# SSH) as long as they may use the socket (the daemon's group), and it never
-# fails a push: a changegroup hook cannot abort one anyway, and it says nothing
-# unless something is wrong.
-
-# --- settings (filled in by `hgreload install-hooks`) ---
-SOCKET = '/var/lib/hgreload/control.sock'
-# Run when no daemon answers: `hgreload touch` does the configured reload itself.
-FALLBACK = ['/usr/local/bin/hgreload', 'touch']
-# --- end of settings ---
+# A shell hook, not an in-process `python:` one: Mercurial aborts a push whose
+# `python:` hook module cannot be loaded (unreadable, missing during an
+# upgrade), with exit status 255 after the changesets were added. A shell
+# hook that fails only makes Mercurial print a warning; and this program
+# itself always exits 0. It lives in hgreload's package, which only root can
+# write (`npm install -g`), never in the daemon's state folder: whoever can
+# change it runs code in every pusher's process, root's included. `-I -S`
+# keep the pusher's environment (PYTHONPATH, user site) out of it.
+#
+# It asks for a rescan, not a reload: a push into an existing repository
+# changes nothing hgweb serves, so the daemon reloads nothing. It waits for the
+# daemon at most DEADLINE_SECONDS. When the daemon cannot be reached (not
+# running, a pusher outside its group), the push goes on and the admin is told
+# through syslog (journalctl -t hgreload-hook); the pusher sees nothing.
 
 import json
 import os
 import socket
-import subprocess
+import sys
+import time
 
-# The daemon answers at once; a push must never wait long on a stuck one.
-TIMEOUT_SECONDS = 2.0
+DEADLINE_SECONDS = 0.5
+MAX_ANSWER_BYTES = 4096
 
 
-def changegroup(ui, repo, **kwargs):
-    root = os.fsdecode(repo.root)
-    request = json.dumps({'command': 'touch', 'reason': 'push to %s' % root}).encode('utf-8') + b'\n'
+def main(argv):
+    if len(argv) != 2:
+        tell_admin('usage: %s SOCKET (check the changegroup.hgreload line of %s)' % (argv[0], hgrc()))
+        return 0
+    path = argv[1]
+    # Mercurial runs shell hooks in the repository's root.
+    root = os.getcwd()
+    request = json.dumps({'command': 'rescan', 'reason': 'push to %s' % root, 'path': root}) + '\n'
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(TIMEOUT_SECONDS)
-            s.connect(SOCKET)
-            s.sendall(request)
-            answer = s.makefile('rb').readline()
+        answer = ask(path, request.encode('utf-8', 'surrogateescape'))
         if not json.loads(answer.decode('utf-8')).get('ok'):
-            ui.warn(b'hgreload: the daemon refused the reload: %s\n' % answer.strip())
+            tell_admin('the daemon at %s refused the rescan after a push to %s: %s' % (path, root, answer.strip()))
     except (OSError, ValueError) as e:
-        if isinstance(e, OSError) and e.errno not in (2, 111):  # ENOENT, ECONNREFUSED: no daemon
-            ui.warn(b'hgreload: cannot reach the daemon at %s (%s); reloading directly\n' % (os.fsencode(SOCKET), os.fsencode(str(e))))
+        tell_admin('cannot reach the daemon at %s after a push to %s (%s); the next scheduled rescan will see it' % (path, root, describe(e)))
+    return 0
+
+
+def ask(path, request):
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(DEADLINE_SECONDS)
+        s.connect(path)
+        s.sendall(request)
+        answer = b''
+        while not answer.endswith(b'\n') and len(answer) < MAX_ANSWER_BYTES:
+            s.settimeout(max(0.001, deadline - time.monotonic()))
+            chunk = s.recv(MAX_ANSWER_BYTES)
+            if not chunk:
+                break
+            answer += chunk
+        return answer
+
+
+def describe(e):
+    if isinstance(e, socket.timeout):
+        return 'no answer within %g s' % DEADLINE_SECONDS
+    if isinstance(e, OSError) and e.errno is not None:
+        return os.strerror(e.errno)
+    return str(e)
+
+
+def hgrc():
+    return os.path.join(os.getcwd(), '.hg', 'hgrc')
+
+
+def tell_admin(message):
+    """syslog reaches the admin (journald keeps it); where there is none, stderr, which Mercurial shows."""
+    if os.path.exists('/dev/log'):
         try:
-            # In the background, detached: the push does not wait for the reload.
-            subprocess.Popen(
-                FALLBACK,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                close_fds=True,
-            )
-        except OSError as e:
-            ui.warn(b'hgreload: cannot run %s (%s)\n' % (os.fsencode(FALLBACK[0]), os.fsencode(str(e))))
-    return False
+            import syslog
+
+            syslog.openlog('hgreload-hook', syslog.LOG_PID, syslog.LOG_DAEMON)
+            syslog.syslog(syslog.LOG_WARNING, message)
+            return
+        except Exception:
+            pass
+    try:
+        sys.stderr.write('hgreload: %s\n' % message)
+    except Exception:
+        pass
+
+
+if __name__ == '__main__':
+    try:
+        sys.exit(main(sys.argv))
+    except BaseException:
+        # Nothing here may fail a push, whatever went wrong.
+        sys.exit(0)

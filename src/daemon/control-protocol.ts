@@ -11,6 +11,16 @@ export function socketPath(stateDir: string): string {
   return join(stateDir, SOCKET_NAME);
 }
 
-export type ControlRequest = { readonly command: 'status' } | { readonly command: 'touch'; readonly reason?: string };
+/**
+ * `touch` (a person typing `hgreload touch`) reloads hgweb even when the list
+ * is the same; `rescan` (the hook, after a push) only looks again, and reloads
+ * only when what hgweb serves changed.
+ */
+export type ControlRequest =
+  | { readonly command: 'status' }
+  | { readonly command: 'touch'; readonly reason?: string }
+  | { readonly command: 'rescan'; readonly reason?: string; readonly path?: string };
+
+export const CONTROL_COMMANDS: ReadonlySet<string> = new Set(['status', 'touch', 'rescan']);
 
 export type ControlResponse = { readonly ok: true; readonly [key: string]: unknown } | { readonly ok: false; readonly error: string };

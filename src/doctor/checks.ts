@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { HgreloadError } from '../errors.js';
 import { readMercurialConfig } from '../config/hgrc-reader.js';
 import { loadSettings, type Settings } from '../config/settings.js';
@@ -16,7 +16,7 @@ import type { DaemonStatus } from '../daemon/daemon.js';
 import { loadServed, type ServedState } from '../discovery/load-served.js';
 import { HGWEB_REMAP } from '../discovery/served-repos.js';
 import { installHook } from '../hooks/hgrc-edit.js';
-import { hookValue } from '../hooks/hook-script.js';
+import { hookProgram, hookValue } from '../hooks/hook-script.js';
 import { PUBLISHED_FILE } from '../reload/publish.js';
 import { pidfileProcess } from '../reload/send-signal.js';
 import { splitArgv } from '../reload/split-argv.js';
@@ -69,6 +69,7 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
     findings.push(inotify(served, status));
     findings.push(hooks(settings, served));
   }
+  findings.push(hookProgramSafety(hookProgram()));
   findings.push(systemd());
   return findings;
 }
@@ -244,7 +245,7 @@ function inotify(served: ServedState, status: DaemonStatus | undefined): Finding
 }
 
 function hooks(settings: Settings, served: ServedState): Finding {
-  const value = hookValue(settings.reload.state);
+  const value = hookValue(socketPath(settings.reload.state));
   let hooked = 0;
   let repos = 0;
   for (const repo of new Set(served.repos.map((r) => r.path))) {
@@ -261,6 +262,35 @@ function hooks(settings: Settings, served: ServedState): Finding {
   const msg = `${hooked} of ${repos} served repositories have the hgreload hook`;
   if (settings.hooks.auto && hooked < repos) return warn('hooks', `${msg} ([hooks] auto is on)`, 'hgreload install-hooks (as root, or as the repositories\' owner)');
   return hooked === repos ? ok('hooks', msg) : info('hooks', `${msg}; hgreload install-hooks adds it`);
+}
+
+/**
+ * The hook program runs in every pusher's process, root's included: only root
+ * may be able to change it, or the folders above it.
+ */
+export function hookProgramSafety(program: string): Finding {
+  let path = program;
+  for (;;) {
+    let st;
+    try {
+      st = statSync(path);
+    } catch (err) {
+      return fail('hook program', `${program} cannot be read (${(err as Error).message}): pushes go on, but the daemon hears of none`, 'reinstall hgreload (npm install -g, as root)');
+    }
+    const othersWrite = (st.mode & 0o022) !== 0 && !(st.isDirectory() && (st.mode & 0o1000) !== 0 && path !== program);
+    if (st.uid !== 0 || othersWrite) {
+      return warn(
+        'hook program',
+        `${path} can be changed by ${st.uid !== 0 ? `uid ${st.uid}` : 'users other than root'}, and ${program} runs in every pusher's hg process`,
+        'install hgreload as root (npm install -g), so that only root can write it',
+      );
+    }
+    const parent = dirname(path);
+    if (parent === path) break;
+    path = parent;
+  }
+  if ((statSync(program).mode & 0o004) === 0) return fail('hook program', `${program} is not readable by every user: their pushes cannot tell the daemon`, `chmod a+r ${program}`);
+  return ok('hook program', `${program} can be changed by root only`);
 }
 
 function systemd(): Finding {

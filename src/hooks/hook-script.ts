@@ -1,33 +1,25 @@
 /**
- * The hook module Mercurial runs on every push (hooks/hgreload_hook.py), with
- * its settings filled in, kept in the state folder where every pusher can read
- * it; each repository's hgrc names it as a `python:` hook.
+ * The hook line each repository's hgrc gets: a shell hook running
+ * hooks/hgreload_hook.py from hgreload's own package (root's to write when
+ * installed with `npm install -g`) with Debian's python3, the control socket
+ * its one argument. Why a shell hook and not `python:`: see the module itself.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { HgreloadError } from '../errors.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
 import { projectFile } from '../util/project-files.js';
 
-export const HOOK_TEMPLATE = 'hooks/hgreload_hook.py';
-export const HOOK_FILE = 'hgreload_hook.py';
+export const HOOK_PROGRAM = 'hooks/hgreload_hook.py';
+/** The python3 Debian's Mercurial runs on; `-I -S` keep the pusher's environment out. */
+export const HOOK_PYTHON = ['/usr/bin/python3', '-IS'] as const;
 
-export function hookValue(stateDir: string): string {
-  return `python:${join(stateDir, HOOK_FILE)}:changegroup`;
+/** Where the hook program is: in the package, never in the daemon's writable state folder. */
+export function hookProgram(): string {
+  return projectFile(HOOK_PROGRAM);
 }
 
-export function renderHook(socket: string, fallback: readonly string[]): string {
-  const template = readFileSync(projectFile(HOOK_TEMPLATE), 'utf8');
-  // JSON literals are Python literals for strings and lists of strings.
-  const settings = [`SOCKET = ${JSON.stringify(socket)}`, `FALLBACK = ${JSON.stringify(fallback)}`];
-  let replaced = 0;
-  const script = template.replace(/^(SOCKET|FALLBACK) = .*$/gm, (line) => settings[replaced++] ?? line);
-  if (replaced !== 2) throw new HgreloadError('internal', `${HOOK_TEMPLATE} has lost its settings block`);
-  return script;
+export function hookValue(socket: string, program = hookProgram()): string {
+  return [...HOOK_PYTHON, program, socket].map(shellQuote).join(' ');
 }
 
-export async function writeHook(stateDir: string, socket: string, fallback: readonly string[]): Promise<string> {
-  const path = join(stateDir, HOOK_FILE);
-  await writeFileAtomic(path, renderHook(socket, fallback), { mode: 0o644 });
-  return path;
+/** Mercurial hands the hook line to /bin/sh: a path with spaces or quotes must reach it as one word. */
+export function shellQuote(word: string): string {
+  return /^[\w/.,:@%+=-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

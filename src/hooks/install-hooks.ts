@@ -1,27 +1,27 @@
 /**
  * Installing (or removing) the hook in a set of repositories: what the
  * `install-hooks` command and the daemon's automatic install share. Holds the
- * lock in the state folder for the whole run, writes the hook module first,
- * and edits each repository once however many names it is served under.
+ * lock in the state folder for the whole run and edits each repository once
+ * however many names it is served under.
  */
 import { mkdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
+import { physicalAbsolute } from '../config/paths.js';
 import type { Settings } from '../config/settings.js';
+import type { Root } from '../discovery/served-repos.js';
 import { socketPath } from '../daemon/control-protocol.js';
 import { acquireLock } from '../util/lock-file.js';
-import { projectFile } from '../util/project-files.js';
-import { hookValue, writeHook } from './hook-script.js';
+import { hookValue } from './hook-script.js';
 import { editRepoHgrc, type RepoReport } from './repo-hgrc.js';
 
 export interface InstallOptions {
   readonly uninstall: boolean;
   readonly dryRun: boolean;
-}
-
-/** What the hook runs when no daemon answers: this hgreload, with these settings, reloading directly. */
-export function fallbackCommand(settings: Settings): string[] {
-  const settingsArgs = settings.file !== undefined ? ['-c', settings.file] : settings.webconf !== undefined ? ['-w', settings.webconf] : [];
-  return [process.execPath, projectFile('dist/src/cli/bin.js'), ...settingsArgs, 'touch'];
+  /**
+   * Folders (the served roots) inside which a repository's `.hg` may lead
+   * when it is a symlink; one leading anywhere else is refused.
+   */
+  readonly within: readonly string[];
 }
 
 export async function installInto(repos: readonly string[], settings: Settings, options: InstallOptions): Promise<RepoReport[]> {
@@ -29,17 +29,22 @@ export async function installInto(repos: readonly string[], settings: Settings, 
   await mkdir(state, { recursive: true });
   const lock = await acquireLock(join(state, 'install-hooks.lock'), 'hgreload install-hooks');
   try {
-    if (!options.uninstall && !options.dryRun) await writeHook(state, socketPath(state), fallbackCommand(settings));
+    const value = hookValue(socketPath(state));
     const reports: RepoReport[] = [];
     const seen = new Set<string>();
     for (const repo of repos) {
       const key = await realpath(repo).catch(() => repo);
       if (seen.has(key)) continue;
       seen.add(key);
-      reports.push(await editRepoHgrc(repo, { ...options, value: hookValue(state) }));
+      reports.push(await editRepoHgrc(repo, { ...options, value }));
     }
     return reports;
   } finally {
     await lock.release();
   }
+}
+
+/** The folders repositories are served from: where a symlinked `.hg` may lead. */
+export function rootFolders(roots: readonly Root[], cwd: string): string[] {
+  return roots.map((r) => physicalAbsolute(r.kind === 'plain' ? r.path : r.folder, cwd));
 }

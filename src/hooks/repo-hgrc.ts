@@ -27,6 +27,8 @@ export interface EditOptions {
   readonly dryRun: boolean;
   /** The hook line's value (install only). */
   readonly value: string;
+  /** Folders besides the repository itself where a symlinked `.hg` may lead (the served roots). */
+  readonly within: readonly string[];
 }
 
 export async function editRepoHgrc(repo: string, options: EditOptions): Promise<RepoReport> {
@@ -39,6 +41,8 @@ export async function editRepoHgrc(repo: string, options: EditOptions): Promise<
   } catch (err) {
     return { ...base, outcome: 'skipped', reason: `not a repository (${dotHg}: ${strerror(err)})` };
   }
+  const escape = await symlinkEscape(repo, dotHg, options.within);
+  if (escape !== undefined) return { ...base, outcome: 'skipped', reason: escape };
 
   const target = await resolveHgrc(repo, base.hgrc);
   if ('reason' in target) return { ...base, outcome: 'skipped', reason: target.reason };
@@ -84,6 +88,23 @@ export async function editRepoHgrc(repo: string, options: EditOptions): Promise<
     return { ...base, outcome: 'failed', reason: `cannot write ${target.path} (${strerror(err)})` };
   }
   return { ...base, outcome: edit.kind, diff };
+}
+
+/**
+ * Why a symlinked `.hg` must not be followed, or undefined. Run as root,
+ * `.hg -> /etc/mercurial` would otherwise put the hook into every user's
+ * global hgrc.
+ */
+async function symlinkEscape(repo: string, dotHg: string, within: readonly string[]): Promise<string | undefined> {
+  try {
+    if (!(await lstat(dotHg)).isSymbolicLink()) return undefined;
+    const target = await realpath(dotHg);
+    const allowed = await Promise.all([repo, ...within].map((f) => realpath(f).catch(() => undefined)));
+    if (allowed.some((f) => f !== undefined && (target === f || target.startsWith(f === sep ? f : f + sep)))) return undefined;
+    return `${dotHg} is a symlink to ${target}, outside the repository and the served roots; hgreload does not edit files elsewhere`;
+  } catch (err) {
+    return `cannot resolve ${dotHg} (${strerror(err)}); left as it is`;
+  }
 }
 
 /** The file to edit: the hgrc itself, or where its symlink leads when that stays inside the repository. */

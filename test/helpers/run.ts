@@ -17,6 +17,8 @@ export interface RunOptions {
   readonly env?: Record<string, string | undefined>;
   /** Run as this user (the tests run as root; permission cases need someone else). */
   readonly user?: string;
+  /** Run the world-readable copy even as root: what it installs (the hook program's path) must be readable by every pusher. */
+  readonly readable?: boolean;
 }
 
 export interface RunResult {
@@ -45,7 +47,7 @@ function readableCopy(): { cli: string; oracle: string } {
   if (copyForOthers === undefined) {
     const dir = makeTempDir('hgreload-copy-');
     process.on('exit', dir.remove);
-    for (const part of ['package.json', 'dist/src', 'node_modules', 'test/oracle']) {
+    for (const part of ['package.json', 'dist/src', 'node_modules', 'hooks', 'test/oracle']) {
       cpSync(join(PROJECT_ROOT, part), join(dir.path, part), { recursive: true });
     }
     spawnSync('chmod', ['-R', 'a+rX', dir.path]);
@@ -59,7 +61,9 @@ export function commandLine(argv: readonly string[], options: RunOptions): { cmd
   const asOther = (a: string): string => (a === CLI ? readableCopy().cli : a === ORACLE ? readableCopy().oracle : a);
   const [cmd, ...args] =
     options.user === undefined
-      ? argv
+      ? options.readable === true
+        ? argv.map(asOther)
+        : argv
       : ['setpriv', `--reuid=${options.user}`, `--regid=${groupOf(options.user)}`, '--clear-groups', '--', ...argv.map(asOther)];
   return { cmd: cmd!, args, env: { ...process.env, ...options.env } };
 }

@@ -7,10 +7,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
+import type { DaemonStatus } from '../../src/daemon/daemon.js';
 import { HOOK_NAME } from '../../src/hooks/hgrc-edit.js';
-import { CLI, makeTempDir, runCli } from '../helpers/run.js';
+import { CLI, PROJECT_ROOT, makeTempDir, runCli } from '../helpers/run.js';
 import { DaemonProcess, isReload } from '../helpers/daemon-process.js';
 import { hgInit } from '../helpers/web-site.js';
 
@@ -29,6 +31,8 @@ describe('hgreload install-hooks', () => {
   const hgrc = (name: string) => join(base, 'repos', name, '.hg/hgrc');
   const read = (name: string) => (existsSync(hgrc(name)) ? readFileSync(hgrc(name)) : undefined);
   const cli = (...args: string[]) => runCli(['-c', ini, 'install-hooks', ...args]);
+  const hookLine = `/usr/bin/python3 -IS ${PROJECT_ROOT}hooks/hgreload_hook.py ${base}/state/control.sock`;
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
   before(() => {
     for (const [name, text] of Object.entries(SHAPES)) {
@@ -43,7 +47,7 @@ describe('hgreload install-hooks', () => {
   it('--dry-run shows each change and writes nothing', () => {
     const r = cli('--dry-run');
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`\\+${HOOK_NAME} = python:${base}/state/hgreload_hook\\.py:changegroup`));
+    assert.match(r.stdout, new RegExp(`\\+${HOOK_NAME} = ${escape(hookLine)}\n`));
     assert.match(r.stdout, /dry run: 5 added/);
     for (const [name, text] of Object.entries(SHAPES)) assert.deepEqual(read(name), text === undefined ? undefined : Buffer.from(text, 'latin1'));
   });
@@ -54,7 +58,7 @@ describe('hgreload install-hooks', () => {
     assert.match(r.stdout, /^5 added$/m);
     for (const name of Object.keys(SHAPES)) {
       const shown = spawnSync('hg', ['-R', join(base, 'repos', name), 'config', `hooks.${HOOK_NAME}`], { encoding: 'utf8', env: { ...process.env, HGRCPATH: '' } });
-      assert.equal(shown.stdout.trim(), `python:${base}/state/hgreload_hook.py:changegroup`, name);
+      assert.equal(shown.stdout.trim(), hookLine, name);
     }
     r = cli();
     assert.match(r.stdout, /^5 unchanged$/m);
@@ -97,6 +101,26 @@ describe('hgreload install-hooks', () => {
     assert.match(readFileSync(join(base, 'other/inlink/.hg/hgrc.real'), 'utf8'), /changegroup\.hgreload/);
   });
 
+  it('refuses a .hg that is a symlink leading outside the served roots, and follows one that stays inside', () => {
+    // Run as root, `.hg -> /etc/mercurial` would put the hook into every user's global hgrc.
+    const global = join(base, 'etc-mercurial');
+    mkdirSync(global);
+    writeFileSync(join(global, 'hgrc'), '[ui]\nx = 1\n');
+    mkdirSync(join(base, 'repos/zz-escape'));
+    symlinkSync(global, join(base, 'repos/zz-escape/.hg'));
+    hgInit(join(base, 'repos/zz-store'));
+    mkdirSync(join(base, 'repos/zz-shared'));
+    symlinkSync(join(base, 'repos/zz-store/.hg'), join(base, 'repos/zz-shared/.hg'));
+    try {
+      const r = cli(join(base, 'repos/zz-escape'), join(base, 'repos/zz-shared'));
+      assert.match(r.stdout, /skipped +.*zz-escape: .*\.hg is a symlink to .*etc-mercurial, outside the repository and the served roots/);
+      assert.equal(readFileSync(join(global, 'hgrc'), 'utf8'), '[ui]\nx = 1\n');
+      assert.match(r.stdout, /added +.*zz-shared/);
+    } finally {
+      for (const name of ['zz-escape', 'zz-shared', 'zz-store']) rmSync(join(base, 'repos', name), { recursive: true });
+    }
+  });
+
   it("keeps an hgrc's owner and mode, and makes a new one owned like the repository's .hg", () => {
     const owned = join(base, 'other/owned');
     hgInit(owned);
@@ -112,7 +136,7 @@ describe('hgreload install-hooks', () => {
       encoding: 'utf8',
       env: { ...process.env, HGRCPATH: '', HOME: '/nonexistent' },
     });
-    assert.match(asNobody.stdout, /hgreload_hook\.py:changegroup/);
+    assert.match(asNobody.stdout, /hgreload_hook\.py .*control\.sock/);
     assert.doesNotMatch(asNobody.stderr, /not trusting/);
 
     cli('--uninstall', owned);
@@ -139,7 +163,8 @@ describe('hgreload install-hooks', () => {
 
   it("runs when the repository's owner pushes: that user's hg trusts the hgrc", async () => {
     const owned = join(base, 'other/owned');
-    cli(owned);
+    // From the world-readable copy, so that nobody may run the hook program it names.
+    runCli(['-c', ini, 'install-hooks', owned], { readable: true });
     const ids = ['-u', '-g'].map((flag) => spawnSync('id', [flag, 'nobody'], { encoding: 'utf8' }).stdout.trim());
     const asNobody = (args: string[]) =>
       spawnSync('setpriv', [`--reuid=${ids[0]}`, `--regid=${ids[1]}`, '--clear-groups', 'hg', ...args], {
@@ -161,7 +186,9 @@ describe('hgreload install-hooks', () => {
       const push = asNobody(['-R', clone, 'push', owned]);
       assert.equal(push.status, 0, push.stderr);
       assert.doesNotMatch(push.stdout + push.stderr, /untrusted hook|not trusting/);
-      assert.match(push.stdout + push.stderr, /hgreload: cannot reach the daemon at .*control\.sock \(.*Permission denied/);
+      // With no syslog here (/dev/log), the hook tells on stderr; the push goes on all the same.
+      assert.match(push.stdout + push.stderr, /hgreload: cannot reach the daemon at .*control\.sock after a push to .*owned \(Permission denied\)/);
+      assert.doesNotMatch(push.stdout + push.stderr, /abort|exited with status/);
     } finally {
       await daemon.stop();
     }
@@ -181,7 +208,7 @@ describe('hgreload install-hooks', () => {
     assert.deepEqual(readdirSync(join(victim, '.hg')).filter((f) => f.includes('hgreload')), []);
   });
 
-  it('a real push into a hooked repository makes the running daemon reload', async () => {
+  it('a real push into a hooked repository makes the running daemon look again, and reload nothing', async () => {
     const target = join(base, 'repos/crlf');
     cli(target);
     const daemon = new DaemonProcess(['-c', ini]);
@@ -195,26 +222,55 @@ describe('hgreload install-hooks', () => {
       const push = spawnSync('hg', ['-R', clone, 'push', target], { encoding: 'utf8', env: { ...process.env, HGRCPATH: '' } });
       assert.equal(push.status, 0, push.stderr);
       assert.doesNotMatch(push.stderr + push.stdout, /hgreload: |warning: /, 'the hook says nothing when all is well');
-      await daemon.waitFor((l) => isReload(l) && (l.reasons as string[]).includes(`push to ${target}`), 'the reload for the push', { from });
+      const status = () => JSON.parse(runCli(['-c', ini, 'status', '--json']).stdout) as DaemonStatus;
+      assert.equal(status().requests.rescan, 1, 'the hook asked for a rescan');
+      // The rescan finds the same list: a cookie repository made after it is the barrier that shows no reload came before.
+      hgInit(join(base, 'repos/cookie'));
+      await daemon.waitFor((l) => isReload(l) && (l.added as string[]).includes('cookie'), 'the cookie reload', { from });
+      assert.equal(daemon.lines.slice(from).filter(isReload).length, 1, 'no reload for the push itself');
+      rmSync(join(base, 'repos/cookie'), { recursive: true });
     } finally {
       await daemon.stop();
     }
   });
 
-  it('without a daemon, the hook does the configured reload itself, in the background', async () => {
-    const published = join(base, 'state/served.json');
-    writeFileSync(published, '{}');
+  it('without a daemon, or with one that does not answer, the push succeeds at once and the hook says why', async () => {
     const clone = join(base, 'clone');
-    writeFileSync(join(clone, 'f'), 'y\n');
-    spawnSync('hg', ['-R', clone, 'commit', '-q', '-m', 'y', '-u', 'test'], { env: { ...process.env, HGRCPATH: '' } });
-    const push = spawnSync('hg', ['-R', clone, 'push', join(base, 'repos/crlf')], { encoding: 'utf8', env: { ...process.env, HGRCPATH: '' } });
-    assert.equal(push.status, 0, push.stderr);
-    // The fallback runs detached; its only trace is the list it publishes (no event to wait on in another process).
-    const deadline = Date.now() + 20_000;
-    while (!readFileSync(published, 'utf8').includes('"repos"')) {
-      assert.ok(Date.now() < deadline, 'the fallback published the list');
-      await new Promise((r) => setTimeout(r, 50));
+    const push = (n: string) => {
+      writeFileSync(join(clone, 'f'), `${n}\n`);
+      spawnSync('hg', ['-R', clone, 'commit', '-q', '-m', n, '-u', 'test'], { env: { ...process.env, HGRCPATH: '' } });
+      const started = Date.now();
+      const r = spawnSync('hg', ['-R', clone, 'push', join(base, 'repos/crlf')], { encoding: 'utf8', env: { ...process.env, HGRCPATH: '' } });
+      return { ...r, ms: Date.now() - started };
+    };
+    let r = push('no daemon');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout + r.stderr, /hgreload: cannot reach the daemon .*\(No such file or directory\); the next scheduled rescan will see it/);
+    assert.doesNotMatch(r.stdout + r.stderr, /abort/);
+    // A socket that accepts and never answers: the hook gives up after its deadline.
+    const mute = createServer(() => undefined);
+    await new Promise<void>((resolve) => mute.listen(join(base, 'state/control.sock'), resolve));
+    try {
+      r = push('mute daemon');
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout + r.stderr, /hgreload: cannot reach the daemon .*\(no answer within 0\.5 s\)/);
+    } finally {
+      await new Promise((resolve) => mute.close(resolve));
     }
+  });
+
+  it('a hook program that is missing or unreadable warns, and the push still succeeds', () => {
+    const target = join(base, 'other/missing-hook');
+    hgInit(target);
+    writeFileSync(join(target, '.hg/hgrc'), `[hooks]\n${HOOK_NAME} = /usr/bin/python3 -IS ${base}/gone/hgreload_hook.py ${base}/state/control.sock\n`);
+    const clone = join(base, 'clone-missing');
+    assert.equal(spawnSync('hg', ['clone', '-q', target, clone], { env: { ...process.env, HGRCPATH: '' } }).status, 0);
+    writeFileSync(join(clone, 'f'), 'x\n');
+    spawnSync('hg', ['-R', clone, 'commit', '-q', '-A', '-m', 'x', '-u', 'test'], { env: { ...process.env, HGRCPATH: '' } });
+    const r = spawnSync('hg', ['-R', clone, 'push', target], { encoding: 'utf8', env: { ...process.env, HGRCPATH: '' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout + r.stderr, /warning: changegroup\.hgreload hook exited with status 2/);
+    assert.doesNotMatch(r.stdout + r.stderr, /abort/);
   });
 });
 
@@ -234,10 +290,10 @@ describe('[hooks] auto = true', () => {
     writeFileSync(ini, 'webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\ndebounce = 50\n[hooks]\nauto = true\n');
     daemon = new DaemonProcess(['-c', ini]);
     await daemon.waitFor((l) => l.msg === 'ready', 'ready');
-    assert.match(readFileSync(join(base, 'repos/old/.hg/hgrc'), 'utf8'), /changegroup\.hgreload = python:/);
+    assert.match(readFileSync(join(base, 'repos/old/.hg/hgrc'), 'utf8'), /changegroup\.hgreload = \/usr\/bin\/python3 -IS /);
     const from = daemon.mark;
     hgInit(join(base, 'repos/new'));
     await daemon.waitFor((l) => /^hook added/.test(l.msg) && l.repo === join(base, 'repos/new'), 'hook added to new', { from });
-    assert.match(readFileSync(join(base, 'repos/new/.hg/hgrc'), 'utf8'), /changegroup\.hgreload = python:/);
+    assert.match(readFileSync(join(base, 'repos/new/.hg/hgrc'), 'utf8'), /changegroup\.hgreload = \/usr\/bin\/python3 -IS /);
   });
 });

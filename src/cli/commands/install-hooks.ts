@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command, OptionValues } from 'commander';
 import { loadServed } from '../../discovery/load-served.js';
-import { installInto } from '../../hooks/install-hooks.js';
+import { installInto, rootFolders } from '../../hooks/install-hooks.js';
 import type { RepoOutcome } from '../../hooks/repo-hgrc.js';
 import { requireWebConf, type CommandContext } from '../context.js';
 import type { Runner } from '../main.js';
@@ -21,11 +21,14 @@ export function registerInstallHooks(program: Command, run: Runner): void {
     .addHelpText(
       'after',
       `
-Adds "changegroup.hgreload = python:<state>/hgreload_hook.py:changegroup" to
-[hooks]; every other byte of each file stays as it was. Running it again
-changes nothing; --uninstall takes away exactly what it added. A file that
-Mercurial cannot parse, or a symlinked hgrc that leads outside its repository,
-is skipped with the reason. Files keep their owner and mode; a new hgrc is
+Adds "changegroup.hgreload = /usr/bin/python3 -IS <hgreload>/hooks/hgreload_hook.py
+<state>/control.sock" to [hooks]: a shell hook from hgreload's own package that
+asks the daemon for a rescan and can never fail a push. Every other byte of
+each file stays as it was. Running it again changes nothing (and updates the
+line an older hgreload wrote); --uninstall takes away exactly what it added. A
+file that Mercurial cannot parse, a symlinked hgrc that leads outside its
+repository, or a symlinked .hg that leads outside the served roots, is skipped
+with the reason. Files keep their owner and mode; a new hgrc is
 owned like the repository's .hg (Mercurial ignores hgrc files from owners it
 does not trust).
 
@@ -38,8 +41,9 @@ Exit status: 0 every repository done or skipped; 1 some repository failed;
 export async function installHooks(ctx: CommandContext, opts: InstallHooksOptions, repos: string[]): Promise<number> {
   const uninstall = opts.uninstall === true;
   const dryRun = opts.dryRun === true;
-  const targets = repos.length > 0 ? repos.map((r) => resolve(ctx.io.cwd, r)) : await servedRepositories(ctx);
-  const reports = await installInto(targets, ctx.settings, { uninstall, dryRun });
+  const served = repos.length > 0 && ctx.settings.webconf === undefined ? undefined : await servedRepositories(ctx, repos.length === 0);
+  const targets = repos.length > 0 ? repos.map((r) => resolve(ctx.io.cwd, r)) : (served?.repos ?? []);
+  const reports = await installInto(targets, ctx.settings, { uninstall, dryRun, within: served?.roots ?? [] });
 
   const counts = new Map<RepoOutcome, number>();
   for (const r of reports) {
@@ -54,9 +58,9 @@ export async function installHooks(ctx: CommandContext, opts: InstallHooksOption
   return counts.has('failed') ? 1 : 0;
 }
 
-/** Every folder hgweb serves (one repository served under two names is edited once). */
-async function servedRepositories(ctx: CommandContext): Promise<string[]> {
+/** Every folder hgweb serves (one repository served under two names is edited once), and the roots they are served from. */
+async function servedRepositories(ctx: CommandContext, reportErrors: boolean): Promise<{ repos: string[]; roots: string[] }> {
   const state = await loadServed(requireWebConf(ctx), { cwd: ctx.io.cwd });
-  for (const { error } of state.errors) ctx.io.stderr(`hgreload: ${error.format()}\n`);
-  return state.repos.map((r) => resolve(ctx.io.cwd, r.path));
+  if (reportErrors) for (const { error } of state.errors) ctx.io.stderr(`hgreload: ${error.format()}\n`);
+  return { repos: state.repos.map((r) => resolve(ctx.io.cwd, r.path)), roots: rootFolders(state.roots, ctx.io.cwd) };
 }
