@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'walk' // the walk below a root failed the way hgweb's would
   | 'reload' // a reload method could not do its work
   | 'watch-limit' // the kernel's inotify limit is reached
+  | 'too-many-files' // no file descriptor or inotify instance left
   | 'control' // the control channel to the daemon failed
   | 'busy' // another run holds the lock
   | 'internal';

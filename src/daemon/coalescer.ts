@@ -34,12 +34,22 @@ export class Coalescer {
   private running: Promise<void> | undefined;
   private dirtyWhileRunning = false;
   private closed = false;
+  private timing: { quietMs: number; maxWaitMs: number };
 
   constructor(
     private readonly reload: () => Promise<void>,
     private readonly options: CoalescerOptions,
   ) {
     this.timers = options.timers ?? realTimers;
+    this.timing = { quietMs: options.quietMs, maxWaitMs: options.maxWaitMs };
+  }
+
+  /**
+   * New quiet period and longest wait (new settings), for the next burst. The
+   * same coalescer goes on, so a cycle running now is never joined by a second.
+   */
+  retime(quietMs: number, maxWaitMs: number): void {
+    this.timing = { quietMs, maxWaitMs };
   }
 
   /** Something changed: (re)start the quiet period. */
@@ -51,9 +61,17 @@ export class Coalescer {
     }
     const now = this.timers.now();
     this.burstStart ??= now;
-    const deadline = Math.min(now + this.options.quietMs, this.burstStart + this.options.maxWaitMs);
+    const deadline = Math.min(now + this.timing.quietMs, this.burstStart + this.timing.maxWaitMs);
     this.clearTimer();
     this.timer = this.timers.setTimeout(() => void this.fire(), Math.max(0, deadline - now));
+  }
+
+  /** Runs a cycle now, without the quiet period, after the one running (if any); resolves when it is done. */
+  async runNow(): Promise<void> {
+    while (this.running !== undefined) await this.running;
+    if (this.closed) return;
+    this.clearTimer();
+    await this.fire();
   }
 
   /** Whether a reload is waiting for quiet or running. */

@@ -2,11 +2,18 @@
 import { chmod, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { HgreloadError, errnoCode, strerror } from '../errors.js';
-import type { ControlRequest, ControlResponse } from './control-protocol.js';
+import { CONTROL_COMMANDS, type ControlRequest, type ControlResponse } from './control-protocol.js';
 
 export type ControlHandler = (request: ControlRequest) => ControlResponse | Promise<ControlResponse>;
 
 const MAX_REQUEST_BYTES = 64 * 1024;
+/**
+ * Whoever may use the socket (the web server's user, so any CGI it runs) must
+ * not be able to hold the daemon's connections open: a client that has not sent
+ * its line within this time is cut off, and past MAX_CONNECTIONS new ones are refused.
+ */
+export const IDLE_TIMEOUT_MS = 5000;
+const MAX_CONNECTIONS = 64;
 
 export class ControlServer {
   private closing: Promise<void> | undefined;
@@ -20,14 +27,15 @@ export class ControlServer {
    * Listens on `path`. A socket file left by a daemon that died is removed
    * first; one that still answers means another daemon runs, which is an error.
    */
-  static async listen(path: string, handler: ControlHandler): Promise<ControlServer> {
+  static async listen(path: string, handler: ControlHandler, idleTimeoutMs = IDLE_TIMEOUT_MS): Promise<ControlServer> {
     if (await answers(path)) {
       throw new HgreloadError('control', `another hgreload daemon is running: ${path} answers`, {
         hint: 'stop it first (systemctl stop hgreload), or give this one its own state folder',
       });
     }
     await rm(path, { force: true });
-    const server = createServer((socket) => serve(socket, handler));
+    const server = createServer((socket) => serve(socket, handler, idleTimeoutMs));
+    server.maxConnections = MAX_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => resolve());
@@ -49,9 +57,10 @@ export class ControlServer {
   }
 }
 
-function serve(socket: Socket, handler: ControlHandler): void {
+function serve(socket: Socket, handler: ControlHandler, idleTimeoutMs: number): void {
   let buffered = '';
   socket.setEncoding('utf8');
+  socket.setTimeout(idleTimeoutMs, () => socket.destroy());
   socket.on('error', () => socket.destroy());
   socket.on('data', (chunk: string) => {
     buffered += chunk;
@@ -59,7 +68,8 @@ function serve(socket: Socket, handler: ControlHandler): void {
     const end = buffered.indexOf('\n');
     if (end < 0) return;
     socket.pause();
-    void answer(buffered.slice(0, end), handler).then((response) => socket.end(`${JSON.stringify(response)}\n`));
+    // One request per connection: once the answer is flushed the connection is done, whatever the client does.
+    void answer(buffered.slice(0, end), handler).then((response) => socket.end(`${JSON.stringify(response)}\n`, () => socket.destroy()));
   });
 }
 
@@ -71,7 +81,7 @@ async function answer(line: string, handler: ControlHandler): Promise<ControlRes
     return { ok: false, error: 'not a JSON request' };
   }
   const command: unknown = (request as { command?: unknown } | null)?.command;
-  if (command !== 'status' && command !== 'touch') return { ok: false, error: `unknown command ${JSON.stringify(command)}` };
+  if (typeof command !== 'string' || !CONTROL_COMMANDS.has(command)) return { ok: false, error: `unknown command ${JSON.stringify(command)}` };
   try {
     return await handler(request);
   } catch (err) {

@@ -18,10 +18,13 @@ import { physicalAbsolute } from '../config/paths.js';
 import { loadServed, type ServedState } from '../discovery/load-served.js';
 import type { RootError, ServedRepo } from '../discovery/served-repos.js';
 import { createReloader, type Reloader } from '../reload/reloader.js';
-import { installInto } from '../hooks/install-hooks.js';
+import { AutoHooks } from '../hooks/auto-install.js';
+import { installInto, rootFolders } from '../hooks/install-hooks.js';
 import { ConfigWatcher } from '../watch/config-watcher.js';
 import { TreeWatcher } from '../watch/tree-watcher.js';
-import { Coalescer, type Timers } from './coalescer.js';
+import { Coalescer, realTimers, type Timers } from './coalescer.js';
+import { ForcedReloads } from './forced-reloads.js';
+import { LastGoodRoots, type RootFailure } from './last-good.js';
 import { socketPath } from './control-protocol.js';
 import { ControlServer } from './control-server.js';
 import type { Logger } from './logger.js';
@@ -71,7 +74,8 @@ export interface DaemonStatus {
   readonly startedAt: string;
   readonly webconf: string;
   readonly method: string;
-  readonly roots: ReadonlyArray<{ kind: string; prefix: string; folder: string; error?: string }>;
+  /** `error`: why the root's last walk failed; `kept`: how many repositories of its last good walk are still served. */
+  readonly roots: ReadonlyArray<{ kind: string; prefix: string; folder: string; error?: string; kept?: number }>;
   readonly repositories: number;
   readonly watches: { readonly folders: number; readonly configFiles: number; readonly limitReached: boolean };
   readonly lastReload: LastReload | null;
@@ -79,12 +83,26 @@ export interface DaemonStatus {
   readonly pending: boolean;
   readonly pendingReasons: readonly string[];
   readonly configError: string | null;
+  /** Control requests received since the start, by command (the hook sends `rescan`). */
+  readonly requests: Readonly<Record<string, number>>;
+  /** `[hooks] auto`: repositories waiting for their hook (a clone at work, a busy lock). */
+  readonly hooksWaiting: number;
 }
 
 export class Daemon {
   private settings: Settings;
   private reloader: Reloader;
-  private coalescer: Coalescer;
+  private readonly coalescer: Coalescer;
+  private readonly forced: ForcedReloads;
+  private readonly lastGood = new LastGoodRoots();
+  private readonly hooks: AutoHooks;
+  /** Root key -> the failure last logged for it, so that a lasting one is logged once. */
+  private rootProblems = new Map<string, { message: string; folder: string }>();
+  private failures: RootFailure[] = [];
+  private readonly requests: Record<string, number> = {};
+  /** The next cycle checks the hook of every served repository (scheduled rescan, `hgreload touch`). */
+  private checkAllHooks = false;
+  private starting: Promise<void> | undefined;
   private readonly trees: TreeWatcher;
   private readonly configs: ConfigWatcher;
   private control: ControlServer | undefined;
@@ -114,6 +132,14 @@ export class Daemon {
     this.startedAt = this.now();
     this.reloader = createReloader(settings, deps.commandTimeoutMs);
     this.coalescer = this.makeCoalescer();
+    const timers = deps.timers ?? realTimers;
+    this.forced = new ForcedReloads(timers, () => this.changed('hgreload touch (spaced from the last forced reload)'));
+    this.hooks = new AutoHooks({
+      install: (repos) =>
+        installInto(repos, this.settings, { uninstall: false, dryRun: false, within: rootFolders(this.current?.roots ?? [], this.deps.cwd) }),
+      log: this.log,
+      timers,
+    });
     this.trees = new TreeWatcher({
       onChange: (e) => this.changed(`${e.folder}/${e.name ?? ''}`),
       onError: (folder, err) => this.log.debug({ folder, err }, 'folder watch ended'),
@@ -135,22 +161,43 @@ export class Daemon {
    * First scan, catch-up reload, watches, control socket, schedule. Throws
    * (fatal) when hgweb.config cannot be used at all or the state folder is unusable.
    */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.startOnce();
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<void> {
     const stateDir = this.settings.reload.state;
+    this.log.info({ webconf: this.webconf, method: this.reloader.method }, 'starting: first walk');
     await mkdir(stateDir, { recursive: true });
     const saved = await readState(stateDir);
     this.reloadedDigest = saved?.digest;
     // Fatal on a first scan that cannot read hgweb.config: nothing sensible to serve or watch yet.
     const state = await loadServed(this.webconf, { cwd: this.deps.cwd });
+    if (this.closing !== undefined) return; // stopped during the first walk
     this.reasons.add(saved === undefined ? 'first start' : 'start');
     await this.apply(state);
+    if (this.closing !== undefined) return;
+    // Watches were set only after the first walk had read each folder: a repository made in
+    // a folder already read, before its watch, would wait for the schedule. One more look,
+    // now that every folder is watched, finds it; "ready" means nothing was missed.
+    this.reasons.add('second look after the first walk');
+    await this.coalescer.runNow();
+    if (this.closing !== undefined) return;
     // A restart catches up: one reload if the list changed while the daemon was down, none otherwise.
     const catchUp = this.lastReload === null ? 'unchanged since the last reload' : this.lastReload.ok ? 'reloaded' : 'reload failed';
     this.control = await ControlServer.listen(socketPath(stateDir), (request) => {
+      this.requests[request.command] = (this.requests[request.command] ?? 0) + 1;
       if (request.command === 'status') return { ok: true, status: this.status() };
-      this.requestReload(request.reason ?? 'hgreload touch', true);
+      if (request.command === 'rescan') {
+        this.changed(request.reason ?? 'rescan requested');
+      } else {
+        this.checkAllHooks = true;
+        this.requestReload(request.reason ?? 'hgreload touch', true);
+      }
       return { ok: true, queued: true };
     });
+    if (this.closing !== undefined) return void (await this.control.close());
     this.startSchedule();
     this.log.info(
       {
@@ -185,11 +232,9 @@ export class Daemon {
     if (settings.reload.state !== this.settings.reload.state) {
       this.log.warn({ state: this.settings.reload.state }, 'a new state folder takes effect on restart');
     }
-    const old = this.coalescer;
     this.settings = Object.freeze({ ...settings, reload: { ...settings.reload, state: this.settings.reload.state } });
     this.reloader = reloader;
-    this.coalescer = this.makeCoalescer();
-    await old.close();
+    this.coalescer.retime(...coalescerTiming(settings.reload.debounce));
     this.cronTask?.stop();
     this.startSchedule();
     this.log.info({ method: reloader.method, webconf: this.webconf }, 'settings reloaded');
@@ -197,7 +242,7 @@ export class Daemon {
   }
 
   status(): DaemonStatus {
-    const errors = new Map((this.current?.errors ?? []).map((e) => [e.root, e.error.message]));
+    const failures = new Map(this.failures.map((f) => [f.error.root, f]));
     return {
       pid: process.pid,
       startedAt: this.startedAt.toISOString(),
@@ -207,7 +252,7 @@ export class Daemon {
         kind: r.kind,
         prefix: r.prefix,
         folder: r.kind === 'plain' ? r.path : r.folder,
-        ...(r.kind !== 'plain' && errors.has(r) ? { error: errors.get(r)! } : {}),
+        ...(r.kind !== 'plain' && failures.has(r) ? failureStatus(failures.get(r)!) : {}),
       })),
       repositories: this.current?.repos.length ?? 0,
       watches: { folders: this.trees.count, configFiles: this.configs.count, limitReached: this.watchLimitReached },
@@ -216,14 +261,20 @@ export class Daemon {
       pending: this.coalescer.pending,
       pendingReasons: [...this.reasons],
       configError: this.configError,
+      requests: { ...this.requests },
+      hooksWaiting: this.hooks.waiting,
     };
   }
 
   /** Idempotent; resolves when a running cycle has finished and every watch and socket is closed. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // A start in progress finishes first (it checks `closing` and stops short).
+      await this.starting?.catch(() => undefined);
       this.cronTask?.stop();
+      this.forced.close();
       await this.coalescer.close();
+      await this.hooks.close();
       this.trees.close();
       await this.configs.close();
       await this.control?.close();
@@ -232,10 +283,10 @@ export class Daemon {
   }
 
   private makeCoalescer(): Coalescer {
-    const quietMs = this.settings.reload.debounce;
+    const [quietMs, maxWaitMs] = coalescerTiming(this.settings.reload.debounce);
     return new Coalescer(() => this.cycle(), {
       quietMs,
-      maxWaitMs: Math.max(quietMs * MAX_WAIT_FACTOR, 1000),
+      maxWaitMs,
       ...(this.deps.timers === undefined ? {} : { timers: this.deps.timers }),
       onError: (err) => this.log.error({ err }, 'rescan failed'),
     });
@@ -245,7 +296,10 @@ export class Daemon {
     const scheduler = this.deps.scheduler ?? nodeCronScheduler;
     const expression = this.settings.rescan.schedule;
     if (!scheduler.validate(expression)) throw scheduleError(expression);
-    this.cronTask = scheduler.schedule(expression, () => this.changed('scheduled rescan'));
+    this.cronTask = scheduler.schedule(expression, () => {
+      this.checkAllHooks = true;
+      this.changed('scheduled rescan');
+    });
   }
 
   private async cycle(): Promise<void> {
@@ -263,17 +317,16 @@ export class Daemon {
     await this.apply(state);
   }
 
-  private async apply(state: ServedState): Promise<void> {
+  private async apply(walked: ServedState): Promise<void> {
     const started = performance.now();
     const reasons = [...this.reasons];
     this.reasons.clear();
-    const force = this.forceReload;
-    this.forceReload = false;
     const firstScan = this.current === undefined;
     const previous = this.current?.repos ?? [];
+    const { state, failures } = this.lastGood.apply(walked);
     this.current = state;
     this.lastScan = this.now();
-    for (const { error } of state.errors) this.log.error({ err: error }, error.message);
+    this.reportRootFailures(failures);
     const newFolders = this.watch(state);
     await this.configs.set([this.webconf, ...state.configFiles.map((f) => f.path)]);
     if (!firstScan && newFolders.length > 0) {
@@ -281,10 +334,20 @@ export class Daemon {
       this.changed(`new folders watched: ${newFolders.slice(0, 3).join(', ')}${newFolders.length > 3 ? ', ...' : ''}`);
     }
 
-    if (this.settings.hooks.auto) await this.installHooks(firstScan ? state.repos : newRepositories(previous, state.repos));
+    if (this.settings.hooks.auto) {
+      const all = firstScan || this.checkAllHooks;
+      // Not awaited: a clone at work or a busy lock must not hold the reload back.
+      void this.hooks.arrived((all ? state.repos : newRepositories(previous, state.repos)).map((r) => physicalAbsolute(r.path, this.deps.cwd)));
+    }
+    this.checkAllHooks = false;
 
     const digest = digestOf(state.repos);
-    if (!force && digest === this.reloadedDigest) {
+    const changed = digest !== this.reloadedDigest;
+    // A forced reload too soon after the last one waits (ForcedReloads wakes a cycle for it); a changed list satisfies it.
+    const force = this.forceReload && (changed || this.forced.take());
+    if (force || changed) this.forceReload = false;
+    if (force && changed) this.forced.reloaded();
+    if (!force && !changed) {
       this.log.debug({ reasons, repositories: state.repos.length }, 'served list unchanged; no reload');
       return;
     }
@@ -324,27 +387,21 @@ export class Daemon {
     );
   }
 
-  /**
-   * `[hooks] auto`: the hook goes into repositories as they appear (into all of them on start,
-   * which also catches those made while the daemon was down; an hgrc that has it is left as it is).
-   */
-  private async installHooks(repos: readonly ServedRepo[]): Promise<void> {
-    if (repos.length === 0) return;
-    try {
-      const reports = await installInto(
-        repos.map((r) => physicalAbsolute(r.path, this.deps.cwd)),
-        this.settings,
-        { uninstall: false, dryRun: false },
-      );
-      for (const r of reports) {
-        if (r.outcome === 'added' || r.outcome === 'updated') this.log.info({ repo: r.repo, outcome: r.outcome }, `hook ${r.outcome}: ${r.hgrc}`);
-        else if (r.outcome === 'failed') this.log.error({ repo: r.repo }, `hook not installed: ${r.reason}`);
-        else if (r.outcome === 'skipped') this.log.warn({ repo: r.repo }, `hook not installed: ${r.reason}`);
-      }
-    } catch (err) {
-      // Another install-hooks holds the lock, say: the next change or restart tries again.
-      this.log.warn({ err }, `hooks not installed now: ${(err as Error).message}`);
+  /** A root's failure is logged when it starts or changes, and once more when the root reads again. */
+  private reportRootFailures(failures: RootFailure[]): void {
+    this.failures = failures;
+    const now = new Map<string, { message: string; folder: string }>();
+    for (const f of failures) {
+      const message = f.error.error.message;
+      now.set(f.key, { message, folder: f.error.root.folder });
+      if (this.rootProblems.get(f.key)?.message === message) continue;
+      const kept = f.kept === null ? 'no earlier list to keep: its repositories are not served' : `keeping its last good list (${f.kept} repositories)`;
+      this.log.error({ err: f.error.error, root: f.error.root.folder, kept: f.kept }, `${message}; ${kept}`);
     }
+    for (const [key, { folder }] of this.rootProblems) {
+      if (!now.has(key)) this.log.info({ root: folder }, `${folder} walked well again; its list is current`);
+    }
+    this.rootProblems = now;
   }
 
   /** Points the tree watcher at the walked folders, and at the nearest existing folder above each missing root. */
@@ -372,6 +429,14 @@ export class Daemon {
 function newRepositories(before: readonly ServedRepo[], after: readonly ServedRepo[]): ServedRepo[] {
   const known = new Set(before.map((r) => r.path));
   return after.filter((r) => !known.has(r.path));
+}
+
+function coalescerTiming(debounceMs: number): [quietMs: number, maxWaitMs: number] {
+  return [debounceMs, Math.max(debounceMs * MAX_WAIT_FACTOR, 1000)];
+}
+
+function failureStatus(f: RootFailure): { error: string; kept?: number } {
+  return f.kept === null ? { error: f.error.error.message } : { error: f.error.error.message, kept: f.kept };
 }
 
 function scheduleError(expression: string): HgreloadError {

@@ -61,7 +61,12 @@ export interface RootError {
   readonly error: HgreloadError;
 }
 
+/** What one root gives: its repositories and watched folders, or why its walk failed. */
+export type RootResult = { readonly root: Root; readonly repos: ServedRepo[]; readonly folders: string[] } | RootError;
+
 export interface Discovery {
+  /** Each root's part, in hgweb's order. */
+  readonly results: RootResult[];
   /** What hgweb serves; with `errors`, what it would serve once they are fixed. */
   readonly repos: ServedRepo[];
   readonly errors: RootError[];
@@ -75,19 +80,24 @@ export async function discover(roots: readonly Root[], options: DiscoverOptions)
   // Walks open their folder as written, relative to the working folder (a collection's value is not normalised).
   const resolve = (path: string) => physicalAbsolute(path, options.cwd);
   const results = await Promise.all(
-    roots.map(async (root): Promise<{ repos: ServedRepo[]; folders?: string[] } | RootError> => {
-      if (root.kind === 'plain') return { repos: [{ name: root.prefix, path: root.path }] };
+    roots.map(async (root): Promise<RootResult> => {
+      if (root.kind === 'plain') return { root, repos: [{ name: root.prefix, path: root.path }], folders: [] };
       try {
         const fs = options.fs ?? walkFsFor(resolve(root.folder));
         const found = await walkRepos(root.folder, root.kind === 'walk' && root.recurse, { fs, mounts, resolve });
         const repos = root.kind === 'walk' ? urlRepos(root.prefix, root.folder, found.repos) : collectionRepos(root.prefix, found.repos);
-        return { repos, folders: found.folders };
+        return { root, repos, folders: found.folders };
       } catch (err) {
         if (err instanceof WalkFailure) return { root, error: walkError(root, err) };
         throw err;
       }
     }),
   );
+  return combine(results);
+}
+
+/** The served list, errors and watched folders of per-root results, in hgweb's order. */
+export function combine(results: RootResult[]): Discovery {
   const repos: ServedRepo[] = [];
   const errors: RootError[] = [];
   const folders = new Set<string>();
@@ -96,10 +106,10 @@ export async function discover(roots: readonly Root[], options: DiscoverOptions)
       errors.push(r);
     } else {
       repos.push(...r.repos);
-      for (const f of r.folders ?? []) folders.add(f);
+      for (const f of r.folders) folders.add(f);
     }
   }
-  return { repos, errors, folders: [...folders] };
+  return { results, repos, errors, folders: [...folders] };
 }
 
 function urlRepos(prefix: string, head: string, paths: readonly string[]): ServedRepo[] {

@@ -12,14 +12,26 @@
  *   far (same device and inode: first seen wins, which ends loops); a symlinked
  *   one is walked at once as a nested, non-recursive walk, and real ones after;
  * - failing to list the top of a walk, or to stat a subfolder, is fatal (hgweb
- *   fails every request); failing to list any other folder skips it.
+ *   fails every request); failing to list any other folder skips it, as
+ *   hgweb does, unless the failure is one that passes (TRANSIENT below).
  */
 import { errnoCode } from '../errors.js';
 import { DirReader, type WalkFs } from './dir-reader.js';
 import { MountTable, type DirIdentity } from './mount-table.js';
 import { join } from '../config/paths.js';
 
-/** A failure that makes hgweb's whole refresh fail. */
+/**
+ * Failures to list a folder that say nothing about the folder itself: a
+ * network file system's I/O error or stale handle, a server that does not
+ * answer, our own open-file limit. hgweb skips such a folder silently and
+ * serves its repositories again once it reads; skipping it here would make
+ * them vanish from the published list until then. So they fail the walk, and
+ * the daemon keeps the root's last good list. (EACCES and ENOENT are lasting
+ * answers about the folder, and skipped exactly as hgweb skips them.)
+ */
+const TRANSIENT = new Set(['EIO', 'ESTALE', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTDOWN', 'EHOSTUNREACH', 'ECONNABORTED', 'EMFILE', 'ENFILE', 'ENOMEM']);
+
+/** A failure that makes hgweb's whole refresh fail (or, TRANSIENT, that must not shrink the list). */
 export class WalkFailure extends Error {
   constructor(
     readonly path: string,
@@ -80,7 +92,7 @@ class RepoWalk {
   private async walk(path: string, id: DirIdentity, recurse: boolean, isTop: boolean): Promise<void> {
     const listing = await this.reader.take(id.canonical);
     if (!listing.ok) {
-      if (isTop) throw new WalkFailure(path, listing.error);
+      if (isTop || TRANSIENT.has(listing.error.code ?? '')) throw new WalkFailure(path, listing.error);
       return;
     }
     let descend = listing.subdirs;

@@ -11,6 +11,7 @@
  */
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { readFileSync } from 'node:fs';
+import { decodeName, fsPath } from '../discovery/fs-names.js';
 import { HgreloadError, errnoCode } from '../errors.js';
 
 export interface TreeEvent {
@@ -61,11 +62,13 @@ export class TreeWatcher {
       let w: FSWatcher;
       try {
         // Content changes ('change') never make or remove a repository; creations, removals and renames do.
-        w = this.watchFn(folder, { persistent: true }, (type, name) => {
-          if (type === 'rename') this.options.onChange({ folder, name: name === null ? null : String(name) });
+        // Paths and names travel as bytes, so that folders whose names are not UTF-8 are watched too.
+        w = this.watchFn(fsPath(folder), { persistent: true, encoding: 'buffer' }, (type, name) => {
+          if (type === 'rename') this.options.onChange({ folder, name: name === null ? null : decodeName(name) });
         });
       } catch (err) {
-        if (errnoCode(err) === 'ENOSPC' || errnoCode(err) === 'EMFILE') throw watchLimitError(this.watches.size, err);
+        if (errnoCode(err) === 'ENOSPC') throw watchLimitError(this.watches.size, err);
+        if (errnoCode(err) === 'EMFILE' || errnoCode(err) === 'ENFILE') throw tooManyFilesError(err);
         // The folder went away since the walk: the rescan its parent's event causes will tell.
         continue;
       }
@@ -95,6 +98,24 @@ function watchLimitError(watching: number, cause: unknown): HgreloadError {
   }
   return new HgreloadError('watch-limit', `the kernel refused more folder watches after ${watching} (${limit}); changes in the other folders are found only by the scheduled rescans`, {
     hint: 'raise it: sysctl fs.inotify.max_user_watches=524288, and keep it in /etc/sysctl.d/90-hgreload.conf',
+    cause,
+  });
+}
+
+/**
+ * inotify_init fails with EMFILE when this process has no file descriptor left
+ * or this user has all the inotify instances allowed (each program watching
+ * files holds one): neither is the watch limit.
+ */
+function tooManyFilesError(cause: unknown): HgreloadError {
+  let instances = 'fs.inotify.max_user_instances';
+  try {
+    instances = `fs.inotify.max_user_instances = ${readFileSync('/proc/sys/fs/inotify/max_user_instances', 'utf8').trim()}`;
+  } catch {
+    // Only the message is poorer without it.
+  }
+  return new HgreloadError('too-many-files', `too many open files: no folder watch could be set (${errnoCode(cause) ?? 'EMFILE'}); changes are found only by the scheduled rescans`, {
+    hint: `raise the daemon's open-file limit (LimitNOFILE= in the unit), or the inotify instances its user may hold (${instances})`,
     cause,
   });
 }

@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { DaemonProcess, isReload, type LogLine } from '../helpers/daemon-process.js';
-import { makeTempDir, runOracle } from '../helpers/run.js';
+import type { DaemonStatus } from '../../src/daemon/daemon.js';
+import { makeTempDir, runCli, runOracle } from '../helpers/run.js';
 
 const served = (state: string): string[] =>
   (JSON.parse(readFileSync(join(state, 'served.json'), 'utf8')) as { repos: Array<{ name: string }> }).repos.map((r) => r.name);
@@ -39,19 +40,25 @@ describe('the daemon survives', () => {
     for (const d of dirs) d.remove();
   });
 
-  it('a root deleted and made again', async () => {
+  it('a root deleted (or unmounted) keeps its last good list, and made again serves what it holds', async () => {
     const s = site('hgreload-survive-root-');
     dirs.push(s.dir);
     repo(join(s.base, 'root/a'));
     const d = await start(s.ini);
     let from = d.mark;
     rmSync(join(s.base, 'root'), { recursive: true });
-    await d.waitFor((l) => l.level === 'error' && /root .*root does not exist/.test(l.msg), 'the missing root reported', { from });
-    await d.waitFor((l) => isReload(l) && (l.removed as string[]).includes('a'), 'the reload without it', { from });
+    const reported = await d.waitFor((l) => l.level === 'error' && /root .*root does not exist/.test(l.msg), 'the missing root reported', { from });
+    assert.match(reported.msg, /keeping its last good list \(1 repositories\)/);
+    const status = JSON.parse(runCli(['-c', s.ini, 'status', '--json']).stdout) as DaemonStatus;
+    assert.equal(status.roots[0]?.kept, 1);
+    assert.match(status.roots[0]?.error ?? '', /does not exist/);
+    assert.deepEqual(served(s.state), ['a']);
     from = d.mark;
     repo(join(s.base, 'root/b'));
-    await d.waitFor((l) => isReload(l) && added(l).includes('b'), 'the root back with b', { from });
+    const back = await d.waitFor((l) => isReload(l) && added(l).includes('b'), 'the root back with b', { from });
+    assert.deepEqual(back.removed, ['a']);
     assert.deepEqual(served(s.state), ['b']);
+    assert.ok(d.lines.some((l) => /walked well again/.test(String(l.msg))), 'the mend is logged');
   });
 
   it('a SIGKILL: the restart removes the stale socket and catches up', async () => {
@@ -101,9 +108,17 @@ describe('the daemon survives', () => {
     const from = d.mark;
     repo(join(s.base, 'root/noexec/inner'));
     chmodSync(join(s.base, 'root/noexec'), 0o644);
-    await d.waitFor((l) => l.level === 'error' && /cannot read .*noexec\/inner \(Permission denied\)/.test(l.msg), 'the failing walk reported', { from });
+    const reported = await d.waitFor((l) => l.level === 'error' && /cannot read .*noexec\/inner \(Permission denied\)/.test(l.msg), 'the failing walk reported', { from });
     assert.equal(d.lines.some((l) => l.level === 'fatal'), false);
+    // hgweb would now fail every request of this root; the daemon keeps serving its last good list.
+    assert.match(reported.msg, /keeping its last good list \(1 repositories\)/);
+    assert.deepEqual(served(s.state), ['ok']);
+    // Logged once: another change while it still fails says nothing new.
+    repo(join(s.base, 'root/ok2'));
     chmodSync(join(s.base, 'root/noexec'), 0o755);
+    const mended = await d.waitFor((l) => isReload(l) && added(l).includes('ok2'), 'the mended walk', { from });
+    assert.deepEqual(added(mended).sort(), ['noexec/inner', 'ok2']);
+    assert.equal(d.lines.slice(from).filter((l) => /noexec\/inner \(Permission denied\)/.test(String(l.msg))).length, 1, 'reported once');
     chmodSync(join(s.base, 'root/locked'), 0o755);
   });
 });

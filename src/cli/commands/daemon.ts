@@ -25,31 +25,53 @@ export async function runDaemon(ctx: CommandContext): Promise<number> {
   requireWebConf(ctx);
   const logger = createLogger(ctx.logLevel);
   const daemon = new Daemon(ctx.settings, { logger, cwd: ctx.io.cwd });
-  try {
-    await daemon.start();
-  } catch (err) {
-    logger.fatal({ err }, 'could not start');
-    await daemon.close();
-    throw err;
-  }
+  // Signals are ours from the first moment: systemd may send SIGHUP or SIGTERM during a
+  // long first walk, and Node's default for SIGHUP is to die (status 129, not restarted).
+  let ready = false;
+  let hupWhileStarting = false;
+  const rereadSettings = (): void => {
+    let settings;
+    try {
+      settings = ctx.reloadSettings();
+    } catch (err) {
+      return void logger.error({ err }, 'settings not reloaded; keeping the current ones');
+    }
+    daemon.useSettings(settings).catch((err: unknown) => logger.error({ err }, 'settings not reloaded; keeping the current ones'));
+  };
   const unsubscribe: Array<() => void> = [];
   unsubscribe.push(
     ctx.io.onSignal('SIGHUP', () => {
-      let settings;
-      try {
-        settings = ctx.reloadSettings();
-      } catch (err) {
-        return void logger.error({ err }, 'settings not reloaded; keeping the current ones');
-      }
-      daemon.useSettings(settings).catch((err: unknown) => logger.error({ err }, 'settings not reloaded; keeping the current ones'));
+      if (ready) return rereadSettings();
+      hupWhileStarting = true;
+      logger.info('SIGHUP while starting: the settings are read again once ready');
     }),
   );
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  const stop = new Promise<NodeJS.Signals>((resolve) => {
     for (const s of ['SIGTERM', 'SIGINT'] as const) unsubscribe.push(ctx.io.onSignal(s, () => resolve(s)));
   });
+  const off = (): void => {
+    for (const unsub of unsubscribe) unsub();
+  };
+  const started = daemon.start().then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  const first = await Promise.race([started.then((err) => ({ err })), stop.then((signal) => ({ signal }))]);
+  if ('err' in first && first.err !== undefined) {
+    logger.fatal({ err: first.err }, 'could not start');
+    await daemon.close();
+    off();
+    throw first.err;
+  }
+  if ('err' in first) {
+    ready = true;
+    if (hupWhileStarting) rereadSettings();
+  }
+  const signal = 'signal' in first ? first.signal : await stop;
   logger.info({ signal }, 'stopping');
+  // close() lets a start in progress finish its current step, then undoes it.
   await daemon.close();
-  for (const off of unsubscribe) off();
+  off();
   logger.info('stopped');
   return 0;
 }
