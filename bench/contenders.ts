@@ -6,7 +6,7 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadServed } from '../src/discovery/load-served.js';
-import type { StandInTree } from './tree.js';
+import { REPO_PREFIX, type StandInTree } from './tree.js';
 import { elapsedMs } from './timing.js';
 
 export type ContenderKey = 'find' | 'hgreload' | 'cli' | 'mercurial';
@@ -43,16 +43,17 @@ print(json.dumps(out))
 export function contenders(tree: StandInTree, withMercurial: boolean): Contender[] {
   const cwd = dirname(tree.config);
   const expected = tree.names.map((n) => `${n}\t${tree.root}/${n}`);
+  const find = findArgs(tree);
   const list: Contender[] = [
     {
       key: 'find',
       async warmUp() {
-        const out = run('find', [tree.root, '-name', '.hg', '-prune'], { capture: true });
+        const out = run('find', find, { capture: true });
         // find lists in directory order, not sorted: compare the sets.
         const found = lines(out).map((p) => `${p.slice(tree.root.length + 1, -'/.hg'.length)}\t${p.slice(0, -'/.hg'.length)}`);
         expectSame('find', found.sort(), [...expected].sort());
       },
-      measure: () => elapsedMs(() => run('find', [tree.root, '-name', '.hg', '-prune'])),
+      measure: () => elapsedMs(() => run('find', find)),
     },
     {
       key: 'hgreload',
@@ -91,6 +92,21 @@ export function contenders(tree: StandInTree, withMercurial: boolean): Contender
     });
   }
   return list;
+}
+
+/**
+ * `find` doing the work of the `*` walks it is compared with, no more. Those
+ * list each folder once and stop at a folder holding `.hg`; `find -name .hg
+ * -prune` alone also lists every working folder (what a `**` walk reads).
+ * find cannot look for a `.hg` child before it enters a folder without
+ * forking per folder (`-exec test -d {}/.hg`), so it stops by name: in the
+ * stand-in tree only repositories are named REPO_PREFIX*. Counted with strace
+ * (folders given to getdents64) at 1,000 repositories: this find, hgreload and
+ * Mercurial's findrepos each read the same 1,141 folders; `-name .hg -prune`
+ * alone read 2,141, the same as a `**` walk.
+ */
+function findArgs(tree: StandInTree): string[] {
+  return [tree.root, '-name', '.hg', '-prune', '-print', '-o', '-path', `${tree.root}/*/${REPO_PREFIX}*/*`, '-prune'];
 }
 
 async function discover(config: string, cwd: string) {

@@ -9,9 +9,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { DaemonStatus } from '../src/daemon/daemon.js';
 import { Apache, getIndex } from '../test/helpers/apache.js';
 import { DaemonProcess, isReload } from '../test/helpers/daemon-process.js';
 import { Gunicorn } from '../test/helpers/gunicorn.js';
+import { runCli } from '../test/helpers/run.js';
 import { hgInit, Site, type WebServer } from '../test/helpers/web-site.js';
 import { median } from './timing.js';
 import { buildTree } from './tree.js';
@@ -173,6 +175,14 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ ticks
 }
 
+/** Timing a daemon that serves the wrong list is worthless: its own count must be the tree's. */
+function expectDaemonCount(ini: string, expected: number): void {
+  const answer = runCli(['-c', ini, 'status', '--json']);
+  if (answer.status !== 0) throw new Error(`hgreload status --json: exit status ${answer.status}\n${answer.stderr}`);
+  const { repositories } = JSON.parse(answer.stdout) as DaemonStatus;
+  if (repositories !== expected) throw new Error(`the daemon reports ${repositories} repositories; the stand-in tree has ${expected}`);
+}
+
 export async function benchScale(dir: string, count: number, idleSeconds: number): Promise<ScaleResult> {
   log(`daemon, scale: ${count.toLocaleString('en-US')} stand-in repositories`);
   const tree = await buildTree(dir, count);
@@ -194,6 +204,7 @@ export async function benchScale(dir: string, count: number, idleSeconds: number
       watchedFolders: ready.folders as number,
       foldersNotRepos: groups.size + 1,
     };
+    expectDaemonCount(ini, tree.names.length);
     if (idleSeconds <= 0) return result;
     // V8 collects the start-up garbage once, ~15 s after start (~40 ms of CPU): measured here
     // apart, the idle window starts after it.

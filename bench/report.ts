@@ -15,7 +15,7 @@ export const TARGET = { repos: 100_000, maxRatio: 1.5 };
 const SKIPPED = 'skipped (quadratic; --hg-all runs it)';
 
 const COLUMNS: ReadonlyArray<{ key: ContenderKey; title: string; ratio?: string }> = [
-  { key: 'find', title: '`find -name .hg -prune`' },
+  { key: 'find', title: '`find` (stops at repositories)' },
   { key: 'hgreload', title: 'hgreload `discover()`', ratio: 'hgreload / find' },
   { key: 'cli', title: '`hgreload list` (CLI)', ratio: 'CLI / find' },
   { key: 'mercurial', title: 'Mercurial `findrepos`', ratio: 'Mercurial / find' },
@@ -41,8 +41,10 @@ export function markdown(results: readonly SizeResult[], machine: Machine): stri
     `Median of timed runs (${runs}), each after one untimed warm-up run that also checks the answer; contenders take turns`,
     'within each run, so all see the same warm dentry cache. hgreload `discover()` is `loadServed()` in-process (config',
     "read and walk); the CLI's time includes Node's start and writing the list to /dev/null; Mercurial's is `findrepos`",
-    "alone, timed inside Python (interpreter start and imports excluded). Every contender's list was checked against",
-    'the tree (hgreload and Mercurial: the exact names, paths and order).',
+    "alone, timed inside Python (interpreter start and imports excluded). `find` stops at each repository as the `*`",
+    'walks do, so all read the same folders (it tells repositories by their stand-in names; `find -name .hg -prune` alone',
+    "also reads every working folder, as a `**` walk does). Every contender's list was checked against the tree",
+    '(hgreload and Mercurial: the exact names, paths and order).',
     '',
     targetLine(results),
     '',

@@ -14,6 +14,8 @@ const GROUPS = 100;
 const NESTED_EVERY = 10;
 const TEAMS = 4;
 const REQUIRES = 'dotencode\nfncache\ngeneraldelta\nrevlogv1\nsparserevlog\nstore\n';
+/** How every repository's folder name starts, and no other folder's: lets `find` stop at repositories by name. */
+export const REPO_PREFIX = 'repo-';
 
 export interface StandInTree {
   /** The collection folder: hgweb.config says `/ = ROOT/*`. */
@@ -36,7 +38,7 @@ export async function buildTree(dir: string, count: number): Promise<StandInTree
       if (folder !== group) mkdirSync(join(root, folder));
       // Zero-padded, ever-increasing names: creation order is hgweb's sorted order.
       for (let r = 0; r < share(inGroup, folders.length, f); r++) {
-        const name = `${folder}/repo-${pad(names.length, 6)}`;
+        const name = `${folder}/${REPO_PREFIX}${pad(names.length, 6)}`;
         makeRepo(join(root, name));
         names.push(name);
       }

@@ -2,10 +2,11 @@
  * The command line. `main` returns the exit status and never exits the
  * process itself: 0 success, 1 the work failed, 2 bad usage or configuration.
  */
-import { Command, CommanderError, Option, type OptionValues } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { HgreloadError } from '../errors.js';
-import { commandContext, LOG_LEVELS, type CommandContext, type GlobalOptions } from './context.js';
+import { LOG_LEVELS } from './context.js';
 import { processIo, type CliIo } from './io.js';
+import { createRunner } from './runner.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerInstallHooks } from './commands/install-hooks.js';
@@ -13,11 +14,6 @@ import { registerList } from './commands/list.js';
 import { registerStatus } from './commands/status.js';
 import { registerTouch } from './commands/touch.js';
 import { registerWsgi } from './commands/wsgi.js';
-
-/** Wraps a command's action: builds its context from the global options and records its exit status. */
-export type Runner = <O extends OptionValues>(
-  action: (ctx: CommandContext, opts: O, args: string[]) => Promise<number>,
-) => (...args: unknown[]) => Promise<void>;
 
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   let status = 0;
@@ -30,13 +26,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(text) });
 
-  const run: Runner = (action) => async (...args) => {
-    const command = args[args.length - 1] as Command;
-    const ctx = commandContext(command.optsWithGlobals<GlobalOptions>(), io);
-    status = await action(ctx, command.opts() as Parameters<typeof action>[1], command.args);
-  };
+  const record = (s: number): void => void (status = s);
+  const run = createRunner(io, record);
   registerDaemon(program, run);
-  registerDoctor(program, io, (s) => (status = s));
+  registerDoctor(program, io, record);
   registerInstallHooks(program, run);
   registerList(program, run);
   registerStatus(program, run);

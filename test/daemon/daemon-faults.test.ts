@@ -12,28 +12,15 @@ import { join } from 'node:path';
 import { parseSettings } from '../../src/config/settings.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/daemon/logger.js';
+import type { LogLine } from '../helpers/daemon-process.js';
+import { Recorder } from '../helpers/recorder.js';
 import { makeTempDir } from '../helpers/run.js';
-
-type Line = Record<string, unknown> & { msg: string; level: string };
 
 describe('daemon faults (in-process)', () => {
   const dir = makeTempDir('hgreload-faults-');
   const base = dir.path;
-  const lines: Line[] = [];
-  let wake: () => void = () => {};
-  const logger = createLogger('debug', { write: (s: string) => void (lines.push(JSON.parse(s) as Line), wake()) });
-  const waitFor = (match: (l: Line) => boolean, what: string, from = 0) =>
-    new Promise<Line>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`)), 10_000);
-      wake = () => {
-        const found = lines.slice(from).find(match);
-        if (found !== undefined) {
-          clearTimeout(timer);
-          resolve(found);
-        }
-      };
-      wake();
-    });
+  const log = new Recorder<LogLine>();
+  const logger = createLogger('debug', { write: (s: string) => log.push(JSON.parse(s) as LogLine) });
   let scheduled: () => void = () => {};
   let watchesLeft = 2;
   const watch = ((path: string, options: object, listener: () => void) => {
@@ -64,9 +51,9 @@ describe('daemon faults (in-process)', () => {
     });
     await daemon.start();
 
-    const failed = await waitFor((l) => l.level === 'error' && l.msg.startsWith('reload failed'), 'the failed reload');
+    const failed = await log.waitFor((l) => l.level === 'error' && l.msg.startsWith('reload failed'), 'the failed reload');
     assert.match(failed.msg, /exit status 3: not yet/);
-    const limit = await waitFor((l) => l.level === 'error' && /refused more folder watches/.test(l.msg), 'the watch limit');
+    const limit = await log.waitFor((l) => l.level === 'error' && /refused more folder watches/.test(l.msg), 'the watch limit');
     assert.match(JSON.stringify(limit), /sysctl fs\.inotify\.max_user_watches=/);
     const status = daemon.status();
     assert.equal(status.watches.limitReached, true);
@@ -76,11 +63,11 @@ describe('daemon faults (in-process)', () => {
 
     // A repository in a folder left unwatched: only the scheduled rescan can find it, and its
     // reload (the first since the failure) succeeds.
-    const from = lines.length;
+    const from = log.mark;
     mkdirSync(join(base, 'root/c/r3/.hg'), { recursive: true });
     scheduled();
-    const reloaded = await waitFor((l) => l.msg.startsWith('reloaded'), 'the reload after the rescan', from);
-    assert.ok((reloaded.reasons as string[]).includes('scheduled rescan'), JSON.stringify(reloaded.reasons));
+    const reloaded = await log.waitFor((l) => l.msg.startsWith('reloaded'), 'the reload after the rescan', { from });
+    assert.deepEqual(reloaded.reasons, ['scheduled rescan']);
     assert.equal(reloaded.repositories, 2);
     assert.equal(daemon.status().lastReload?.ok, true);
   });
@@ -88,8 +75,8 @@ describe('daemon faults (in-process)', () => {
 
 describe('daemon with a reload command that hangs (in-process)', () => {
   const dir = makeTempDir('hgreload-hang-');
-  const lines: Line[] = [];
-  const logger = createLogger('info', { write: (s: string) => void lines.push(JSON.parse(s) as Line) });
+  const lines: LogLine[] = [];
+  const logger = createLogger('info', { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) });
   let daemon: Daemon | undefined;
   after(async () => {
     await daemon?.close();

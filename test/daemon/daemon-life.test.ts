@@ -15,7 +15,8 @@ import { askDaemon } from '../../src/daemon/control-client.js';
 import { ControlServer } from '../../src/daemon/control-server.js';
 import { Daemon, type DaemonStatus } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/daemon/logger.js';
-import { DaemonProcess, isReload } from '../helpers/daemon-process.js';
+import { DaemonProcess, isReload, type LogLine } from '../helpers/daemon-process.js';
+import { Recorder } from '../helpers/recorder.js';
 import { makeTempDir, runCli } from '../helpers/run.js';
 
 const repo = (path: string) => mkdirSync(join(path, '.hg'), { recursive: true });
@@ -212,27 +213,16 @@ describe('the daemon in-process: a second look, and one cycle at a time', () => 
     writeFileSync(command, `#!/bin/sh\nmkdir "${base}/running" 2>/dev/null || echo overlap >> "${base}/overlaps"\nsleep 0.4\nrmdir "${base}/running"\necho done >> "${base}/reloads"\n`);
     chmodSync(command, 0o755);
     const text = (debounce: number) => `webconf = overlap.config\n[reload]\nmethod = command\ncommand = ${command}\nstate = state2\ndebounce = ${debounce}\n`;
-    const lines: Array<{ msg: string }> = [];
-    let wake = () => {};
-    const logger = createLogger('info', { write: (s: string) => void (lines.push(JSON.parse(s) as { msg: string }), wake()) });
-    const waitFor = (msg: RegExp, count: number) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${msg}: ${JSON.stringify(lines)}`)), 10_000);
-        wake = () => {
-          if (lines.filter((l) => msg.test(l.msg)).length >= count) {
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-        wake();
-      });
+    const log = new Recorder<LogLine>();
+    const logger = createLogger('info', { write: (s: string) => log.push(JSON.parse(s) as LogLine) });
+    const reloads = (count: number) => log.waitFor(() => log.items.filter((l) => /^reloaded/.test(l.msg)).length >= count, `${count} reloads`);
     daemon = new Daemon(parseSettings(text(20), join(base, 'overlap.ini')), {
       logger,
       cwd: base,
       scheduler: { validate: () => true, schedule: () => ({ stop: () => undefined }) },
     });
     await daemon.start();
-    await waitFor(/^reloaded/, 1);
+    await reloads(1);
     const running = new Promise<void>((resolve) => {
       const w = fsWatch(base, (_type, name) => {
         if (name === 'running') {
@@ -246,7 +236,7 @@ describe('the daemon in-process: a second look, and one cycle at a time', () => 
     await running;
     mkdirSync(join(root, 'r2/.hg'), { recursive: true });
     await daemon.useSettings(parseSettings(text(10), join(base, 'overlap.ini')));
-    await waitFor(/^reloaded/, 3);
+    await reloads(3);
     assert.equal(existsSync(join(base, 'overlaps')), false, readFileSync(join(base, 'reloads'), 'utf8'));
     assert.equal(daemon.status().repositories, 2);
   });

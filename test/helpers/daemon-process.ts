@@ -6,15 +6,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { Recorder } from './recorder.js';
 import { CLI, commandLine } from './run.js';
 
 export type LogLine = Record<string, unknown> & { msg: string; level: string };
 
 export class DaemonProcess {
-  readonly lines: LogLine[] = [];
   readonly output: string[] = [];
+  private readonly log = new Recorder<LogLine>(() => `daemon output:\n${this.output.join('\n')}`);
+  readonly lines: readonly LogLine[] = this.log.items;
   private readonly child: ChildProcess;
-  private waiters: Array<() => void> = [];
   readonly exited: Promise<number | null>;
 
   /**
@@ -31,12 +32,13 @@ export class DaemonProcess {
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         this.output.push(line);
+        let parsed: LogLine;
         try {
-          this.lines.push(JSON.parse(line) as LogLine);
+          parsed = JSON.parse(line) as LogLine;
         } catch {
-          // not a log line (stderr text); kept in output for the failure report
+          return; // not a log line (stderr text); kept in output for the failure report
         }
-        for (const wake of this.waiters) wake();
+        this.log.push(parsed);
       });
     }
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
@@ -48,32 +50,13 @@ export class DaemonProcess {
   }
 
   /** Resolves with the first log line (from index `from` on) that matches; rejects after `timeoutMs`. */
-  waitFor(match: (line: LogLine) => boolean, what: string, { from = 0, timeoutMs = 15_000 } = {}): Promise<LogLine> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const found = this.lines.slice(from).find(match);
-        if (found === undefined) return false;
-        cleanup();
-        resolve(found);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`timed out waiting for ${what}; daemon output:\n${this.output.join('\n')}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== wake);
-      };
-      const wake = () => void check();
-      this.waiters.push(wake);
-      check();
-    });
+  waitFor(match: (line: LogLine) => boolean, what: string, options?: { from?: number; timeoutMs?: number }): Promise<LogLine> {
+    return this.log.waitFor(match, what, options);
   }
 
   /** The index the next log line will have: pass it as `from` to wait only for what comes after. */
   get mark(): number {
-    return this.lines.length;
+    return this.log.mark;
   }
 
   signal(signal: NodeJS.Signals): void {

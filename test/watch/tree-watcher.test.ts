@@ -9,26 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HgreloadError } from '../../src/errors.js';
 import { TreeWatcher, type TreeEvent } from '../../src/watch/tree-watcher.js';
+import { Recorder } from '../helpers/recorder.js';
 import { makeTempDir } from '../helpers/run.js';
-
-function recorder() {
-  const events: TreeEvent[] = [];
-  let wake: () => void = () => {};
-  const next = (match: (e: TreeEvent) => boolean, timeoutMs = 5000) =>
-    new Promise<TreeEvent>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching event; got ${JSON.stringify(events)}`)), timeoutMs);
-      const check = () => {
-        const found = events.find(match);
-        if (found) {
-          clearTimeout(timer);
-          resolve(found);
-        }
-      };
-      wake = check;
-      check();
-    });
-  return { events, next, onChange: (e: TreeEvent) => (events.push(e), wake()) };
-}
 
 describe('TreeWatcher', () => {
   const dir = makeTempDir('hgreload-watch-');
@@ -41,32 +23,32 @@ describe('TreeWatcher', () => {
   it('reports a folder created in a watched folder, and nothing from deeper down', async () => {
     const root = join(dir.path, 'a');
     mkdirSync(join(root, 'sub'), { recursive: true });
-    const r = recorder();
-    const w = new TreeWatcher({ onChange: r.onChange, onError: () => {} });
+    const r = new Recorder<TreeEvent>();
+    const w = new TreeWatcher({ onChange: r.push, onError: () => {} });
     watchers.push(w);
     assert.deepEqual(w.set([root]), [root]);
     mkdirSync(join(root, 'new'));
-    await r.next((e) => e.name === 'new');
+    await r.waitFor((e) => e.name === 'new', 'the new folder');
     mkdirSync(join(root, 'sub/deeper'));
     writeFileSync(join(root, 'cookie'), '');
-    await r.next((e) => e.name === 'cookie');
-    assert.ok(!r.events.some((e) => e.name?.includes('deeper')), JSON.stringify(r.events));
+    await r.waitFor((e) => e.name === 'cookie', 'the cookie');
+    assert.ok(!r.items.some((e) => e.name?.includes('deeper')), JSON.stringify(r.items));
   });
 
   it('set() replaces the watched folders and closes the others', async () => {
     const [x, y] = [join(dir.path, 'x'), join(dir.path, 'y')];
     mkdirSync(x);
     mkdirSync(y);
-    const r = recorder();
-    const w = new TreeWatcher({ onChange: r.onChange, onError: () => {} });
+    const r = new Recorder<TreeEvent>();
+    const w = new TreeWatcher({ onChange: r.push, onError: () => {} });
     watchers.push(w);
     w.set([x]);
     assert.deepEqual(w.set([y]), [y]);
     assert.equal(w.count, 1);
     mkdirSync(join(x, 'ignored'));
     mkdirSync(join(y, 'cookie'));
-    await r.next((e) => e.name === 'cookie');
-    assert.ok(!r.events.some((e) => e.folder === x));
+    await r.waitFor((e) => e.name === 'cookie', 'the cookie');
+    assert.ok(!r.items.some((e) => e.folder === x));
   });
 
   it('skips a folder that vanished since the walk', () => {

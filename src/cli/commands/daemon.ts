@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Daemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/logger.js';
 import { requireWebConf, type CommandContext } from '../context.js';
-import type { Runner } from '../main.js';
+import type { Runner } from '../runner.js';
 
 export function registerDaemon(program: Command, run: Runner): void {
   program

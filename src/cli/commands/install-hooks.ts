@@ -4,7 +4,7 @@ import { loadServed } from '../../discovery/load-served.js';
 import { installInto, rootFolders } from '../../hooks/install-hooks.js';
 import type { RepoOutcome } from '../../hooks/repo-hgrc.js';
 import { requireWebConf, type CommandContext } from '../context.js';
-import type { Runner } from '../main.js';
+import type { Runner } from '../runner.js';
 
 export interface InstallHooksOptions extends OptionValues {
   readonly dryRun?: boolean;

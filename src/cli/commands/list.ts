@@ -2,7 +2,7 @@ import type { Command, OptionValues } from 'commander';
 import { encodeName } from '../../discovery/fs-names.js';
 import { loadServed } from '../../discovery/load-served.js';
 import { requireWebConf, type CommandContext } from '../context.js';
-import type { Runner } from '../main.js';
+import type { Runner } from '../runner.js';
 
 export interface ListOptions extends OptionValues {
   readonly json?: boolean;

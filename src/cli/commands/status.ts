@@ -4,7 +4,7 @@ import { askDaemon } from '../../daemon/control-client.js';
 import { socketPath } from '../../daemon/control-protocol.js';
 import type { DaemonStatus } from '../../daemon/daemon.js';
 import type { CommandContext } from '../context.js';
-import type { Runner } from '../main.js';
+import type { Runner } from '../runner.js';
 
 export interface StatusOptions extends OptionValues {
   readonly json?: boolean;

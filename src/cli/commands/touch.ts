@@ -5,7 +5,7 @@ import { socketPath } from '../../daemon/control-protocol.js';
 import { loadServed } from '../../discovery/load-served.js';
 import { createReloader } from '../../reload/reloader.js';
 import { requireWebConf, type CommandContext } from '../context.js';
-import type { Runner } from '../main.js';
+import type { Runner } from '../runner.js';
 
 export function registerTouch(program: Command, run: Runner): void {
   program

@@ -5,7 +5,7 @@ import { HgreloadError } from '../../errors.js';
 import { PUBLISHED_FILE } from '../../reload/publish.js';
 import { projectFile } from '../../util/project-files.js';
 import { requireWebConf, type CommandContext } from '../context.js';
-import type { Runner } from '../main.js';
+import type { Runner } from '../runner.js';
 
 export const WSGI_TEMPLATE = 'hooks/hgweb_wsgi.py';
 
