@@ -21,6 +21,14 @@ export interface ApacheOptions {
   readonly group: string;
   readonly processes?: number;
   readonly threads?: number;
+  /** More modules to load, by name: 'auth_basic' loads mod_auth_basic.so. */
+  readonly modules?: readonly string[];
+  /** More WSGIDaemonProcess options, e.g. 'supplementary-groups=hg'. */
+  readonly daemonOptions?: readonly string[];
+  /** More lines at the end of the config (authentication, say). */
+  readonly config?: readonly string[];
+  /** More environment for Apache, which its mod_wsgi daemon processes (and so hgweb) inherit. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export async function freePort(): Promise<number> {
@@ -49,7 +57,7 @@ export class Apache {
   }
 
   async start(): Promise<void> {
-    const { dir, wsgiScript, group, processes = 2, threads = 4 } = this.options;
+    const { dir, wsgiScript, group, processes = 2, threads = 4, modules: more = [], daemonOptions = [], config = [] } = this.options;
     this.port = await freePort();
     const run = join(dir, 'run');
     mkdirSync(run, { recursive: true, mode: 0o755 });
@@ -69,9 +77,12 @@ export class Apache {
         `LoadModule mpm_event_module ${modules}/mod_mpm_event.so`,
         `LoadModule authz_core_module ${modules}/mod_authz_core.so`,
         `LoadModule wsgi_module ${modules}/mod_wsgi.so`,
+        ...more.map((name) => `LoadModule ${name}_module ${modules}/mod_${name}.so`),
+        // As root (the tests' case) Apache's children, and so the mod_wsgi daemon processes, which
+        // name no user= of their own, run as www-data, as Debian's apache2 does.
         ...(asRoot ? ['User www-data', 'Group www-data'] : []),
         `WSGISocketPrefix ${run}/wsgi`,
-        `WSGIDaemonProcess ${group} processes=${processes} threads=${threads} display-name=%{GROUP} home=${dir}`,
+        [`WSGIDaemonProcess ${group} processes=${processes} threads=${threads} display-name=%{GROUP} home=${dir}`, ...daemonOptions].join(' '),
         `WSGIProcessGroup ${group}`,
         'WSGIApplicationGroup %{GLOBAL}',
         // Naming both groups here makes mod_wsgi load the script when each daemon process starts
@@ -80,10 +91,11 @@ export class Apache {
         `<Directory ${dir}>`,
         '  Require all granted',
         '</Directory>',
+        ...config,
         '',
       ].join('\n'),
     );
-    this.child = spawn('/usr/sbin/apache2', ['-f', conf, '-DFOREGROUND'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = spawn('/usr/sbin/apache2', ['-f', conf, '-DFOREGROUND'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.options.env } });
     let stderr = '';
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const deadline = Date.now() + 20_000;

@@ -20,18 +20,34 @@ export class DaemonProcess {
 
   /**
    * Runs `hgreload ARGS daemon`, or with `script` set, `node SCRIPT ARGS` (a
-   * script that ends up running the daemon, such as the demo).
+   * script that ends up running the daemon, such as the demo), or with
+   * `command` set, exactly that program, arguments and environment (the
+   * deployment test's service manager builds them from the systemd unit).
+   * `onLine` sees every line of output as it comes (that test keeps a journal).
    */
-  constructor(args: readonly string[], options: { cwd?: string; env?: Record<string, string | undefined>; script?: string; user?: string } = {}) {
+  constructor(
+    args: readonly string[],
+    options: {
+      cwd?: string;
+      env?: Record<string, string | undefined>;
+      script?: string;
+      user?: string;
+      command?: { readonly cmd: string; readonly args: readonly string[]; readonly env: NodeJS.ProcessEnv };
+      onLine?: (line: string) => void;
+    } = {},
+  ) {
     const argv = options.script === undefined ? [CLI, ...args, 'daemon'] : [options.script, ...args];
-    const { cmd, args: cmdArgs, env } = commandLine([process.execPath, ...argv], {
-      ...(options.user === undefined ? {} : { user: options.user }),
-      env: { HGRELOAD_CONFIG: undefined, ...options.env },
-    });
+    const { cmd, args: cmdArgs, env } =
+      options.command ??
+      commandLine([process.execPath, ...argv], {
+        ...(options.user === undefined ? {} : { user: options.user }),
+        env: { HGRELOAD_CONFIG: undefined, ...options.env },
+      });
     this.child = spawn(cmd, cmdArgs, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         this.output.push(line);
+        options.onLine?.(line);
         let parsed: LogLine;
         try {
           parsed = JSON.parse(line) as LogLine;
@@ -42,6 +58,10 @@ export class DaemonProcess {
       });
     }
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** The pid of the process started (setpriv execs the daemon, so it is the daemon's too). */

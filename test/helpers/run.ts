@@ -19,6 +19,13 @@ export interface RunOptions {
   readonly user?: string;
   /** Run the world-readable copy even as root: what it installs (the hook program's path) must be readable by every pusher. */
   readonly readable?: boolean;
+  /**
+   * With `user`: the user's supplementary groups from /etc/group, as a login
+   * (sshd, su) gives them, instead of none.
+   */
+  readonly initGroups?: boolean;
+  /** The umask to run with (e.g. 0o002 for a pusher in a shared group); the caller's when unset. */
+  readonly umask?: number;
 }
 
 export interface RunResult {
@@ -37,35 +44,53 @@ function groupOf(user: string): string {
   return group;
 }
 
-let copyForOthers: { cli: string; oracle: string } | undefined;
+let copyForOthers: { dir: string; cli: string; oracle: string } | undefined;
 /**
  * The CLI and the oracle where any user can run them. The checkout may sit in a
  * folder only root can enter (a fresh `mktemp -d` clone is 0700), so tests that
  * run as another user run a world-readable copy, made once and removed at exit.
+ * The copy is a whole installable package (the files package.json ships, with
+ * node_modules): the CLI reads its templates from hooks/, and the deployment
+ * test installs it with npm as the README says.
  */
-function readableCopy(): { cli: string; oracle: string } {
+export function readableCopy(): { dir: string; cli: string; oracle: string } {
   if (copyForOthers === undefined) {
     const dir = makeTempDir('hgreload-copy-');
     process.on('exit', dir.remove);
-    for (const part of ['package.json', 'dist/src', 'node_modules', 'hooks', 'test/oracle']) {
+    for (const part of ['package.json', 'dist/src', 'hooks', 'systemd', 'node_modules', 'test/oracle']) {
       cpSync(join(PROJECT_ROOT, part), join(dir.path, part), { recursive: true });
     }
     spawnSync('chmod', ['-R', 'a+rX', dir.path]);
-    copyForOthers = { cli: join(dir.path, 'dist/src/cli/bin.js'), oracle: join(dir.path, 'test/oracle/hgwebdir_repos.py') };
+    copyForOthers = { dir: dir.path, cli: join(dir.path, 'dist/src/cli/bin.js'), oracle: join(dir.path, 'test/oracle/hgwebdir_repos.py') };
   }
   return copyForOthers;
+}
+
+/**
+ * `argv` run with `umask` set: through sh, which sets it and then execs the
+ * program (same pid; the arguments are passed as arguments, never as shell text).
+ */
+export function withUmask(umask: number, argv: readonly string[]): string[] {
+  return ['/bin/sh', '-c', 'umask "$1" && shift && exec "$@"', 'sh', `0${umask.toString(8).padStart(3, '0')}`, ...argv];
 }
 
 /** The program, arguments and environment that run `argv` with `options` (setpriv for `user`). */
 export function commandLine(argv: readonly string[], options: RunOptions): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
   const asOther = (a: string): string => (a === CLI ? readableCopy().cli : a === ORACLE ? readableCopy().oracle : a);
+  const masked = options.umask === undefined ? argv : withUmask(options.umask, argv);
+  const groups = options.initGroups === true ? '--init-groups' : '--clear-groups';
   const [cmd, ...args] =
     options.user === undefined
       ? options.readable === true
-        ? argv.map(asOther)
-        : argv
-      : ['setpriv', `--reuid=${options.user}`, `--regid=${groupOf(options.user)}`, '--clear-groups', '--', ...argv.map(asOther)];
+        ? masked.map(asOther)
+        : masked
+      : ['setpriv', `--reuid=${options.user}`, `--regid=${groupOf(options.user)}`, groups, '--', ...masked.map(asOther)];
   return { cmd: cmd!, args, env: { ...process.env, ...options.env } };
+}
+
+/** Runs any program with `options` (another user, a umask, an environment), waiting for it. */
+export function runProgram(argv: readonly string[], options: RunOptions = {}): RunResult {
+  return run(argv, options);
 }
 
 function run(argv: readonly string[], options: RunOptions): RunResult {
