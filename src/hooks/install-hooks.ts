@@ -13,6 +13,7 @@ import { socketPath } from '../daemon/control-protocol.js';
 import { acquireLock } from '../util/lock-file.js';
 import { hookValue } from './hook-script.js';
 import { editRepoHgrc, type RepoReport } from './repo-hgrc.js';
+import { systemTrust, type SystemTrust } from './trust.js';
 
 export interface InstallOptions {
   readonly uninstall: boolean;
@@ -30,13 +31,15 @@ export async function installInto(repos: readonly string[], settings: Settings, 
   const lock = await acquireLock(join(state, 'install-hooks.lock'), 'hgreload install-hooks');
   try {
     const value = hookValue(socketPath(state));
+    let trust: SystemTrust | undefined;
+    const trusted = () => (trust ??= systemTrust());
     const reports: RepoReport[] = [];
     const seen = new Set<string>();
     for (const repo of repos) {
       const key = await realpath(repo).catch(() => repo);
       if (seen.has(key)) continue;
       seen.add(key);
-      reports.push(await editRepoHgrc(repo, { ...options, value }));
+      reports.push(await editRepoHgrc(repo, { ...options, value, trust: trusted }));
     }
     return reports;
   } finally {

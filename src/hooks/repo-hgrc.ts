@@ -10,6 +10,7 @@ import { join, sep } from 'node:path';
 import { errnoCode, strerror } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { installHook, uninstallHook, type EditOutcome } from './hgrc-edit.js';
+import { trustedByEveryone, type SystemTrust } from './trust.js';
 
 export type RepoOutcome = 'added' | 'updated' | 'removed' | 'unchanged' | 'skipped' | 'failed';
 
@@ -29,6 +30,8 @@ export interface EditOptions {
   readonly value: string;
   /** Folders besides the repository itself where a symlinked `.hg` may lead (the served roots). */
   readonly within: readonly string[];
+  /** Whom every Mercurial here trusts (read once per run, when first needed). */
+  readonly trust: () => SystemTrust;
 }
 
 export async function editRepoHgrc(repo: string, options: EditOptions): Promise<RepoReport> {
@@ -66,12 +69,18 @@ export async function editRepoHgrc(repo: string, options: EditOptions): Promise<
     const owner = existing ?? hgDir;
     const mode = existing === undefined ? 0o644 : existing.mode & 0o7777;
     const mine = process.getuid?.();
+    let writeAs = { uid: owner.uid, gid: owner.gid };
     if (mine !== 0 && mine !== undefined && owner.uid !== mine) {
-      return {
-        ...base,
-        outcome: 'failed',
-        reason: `${target.path} must stay owned by uid ${owner.uid}, or Mercurial stops trusting it; run as root or as that user`,
-      };
+      // We cannot give the file its owner's uid; ours does as well where every Mercurial
+      // here trusts our user, or the file's group (a shared hosting group).
+      if (!trustedByEveryone(mine, owner.gid, options.trust())) {
+        return {
+          ...base,
+          outcome: 'failed',
+          reason: `${target.path} must stay owned by uid ${owner.uid}, or Mercurial stops trusting it; run as root or as that user, or trust this user or the file's group in [trusted] of /etc/mercurial/hgrc.d/`,
+        };
+      }
+      writeAs = { uid: mine, gid: owner.gid };
     }
     // Still the bytes we edited? Another editor's save in between must not be lost.
     const now = await readFile(target.path).catch((err: unknown) => (errnoCode(err) === 'ENOENT' ? undefined : Promise.reject(err)));
@@ -82,7 +91,7 @@ export async function editRepoHgrc(repo: string, options: EditOptions): Promise<
       // All that was in it was ours: the repository had no hgrc before (an empty one means the same to Mercurial).
       await rm(target.path);
     } else {
-      await writeFileAtomic(target.path, edit.text, { mode, owner: { uid: owner.uid, gid: owner.gid } });
+      await writeFileAtomic(target.path, edit.text, { mode, owner: writeAs });
     }
   } catch (err) {
     return { ...base, outcome: 'failed', reason: `cannot write ${target.path} (${strerror(err)})` };

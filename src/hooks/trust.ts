@@ -1,0 +1,75 @@
+/**
+ * Whom every Mercurial on this host trusts beside a file's owner: the
+ * `[trusted] users` and `groups` of the system-wide configuration
+ * (mercurial/rcutil.py: `$HGRCPATH` when set, else `/etc/mercurial/hgrc` and
+ * `/etc/mercurial/hgrc.d/*.rc`). Mercurial ignores the hooks of an hgrc whose
+ * owner the reading user does not trust, so an hgrc written by the daemon's
+ * unprivileged user, into a repository it does not own, works only when that
+ * user or the file's group is trusted there (a shared hosting group, say).
+ * Users' own ~/.hgrc files are not read: what every pusher trusts is what counts.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { readMercurialConfig } from '../config/hgrc-reader.js';
+import { parseList } from '../config/parse-list.js';
+
+export interface SystemTrust {
+  readonly users: ReadonlySet<string>;
+  readonly groups: ReadonlySet<string>;
+}
+
+/** The system-wide [trusted] settings, read as Mercurial reads them; unreadable files count as empty, as there. */
+export function systemTrust(env: Readonly<Record<string, string | undefined>> = process.env): SystemTrust {
+  const users = new Set<string>();
+  const groups = new Set<string>();
+  for (const file of systemRcFiles(env)) {
+    try {
+      const { config } = readMercurialConfig(file);
+      // Later files override earlier ones, as later definitions do in one file.
+      const u = config.get('trusted', 'users');
+      const g = config.get('trusted', 'groups');
+      if (u !== undefined) for (const name of parseList(u.value)) users.add(name);
+      if (g !== undefined) for (const name of parseList(g.value)) groups.add(name);
+    } catch {
+      // Mercurial warns about such a file and goes on.
+    }
+  }
+  return { users, groups };
+}
+
+function systemRcFiles(env: Readonly<Record<string, string | undefined>>): string[] {
+  const entries = env.HGRCPATH !== undefined ? env.HGRCPATH.split(delimiter).filter((p) => p !== '') : ['/etc/mercurial/hgrc', '/etc/mercurial/hgrc.d'];
+  const files: string[] = [];
+  for (const entry of entries) {
+    try {
+      if (statSync(entry).isDirectory()) {
+        files.push(...readdirSync(entry).filter((f) => f.endsWith('.rc')).sort().map((f) => join(entry, f)));
+      } else {
+        files.push(entry);
+      }
+    } catch {
+      // absent: nothing to read
+    }
+  }
+  return files;
+}
+
+/** Whether a file owned by `uid`:`gid` is trusted by every user of this host. */
+export function trustedByEveryone(uid: number, gid: number, trust: SystemTrust): boolean {
+  if (trust.users.has('*') || trust.groups.has('*')) return true;
+  const user = nameOf('/etc/passwd', uid);
+  const group = nameOf('/etc/group', gid);
+  return (user !== undefined && trust.users.has(user)) || (group !== undefined && trust.groups.has(group));
+}
+
+function nameOf(table: string, id: number): string | undefined {
+  try {
+    for (const line of readFileSync(table, 'utf8').split('\n')) {
+      const [name, , number] = line.split(':');
+      if (number !== undefined && Number(number) === id) return name;
+    }
+  } catch {
+    // no table: no name
+  }
+  return undefined;
+}
