@@ -1,12 +1,14 @@
 /**
  * What the changegroup hook adds to a push: `hg push` of one new changeset
  * into a repository with the hook and into one without, taking turns, with
- * the daemon running (so the hook does its real work: one line to the socket).
+ * the daemon running (so the hook does its real work: a rescan request on the
+ * socket, which the daemon counts: the bench fails unless every push arrived).
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { DaemonStatus } from '../src/daemon/daemon.js';
 import { DaemonProcess } from '../test/helpers/daemon-process.js';
 import { runCli } from '../test/helpers/run.js';
 import { hgInit } from '../test/helpers/web-site.js';
@@ -33,7 +35,8 @@ export async function benchHook(dir: string, pushes: number): Promise<HookResult
   writeFileSync(join(dir, 'hgweb.config'), `[paths]\n/ = ${dir}/repos/*\n`);
   const ini = join(dir, 'hgreload.ini');
   writeFileSync(ini, 'webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\ndebounce = 50\n');
-  runCli(['-c', ini, 'install-hooks', join(dir, 'repos/hooked')]);
+  const installed = runCli(['-c', ini, 'install-hooks', join(dir, 'repos/hooked')]);
+  if (installed.status !== 0 || !/^added /m.test(installed.stdout)) throw new Error(`hook bench: install-hooks failed: ${installed.stdout}${installed.stderr}`);
   const daemon = new DaemonProcess(['-c', ini]);
   await daemon.waitFor((l) => l.msg === 'ready', 'ready');
   const times: Record<string, number[]> = { hooked: [], plain: [] };
@@ -49,6 +52,10 @@ export async function benchHook(dir: string, pushes: number): Promise<HookResult
         if (i > 0) times[name]!.push(performance.now() - t0);
       }
     }
+    // Each timed push must have reached the daemon, or the figure is that of a hook that did nothing.
+    const status = JSON.parse(runCli(['-c', ini, 'status', '--json']).stdout) as DaemonStatus;
+    const rescans = status.requests.rescan ?? 0;
+    if (rescans !== pushes + 1) throw new Error(`hook bench: the daemon heard of ${rescans} pushes; ${pushes + 1} were made with the hook`);
   } finally {
     await daemon.stop();
   }

@@ -14,11 +14,13 @@ import { registerList } from './commands/list.js';
 import { registerStatus } from './commands/status.js';
 import { registerTouch } from './commands/touch.js';
 import { registerWsgi } from './commands/wsgi.js';
+import { packageVersion } from '../util/project-files.js';
 
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   let status = 0;
   const program = new Command('hgreload')
     .description('keep hgweb\'s list of Mercurial repositories fresh, and hook every served repository')
+    .version(packageVersion(), '-V, --version', 'print the version of hgreload')
     .option('-c, --config <file>', 'hgreload settings file (default: $HGRELOAD_CONFIG, then /etc/hgreload/hgreload.ini)')
     .option('-w, --web-conf <file>', 'the hgweb.config (overrides "webconf" in the settings)')
     .addOption(new Option('--log-level <level>', 'daemon log level').choices(LOG_LEVELS))

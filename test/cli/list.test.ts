@@ -1,10 +1,10 @@
 /** `hgreload list` as a user runs it: the built CLI, its output and its exit status. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { CLI, makeTempDir, runCli } from '../helpers/run.js';
+import { CLI, PROJECT_ROOT, makeTempDir, runCli } from '../helpers/run.js';
 
 describe('hgreload list', () => {
   const dir = makeTempDir();
@@ -83,5 +83,11 @@ describe('hgreload list', () => {
     const r = runCli(['list', '--help']);
     assert.equal(r.status, 0);
     assert.match(r.stdout, /Exit status/);
+  });
+
+  it('--version prints the version of package.json and exits 0', () => {
+    const r = runCli(['--version']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `${(JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
   });
 });
