@@ -4,7 +4,7 @@
  * when those cannot be read (their own findings say why).
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { HgreloadError } from '../errors.js';
 import { readMercurialConfig } from '../config/hgrc-reader.js';
@@ -20,6 +20,7 @@ import { hookProgram, hookValue } from '../hooks/hook-script.js';
 import { PUBLISHED_FILE } from '../reload/publish.js';
 import { pidfileProcess } from '../reload/send-signal.js';
 import { splitArgv } from '../reload/split-argv.js';
+import { daemonIdentity, refusedAt, userIdentity, type Identity } from './access.js';
 import { readApacheWsgi, type ApacheWsgi } from './apache-config.js';
 import { fail, info, ok, warn, type Finding } from './finding.js';
 
@@ -30,6 +31,10 @@ export interface DoctorInput {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Where Apache's configuration lives (Debian: /etc/apache2). */
   readonly apacheRoot: string;
+  /** The daemon's user, when not the unit's User= (--user). */
+  readonly user?: string;
+  /** The installed unit, whose User= runs the daemon. */
+  readonly unitFile: string;
 }
 
 /** hgweb's polling below this (seconds) re-walks often for nothing once hgreload does the work. */
@@ -52,19 +57,25 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
     return findings;
   }
 
+  const who = daemonIdentity(input.user, input.unitFile);
+  findings.push(info('daemon user', `the daemon runs as ${who.name} (uid ${who.uid}, from ${who.from}); what it may do is checked for that user`));
+
   let served: ServedState | undefined;
   try {
     served = await loadServed(settings.webconf, { cwd: input.cwd });
     findings.push(ok('hgweb.config', `${settings.webconf}: ${served.roots.length} root(s), ${served.repos.length} repositories served`));
     for (const { error } of served.errors) findings.push(fromError('roots', error, 'create the folder or correct the entry'));
     if (served.errors.length === 0) findings.push(ok('roots', 'every root exists and can be walked'));
+    findings.push(...daemonReads(settings.webconf, served, who, input.cwd));
   } catch (err) {
     findings.push(fromError('hgweb.config', err, 'correct hgweb.config: hgweb fails on it too'));
   }
   findings.push(...refreshInterval(settings));
-  findings.push(...(await reloadMethod(settings)));
+  findings.push(...(await reloadMethod(settings, who)));
   const status = await daemonStatus(settings, findings);
-  findings.push(...apache(settings, readApacheWsgi(input.apacheRoot), input.apacheRoot));
+  const apacheConfig = readApacheWsgi(input.apacheRoot);
+  findings.push(...apache(settings, apacheConfig, input.apacheRoot));
+  if (settings.reload.method === 'publish') findings.push(...webServerReads(join(settings.reload.state, PUBLISHED_FILE), apacheConfig, input.apacheRoot));
   if (served !== undefined) {
     findings.push(inotify(served, status));
     findings.push(hooks(settings, served));
@@ -97,18 +108,68 @@ function refreshInterval(settings: Settings): Finding[] {
   return [ok('refreshinterval', `[web] refreshinterval = ${value}`)];
 }
 
-async function reloadMethod(settings: Settings): Promise<Finding[]> {
+/** The daemon's user must read hgweb.config and enter every root, or its list is not hgweb's. */
+function daemonReads(webconf: string, served: ServedState, who: Identity, cwd: string): Finding[] {
+  const findings: Finding[] = [];
+  const refused = refusedAt(webconf, who, 'read');
+  if (refused !== undefined) findings.push(fail('daemon reads', `${who.name} may not read ${webconf} (refused at ${refused})`, `let ${who.name} read it (its group, or o+r)`));
+  for (const root of served.roots) {
+    if (root.kind === 'plain') continue;
+    const folder = physicalAbsolute(root.folder, cwd);
+    const at = refusedAt(folder, who, 'read') ?? refusedAt(folder, who, 'search');
+    if (at !== undefined) findings.push(fail('daemon reads', `${who.name} may not walk root ${folder} (refused at ${at}): the daemon would serve none of its repositories`, `let ${who.name} read and enter it (its group, or o+rx)`));
+  }
+  return findings.length > 0 ? findings : [ok('daemon reads', `${who.name} may read hgweb.config and enter every root`)];
+}
+
+/** With publish, the web server's user reads the published list; without it every request walks. */
+function webServerReads(published: string, config: ApacheWsgi | undefined, apacheRoot: string): Finding[] {
+  const users = new Set<string>();
+  for (const d of config?.daemons ?? []) users.add(`${d.options['user'] ?? apacheRunUser(apacheRoot)}\0${d.options['supplementary-groups'] ?? ''}`);
+  if (users.size === 0) users.add(`${apacheRunUser(apacheRoot)}\0`);
+  const findings: Finding[] = [];
+  for (const entry of users) {
+    const [name, groups] = entry.split('\0') as [string, string];
+    const who = userIdentity(name, 'Apache', groups === '' ? [] : groups.split(','));
+    if (who === undefined) continue;
+    // Before the first publish, the folder it will appear in.
+    const exists = existsSync(published);
+    const refused = refusedAt(exists ? published : dirname(published), who, exists ? 'read' : 'search');
+    findings.push(
+      refused === undefined
+        ? ok('web server reads', `${name} may read ${published}`)
+        : fail('web server reads', `${name} may not read ${published} (refused at ${refused}): every hgweb process keeps the list it started with`, `give the state folder the web server's group with g+rx (the unit's Group=www-data and StateDirectoryMode=0750 do)`),
+    );
+  }
+  return findings;
+}
+
+/** Debian's /etc/apache2/envvars names the user Apache's children run as. */
+function apacheRunUser(apacheRoot: string): string {
+  try {
+    return /^export APACHE_RUN_USER=(\S+)/m.exec(readFileSync(join(apacheRoot, 'envvars'), 'utf8'))?.[1] ?? 'www-data';
+  } catch {
+    return 'www-data';
+  }
+}
+
+async function reloadMethod(settings: Settings, who: Identity): Promise<Finding[]> {
   const { method, wsgi, pidfile, command, state } = settings.reload;
   const check = `method ${method}`;
   switch (method) {
     case 'touch': {
       if (wsgi === undefined) return [fail(check, '"wsgi" is not set', 'set wsgi = the hgweb WSGI script in [reload]')];
+      let owner: number;
       try {
-        accessSync(wsgi, constants.W_OK);
-        return [ok(check, `${wsgi} exists and this user may change its mtime`)];
+        owner = statSync(wsgi).uid;
       } catch (err) {
-        return [fail(check, `${wsgi}: ${(err as Error).message}`, "the daemon's user must own the WSGI script or be able to write it")];
+        return [fail(check, `${wsgi}: ${(err as Error).message}`, 'write it with: hgreload wsgi > SCRIPT')];
       }
+      // Setting an mtime other than "now" (as touch does, to a chosen time) takes the file's owner.
+      const refused = refusedAt(wsgi, who, 'search');
+      if (refused !== undefined && refused !== wsgi) return [fail(check, `${who.name} may not reach ${wsgi} (refused at ${refused})`, `let ${who.name} enter the folders above it`)];
+      if (who.uid !== 0 && owner !== who.uid) return [fail(check, `${wsgi} is owned by uid ${owner}, so ${who.name} may not change its mtime`, `chown ${who.name} ${wsgi}, and ReadWritePaths=${wsgi} in the unit's drop-in`)];
+      return [ok(check, `${who.name} may change the mtime of ${wsgi}`)];
     }
     case 'signal': {
       if (pidfile === undefined) return [fail(check, '"pidfile" is not set', 'set pidfile = the web server\'s pidfile in [reload]')];
@@ -141,10 +202,9 @@ async function reloadMethod(settings: Settings): Promise<Finding[]> {
         : [ok(check, `${runnable} can be run`)];
     }
     case 'publish': {
-      try {
-        accessSync(state, constants.W_OK);
-      } catch (err) {
-        return [fail(check, `state folder ${state}: ${(err as Error).message}`, "create it, writable by the daemon's user and readable by the web server's")];
+      const refused = existsSync(state) ? (refusedAt(state, who, 'write') ?? refusedAt(state, who, 'search')) : state;
+      if (refused !== undefined) {
+        return [fail(check, `${who.name} may not write the state folder ${state} (refused at ${refused})`, "create it, writable by the daemon's user and readable by the web server's (the unit's StateDirectory= does both)")];
       }
       try {
         const age = Math.round((Date.now() - statSync(join(state, PUBLISHED_FILE)).mtimeMs) / 1000);
@@ -202,6 +262,7 @@ function apache(settings: Settings, config: ApacheWsgi | undefined, root: string
       findings.push(fail('apache', `${where}: WSGI script ${alias.script}: ${(err as Error).message}`, 'write it with: hgreload wsgi > SCRIPT'));
       continue;
     }
+    findings.push(...scriptReads(alias.script, where, settings));
     // The plain stderr `hgreload wsgi` installs (see hooks/hgweb_wsgi.py).
     if (/hgweb|mercurial/.test(script) && !script.includes('io.FileIO(2') && (version === undefined || older(version, MOD_WSGI_FIXED))) {
       findings.push(
@@ -227,6 +288,32 @@ function apache(settings: Settings, config: ApacheWsgi | undefined, root: string
   }
   if (findings.every((f) => f.level === 'ok' || f.level === 'info')) findings.push(ok('apache', `${config.aliases.length} WSGI script(s), daemon mode ${daemonMode ? 'on' : 'off'}`));
   return findings;
+}
+
+/** A script from `hgreload wsgi` names the hgweb.config and the published list it reads: they must be this deployment's. */
+function scriptReads(script: string, where: string, settings: Settings): Finding[] {
+  let text: string;
+  try {
+    text = readFileSync(script, 'utf8');
+  } catch {
+    return [];
+  }
+  const setting = (name: string) => /^(\w+) = (.*)$/m.exec(text.split('\n').find((l) => l.startsWith(`${name} = `)) ?? '')?.[2];
+  const published = setting('PUBLISHED');
+  if (published === undefined || !text.includes('hgreload')) return [];
+  const expected = settings.reload.method === 'publish' ? JSON.stringify(join(settings.reload.state, PUBLISHED_FILE)) : 'None';
+  const fix = `write it again for these settings: hgreload wsgi > ${script}`;
+  const findings: Finding[] = [];
+  if (published !== expected) {
+    const reads = published === 'None' ? 'no published list (hgweb walks on its own)' : published;
+    const wants = expected === 'None' ? `no published list (method ${settings.reload.method})` : expected;
+    findings.push(fail('wsgi script', `${script} (${where}) reads ${reads}, but this deployment needs ${wants}`, fix));
+  }
+  const config = setting('HGWEB_CONFIG');
+  if (config !== undefined && settings.webconf !== undefined && config !== JSON.stringify(settings.webconf)) {
+    findings.push(warn('wsgi script', `${script} (${where}) serves ${config}, but the daemon watches ${settings.webconf}`, fix));
+  }
+  return findings.length > 0 ? findings : [ok('wsgi script', `${script} reads what the daemon publishes`)];
 }
 
 function inotify(served: ServedState, status: DaemonStatus | undefined): Finding {

@@ -1,9 +1,9 @@
 /** `hgreload doctor` on deployments made whole and broken on purpose, one fault at a time. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Finding } from '../../src/doctor/finding.js';
 import { DaemonProcess } from '../helpers/daemon-process.js';
@@ -91,5 +91,44 @@ describe('hgreload doctor', () => {
     assert.match(r.stdout, /^warn {2}refreshinterval +\[web\] refreshinterval = 20/m);
     assert.match(r.stdout, /^warn {2}apache +.*maximum-requests=1000 recycles processes/m);
     assert.match(r.stdout, /^warn {2}apache +.*plain\.wsgi .* without a plain stderr: .* fails the request with 500\n.*fix: replace it with the script hgreload prints/m);
+  });
+
+  it("checks what the daemon's user may do (--user, or the unit's User=), not doctor's own", async () => {
+    const d = deployment('method = publish', undefined, daemonSite);
+    mkdirSync(join(d.here, 'state'), { mode: 0o755 });
+    let f = JSON.parse(d.doctor('--json', '--user', 'nobody').stdout) as Finding[];
+    const publish = f.find((x) => x.check === 'method publish')!;
+    assert.equal(publish.level, 'fail');
+    assert.match(publish.message, /nobody may not write the state folder .*state \(refused at .*state\)/);
+    assert.match(f.find((x) => x.check === 'daemon user')!.message, /runs as nobody .*from --user/);
+    // The same user named by an installed unit.
+    writeFileSync(join(d.here, 'hgreload.service'), '[Service]\nUser=nobody\nGroup=nogroup\nExecStart=/usr/local/bin/hgreload daemon\n');
+    f = JSON.parse(d.doctor('--json', '--unit', join(d.here, 'hgreload.service')).stdout) as Finding[];
+    assert.match(f.find((x) => x.check === 'daemon user')!.message, /runs as nobody .*hgreload\.service/);
+    assert.equal(f.find((x) => x.check === 'method publish')!.level, 'fail');
+    chownSync(join(d.here, 'state'), Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout), -1);
+    f = JSON.parse(d.doctor('--json', '--user', 'nobody').stdout) as Finding[];
+    assert.notEqual(f.find((x) => x.check === 'method publish')!.level, 'fail');
+  });
+
+  it('the WSGI script must read what the daemon publishes, and the web server must be able to read it', () => {
+    const d = deployment('method = publish', undefined, daemonSite);
+    mkdirSync(join(d.here, 'state'), { mode: 0o700 });
+    writeFileSync(join(d.here, 'state/served.json'), '{"format": 1, "repos": []}');
+    let f = d.findings();
+    assert.equal(f.find((x) => x.check === 'wsgi script')!.level, 'ok');
+    const reads = f.find((x) => x.check === 'web server reads')!;
+    assert.equal(reads.level, 'fail');
+    assert.match(reads.message, /www-data may not read .*state\/served\.json \(refused at .*state\)/);
+    chmodSync(join(d.here, 'state'), 0o755);
+    assert.equal(d.findings().find((x) => x.check === 'web server reads')!.level, 'ok');
+    // A script written for other settings (another state folder) serves a list no one updates.
+    writeFileSync(join(d.here, 'other.ini'), `webconf = hgweb.config\n[reload]\nmethod = publish\nstate = elsewhere\n`);
+    writeFileSync(join(d.here, 'hgweb.wsgi'), runCli(['-c', join(d.here, 'other.ini'), 'wsgi']).stdout);
+    f = d.findings();
+    const script = f.find((x) => x.check === 'wsgi script')!;
+    assert.equal(script.level, 'fail');
+    assert.match(script.message, /hgweb\.wsgi .* reads ".*elsewhere\/served\.json", but this deployment needs ".*state\/served\.json"/);
+    assert.match(script.fix ?? '', /hgreload wsgi > .*hgweb\.wsgi/);
   });
 });

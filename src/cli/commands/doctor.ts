@@ -7,6 +7,8 @@ import type { CliIo } from '../io.js';
 export interface DoctorOptions extends OptionValues {
   readonly json?: boolean;
   readonly apacheRoot: string;
+  readonly user?: string;
+  readonly unit: string;
 }
 
 const LABEL: Record<Level, string> = { ok: 'ok  ', info: 'info', warn: 'warn', fail: 'FAIL' };
@@ -18,12 +20,16 @@ export function registerDoctor(program: Command, io: CliIo, done: (status: numbe
     .description('check the deployment and say what is wrong and how to fix it')
     .option('--json', 'print the findings as JSON')
     .option('--apache-root <dir>', "where Apache's configuration lives", '/etc/apache2')
+    .option('--user <name>', "the daemon's user, whose permissions are checked (default: User= of the unit)")
+    .option('--unit <file>', 'the installed systemd unit', '/etc/systemd/system/hgreload.service')
     .addHelpText(
       'after',
       `
 Checks: the settings and hgweb.config parse; every root exists; the reload
 method can work (WSGI script writable, pidfile naming a live server, command
-runnable, state folder writable); web.refreshinterval fits; the daemon answers;
+runnable, state folder writable), for the daemon's user (the unit's User=, or
+--user) rather than whoever runs doctor; the WSGI script in use reads what the
+daemon publishes, and the web server's user may read it; web.refreshinterval fits; the daemon answers;
 Apache's mod_wsgi setup (daemon mode for touch, maximum-requests, the WSGI
 script's stderr protection under mod_wsgi before 6.0.1); inotify watches
 against the limit; how many repositories have the hook; the systemd unit.
@@ -38,6 +44,8 @@ Exit status: 0 nothing is broken (warnings alone do not fail); 1 something is.`,
         cwd: io.cwd,
         env: io.env,
         apacheRoot: opts.apacheRoot,
+        unitFile: opts.unit,
+        ...(opts.user === undefined ? {} : { user: opts.user }),
       });
       if (opts.json) {
         io.stdout(`${JSON.stringify(findings, null, 2)}\n`);
