@@ -34,6 +34,17 @@ sys.stderr = io.TextIOWrapper(
 # concurrent first requests in a threaded daemon process that failed requests
 # here (AttributeError: module 'mercurial.registrar' has no attribute
 # 'templatekeyword'). A long-lived process pays eager imports once.
+try:
+    import mercurial.initialization as initialization  # noqa: E402
+except ModuleNotFoundError as e:  # before Mercurial 7.2, importing a module registered what it defines
+    if e.name != 'mercurial.initialization':
+        raise
+else:
+    # Since 7.2 revset predicates, template keywords and web commands exist only
+    # once this has run. hgweb() runs it; hgwebdir_mod below is, on 7.2, the
+    # package's name for hgwebdir_mod_inner, which does not. Without it every
+    # archive download failed (unknown identifier: wdir, then a 500).
+    initialization.init()
 from mercurial.hgweb import hgweb, hgwebdir_mod  # noqa: E402
 
 

@@ -1,56 +1,115 @@
 /**
- * The script `hgreload wsgi` prints, run in Python with Mercurial's hgwebdir:
- * the publish side takes the daemon's list without walking, refreshes once
- * for threads that see a new file together, and survives a damaged file.
+ * The script `hgreload wsgi` prints, run in Python with Mercurial's hgwebdir,
+ * on every Mercurial our users run: it serves every page; the publish side
+ * takes the daemon's list without walking, refreshes once for threads that
+ * see a new file together, and survives a damaged file.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { publishList } from '../../src/reload/publish.js';
-import { makeTempDir, runCli } from '../helpers/run.js';
+import { hgRepo, MERCURIALS, type Mercurial } from '../helpers/mercurials.js';
+import { makeTempDir, runCli, SYSTEM_PYTHON } from '../helpers/run.js';
 import { WsgiDriver } from '../helpers/wsgi-driver.js';
 
 const INDEX = '/?style=raw';
+const OK = '200 Script output follows';
+const FILE = 'dir/f.txt';
 
-describe('hgreload wsgi', () => {
+/** The files of a .tar.gz or .zip, read by Python's tarfile and zipfile: {path: content}. */
+function unpack(kind: 'tar.gz' | 'zip', archive: Buffer): Record<string, string> {
+  const code = `
+import io, json, sys, tarfile, zipfile
+data = io.BytesIO(sys.stdin.buffer.read())
+if sys.argv[1] == 'zip':
+    z = zipfile.ZipFile(data)
+    files = {n: z.read(n).decode() for n in z.namelist()}
+else:
+    t = tarfile.open(fileobj=data, mode='r:gz')
+    files = {m.name: t.extractfile(m).read().decode() for m in t.getmembers() if m.isfile()}
+print(json.dumps(files))`;
+  const r = spawnSync(SYSTEM_PYTHON, ['-c', code, kind], { input: archive, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as Record<string, string>;
+}
+
+for (const hg of MERCURIALS) {
+  describe(`hgreload wsgi on Mercurial ${hg.version} (${hg.debian})`, () => siteTests(hg));
+}
+
+function siteTests(hg: Mercurial): void {
   const dir = makeTempDir('hgreload-wsgi-');
   const base = dir.path;
   const state = join(base, 'state');
   const published = join(state, 'served.json');
   const drivers: WsgiDriver[] = [];
   const entry = (name: string) => ({ name, path: join(base, 'repos', name) });
-  const script = (name: string, method: string): string => {
+  /** The script `hgreload wsgi` prints for `webconf` and `method`, saved as NAME.wsgi. */
+  const script = (name: string, method: string, webconf = 'hgweb.config', stateDir = 'state'): string => {
     const ini = join(base, `${name}.ini`);
-    writeFileSync(ini, `webconf = hgweb.config\n[reload]\nmethod = ${method}\nstate = state\nwsgi = x.wsgi\npidfile = x.pid\ncommand = /bin/true\n`);
+    writeFileSync(
+      ini,
+      `webconf = ${webconf}\n[reload]\nmethod = ${method}\nstate = ${stateDir}\nwsgi = x.wsgi\npidfile = x.pid\ncommand = /bin/true\n`,
+    );
     const r = runCli(['-c', ini, 'wsgi']);
     assert.equal(r.status, 0, r.stderr);
     const file = join(base, `${name}.wsgi`);
     writeFileSync(file, r.stdout);
     return file;
   };
-  const driver = (file: string) => {
-    const d = new WsgiDriver(file);
+  const driver = (files: string | string[]) => {
+    const d = new WsgiDriver(files, hg);
     drivers.push(d);
     return d;
   };
+  const webconf = (name: string, web: string) => writeFileSync(join(base, name), `[web]\n${web}[paths]\n/ = ${base}/repos/*\n`);
 
   before(() => {
-    for (const r of ['a', 'b', 'c']) mkdirSync(join(base, 'repos', r, '.hg'), { recursive: true });
+    for (const r of ['a', 'b', 'c']) hgRepo(join(base, 'repos', r), [{ [FILE]: `${r} one\n` }, { [FILE]: `${r} one\n${r} two\n` }]);
     mkdirSync(state);
-    writeFileSync(join(base, 'hgweb.config'), `[web]\nrefreshinterval = 86400\n[paths]\n/ = ${base}/repos/*\n`);
+    webconf('hgweb.config', 'refreshinterval = 86400\nallow-archive = gz zip\n');
   });
   after(() => {
     for (const d of drivers) d.close();
     dir.remove();
   });
 
+  it(`runs on Mercurial ${hg.version}`, async () => {
+    const about = await driver(script('about', 'touch')).about();
+    assert.equal(about.version, hg.version, about.module);
+  });
+
   it('touch, signal and command get plain hgwebdir, which walks', async () => {
     for (const method of ['touch', 'signal', 'command']) {
       const r = await driver(script(method, method)).get(INDEX);
-      assert.equal(r.status, '200 Script output follows');
+      assert.equal(r.status, OK);
       assert.deepEqual(r.repos, ['a', 'b', 'c']);
       assert.ok(r.walks >= 1, method);
+    }
+  });
+
+  it('serves the index, log, file, graph and archive pages, with a published list and without', async () => {
+    await publishList(state, [entry('a'), entry('b')]);
+    for (const method of ['publish', 'touch']) {
+      const d = driver(script(`pages-${method}`, method));
+      const page = async (path: string, ...texts: string[]) => {
+        const r = await d.get(path);
+        assert.equal(r.status, OK, `${method} ${path}: ${r.body.toString()}\n${d.stderr}`);
+        for (const text of texts) assert.ok(r.body.includes(text), `${method} ${path} lacks ${text}`);
+        return r;
+      };
+      await page('/', '<a href="/a/">a</a>', '<a href="/b/">b</a>');
+      await page('/a/log', 'commit 0', 'commit 1');
+      await page('/a/graph', 'commit 1');
+      await page(`/a/file/tip/${FILE}`, 'a two');
+      for (const kind of ['tar.gz', 'zip'] as const) {
+        const files = unpack(kind, (await page(`/a/archive/tip.${kind}`)).body);
+        const names = Object.keys(files).filter((n) => n.endsWith(`/${FILE}`));
+        assert.equal(names.length, 1, `${method} ${kind}: ${Object.keys(files).join(', ')}`);
+        assert.equal(files[names[0]!], 'a one\na two\n');
+      }
     }
   });
 
@@ -76,7 +135,7 @@ describe('hgreload wsgi', () => {
     const before = await d.get(INDEX);
     await publishList(state, [entry('a'), entry('c')]);
     const r = await d.get(INDEX, 8);
-    assert.deepEqual(r.statuses, Array(8).fill('200 Script output follows'));
+    assert.deepEqual(r.statuses, Array(8).fill(OK));
     assert.deepEqual(r.repos, ['a', 'c']);
     assert.equal(r.reads - before.reads, 1);
     assert.equal(r.refreshes, before.refreshes);
@@ -85,14 +144,9 @@ describe('hgreload wsgi', () => {
 
   it("hgweb's own refresh re-reads hgweb.config but takes the published list instead of walking", async () => {
     await publishList(state, [entry('b')]);
-    const conf = join(base, 'hgweb-zero.config');
     // refreshinterval 0: hgweb refreshes on every request (three times for an index).
-    writeFileSync(conf, `[web]\nrefreshinterval = 0\n[paths]\n/ = ${base}/repos/*\n`);
-    const ini = join(base, 'zero.ini');
-    writeFileSync(ini, `webconf = hgweb-zero.config\n[reload]\nmethod = publish\nstate = state\n`);
-    const file = join(base, 'zero.wsgi');
-    writeFileSync(file, runCli(['-c', ini, 'wsgi']).stdout);
-    const d = driver(file);
+    webconf('hgweb-zero.config', 'refreshinterval = 0\n');
+    const d = driver(script('zero', 'publish', 'hgweb-zero.config'));
     const first = await d.get(INDEX);
     const r = await d.get(INDEX);
     assert.deepEqual(r.repos, ['b']);
@@ -107,7 +161,7 @@ describe('hgreload wsgi', () => {
     writeFileSync(published, '{"format": 1, "repos": [{"name": "b", "pa');
     for (let i = 0; i < 3; i++) {
       const r = await d.get(INDEX);
-      assert.equal(r.status, '200 Script output follows');
+      assert.equal(r.status, OK);
       assert.deepEqual(r.repos, ['b']);
     }
     rmSync(published);
@@ -127,4 +181,4 @@ describe('hgreload wsgi', () => {
     await publishList(state, [entry('c')]);
     assert.deepEqual((await d.get(INDEX)).repos, ['c']);
   });
-});
+}
