@@ -2,7 +2,8 @@
  * The script `hgreload wsgi` prints, run in Python with Mercurial's hgwebdir,
  * on every Mercurial our users run: it serves every page; the publish side
  * takes the daemon's list without walking, refreshes once for threads that
- * see a new file together, and survives a damaged file.
+ * see a new file together, survives a damaged file, and keeps two sites in
+ * one interpreter apart.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { publishList } from '../../src/reload/publish.js';
 import { hgRepo, MERCURIALS, type Mercurial } from '../helpers/mercurials.js';
 import { makeTempDir, runCli, SYSTEM_PYTHON } from '../helpers/run.js';
-import { WsgiDriver } from '../helpers/wsgi-driver.js';
+import { reposOf, WsgiDriver } from '../helpers/wsgi-driver.js';
 
 const INDEX = '/?style=raw';
 const OK = '200 Script output follows';
@@ -152,6 +153,38 @@ function siteTests(hg: Mercurial): void {
     assert.deepEqual(r.repos, ['b']);
     assert.ok(r.refreshes > first.refreshes, 'hgweb refreshed');
     assert.equal(r.walks, 0, 'without walking');
+  });
+
+  it('two sites in one interpreter each serve their own list, asked at once from threads', async () => {
+    // Refreshing on every request keeps each site inside hgwebdir's refresh as much as possible.
+    for (const site of ['one', 'two']) {
+      mkdirSync(join(base, `state-${site}`));
+      webconf(`hgweb-${site}.config`, 'refreshinterval = 0\n');
+    }
+    await publishList(join(base, 'state-one'), [entry('a')]);
+    await publishList(join(base, 'state-two'), [entry('b'), entry('c')]);
+    const d = driver([
+      script('site-one', 'publish', 'hgweb-one.config', 'state-one'),
+      script('site-two', 'publish', 'hgweb-two.config', 'state-two'),
+    ]);
+    const own = [['a'], ['b', 'c']];
+    const { results, walks } = await d.run(
+      Array.from({ length: 8 }, (_, i) => ({ app: i % 2, path: INDEX })),
+      20,
+    );
+    const wrong = results.flatMap((thread, i) =>
+      thread.map((r) => `${r.status} ${reposOf(r.body).join(',')}`).filter((got) => got !== `${OK} ${own[i % 2]!.join(',')}`),
+    );
+    assert.deepEqual(wrong, [], `of 160 requests, ${wrong.length} were answered with another site's list or an error`);
+    assert.equal(walks, 0);
+    for (const app of [0, 1]) assert.deepEqual((await d.get(INDEX, 1, app)).repos, own[app]);
+  });
+
+  it('a full refresh sets every attribute that hgwebdir sets', async () => {
+    await publishList(state, [entry('a')]);
+    const d = driver([script('attrs-plain', 'touch'), script('attrs-publish', 'publish')]);
+    const ours = new Set(await d.attributes(1));
+    assert.deepEqual((await d.attributes(0)).filter((name) => !ours.has(name)), []);
   });
 
   it('keeps the last good list over a damaged or missing file, says so once, and takes the next good one', async () => {
