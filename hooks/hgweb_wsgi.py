@@ -35,7 +35,7 @@ sys.stderr = io.TextIOWrapper(
 # concurrent first requests in a threaded daemon process that failed requests
 # here (AttributeError: module 'mercurial.registrar' has no attribute
 # 'templatekeyword'). A long-lived process pays eager imports once.
-from mercurial import encoding, error, extensions, ui as uimod  # noqa: E402
+from mercurial import config, encoding, error, extensions, ui as uimod  # noqa: E402
 
 try:
     import mercurial.initialization as initialization  # noqa: E402
@@ -58,10 +58,13 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
     and becomes hgwebdir's list at once: no walk, no process restart, and no
     full refresh either (re-reading every hgrc and the templates cost the
     request that did it about 100 ms). hgweb.config's settings are re-read
-    when web.refreshinterval has passed, as hgweb does. A missing or damaged
-    list keeps the last good one, said once in the error log, and the next
-    good file is taken. Until a first good file exists, hgweb walks as usual.
-    One lock makes threads that see a new file at once read it once.
+    when web.refreshinterval has passed, as hgweb does, and also as soon as
+    hgweb.config or a file it %includes changed (a stat of each per request),
+    so that an edit of [web] needs no restart even with a day's interval. A
+    missing or damaged list keeps the last good one, said once in the error
+    log, and the next good file is taken. Until a first good file exists,
+    hgweb walks as usual. One lock makes threads that see a new file at once
+    read it once.
 
     Mercurial's own refresh builds the list from the module functions findrepos
     and scmutil.walkrepos, which cannot be swapped for one instance only, and
@@ -75,8 +78,8 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         self._lock = threading.Lock()
         self._stamp = None
         self._repos = None
-        # Whether hgweb.config's settings were read here, with a published list.
-        self._settings_read = False
+        # {path: stamp} of hgweb.config and its %includes when their settings were read; None: not read here yet.
+        self._settings_stamps = None
         # The list is known before hgwebdir's first refresh, so that starting does not walk either.
         self._check_published()
         super().__init__(conf)
@@ -84,7 +87,7 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
     def __call__(self, env, respond):
         with self._lock:
             self._check_published()
-            if self._repos is not None and not self._settings_read:
+            if self._repos is not None and self._settings_changed():
                 self._read_settings()
         return super().__call__(env, respond)
 
@@ -112,43 +115,63 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         if self._repos is not None:
             # Routing and the index read self.repos on every request; replacing it is the whole refresh.
             self.repos = list(repos)
-        # (The first list: hgweb's list came from a walk, or is not made yet. _settings_read is
-        # still False, so the settings are read now, with this list.)
+        # (The first list: hgweb's list came from a walk, or is not made yet. _settings_stamps is
+        # still None, so the settings are read now, with this list.)
         self._repos = repos
+
+    def _settings_changed(self):
+        if self._settings_stamps is None:
+            return True
+        return any(_stamp(path) != stamp for path, stamp in self._settings_stamps.items())
 
     def _read_settings(self):
         """hgwebdir.refresh (the same on Mercurial 6.3 to 7.2) for a configuration file and no
-        baseui, with the published list in place of findrepos and [collections]."""
-        u = uimod.ui.load()
-        u.setconfig(b'ui', b'report_untrusted', b'off', b'hgwebdir')
-        u.setconfig(b'ui', b'nontty', b'true', b'hgwebdir')
-        u.setconfig(b'progress', b'disable', b'true', b'hgweb')
-        if not os.path.exists(self.conf):
-            raise error.Abort(b'config file %s not found!' % self.conf)
-        # hgweb.config's [paths] are hgweb's, not paths that every repository's ui should see.
-        u.readconfig(self.conf, remap={b'paths': b'hgweb-paths'}, trust=True)
-        extensions.populateui(u)
-
+        baseui, with the published list in place of findrepos and [collections]. Settings that
+        cannot be read (an edit saved half-way, a typo) keep the last good ones, said in the error
+        log, until a file changes again or web.refreshinterval passes; hgweb would fail every
+        request instead."""
+        # Stamped before reading: an edit made during the read shows as a change on the next request.
+        stamps = {path: _stamp(path) for path in _config_files(self.conf)}
         self.repos = list(self._repos)
-        self.ui = u
-        self.gc_full_collect_rate = u.configint(b'experimental', b'web.full-garbage-collection-rate')
-        self.gc_full_collections_done = 0
-        # A module global, as in hgwebdir (and hgweb sets it again for every repository request):
-        # sites in one interpreter share it, so they need the same web.encoding.
-        encoding.encoding = u.config(b'web', b'encoding')
-        self.style = u.config(b'web', b'style')
-        self.templatepath = u.config(b'web', b'templates', untrusted=False)
-        self.stripecount = u.config(b'web', b'stripes')
-        if self.stripecount:
-            self.stripecount = int(self.stripecount)
-        prefix = u.config(b'web', b'prefix')
-        if prefix.startswith(b'/'):
-            prefix = prefix[1:]
-        if prefix.endswith(b'/'):
-            prefix = prefix[:-1]
-        self.prefix = prefix
+        try:
+            u = uimod.ui.load()
+            u.setconfig(b'ui', b'report_untrusted', b'off', b'hgwebdir')
+            u.setconfig(b'ui', b'nontty', b'true', b'hgwebdir')
+            u.setconfig(b'progress', b'disable', b'true', b'hgweb')
+            if not os.path.exists(self.conf):
+                raise error.Abort(b'config file %s not found!' % self.conf)
+            # hgweb.config's [paths] are hgweb's, not paths that every repository's ui should see.
+            u.readconfig(self.conf, remap={b'paths': b'hgweb-paths'}, trust=True)
+            extensions.populateui(u)
+            u.configint(b'web', b'refreshinterval')  # refresh() reads it on every call: a bad value must not get in
+            gc_full_collect_rate = u.configint(b'experimental', b'web.full-garbage-collection-rate')
+            stripecount = u.config(b'web', b'stripes')
+            if stripecount:
+                stripecount = int(stripecount)
+        except Exception as e:
+            if self.ui is None:
+                raise  # no settings to keep: the site fails to start, as hgweb's would
+            problem = e.format().decode('utf-8', 'backslashreplace').strip() if isinstance(e, error.Abort) else repr(e)
+            sys.stderr.write('hgreload: cannot take the settings of %s (%s); keeping the last good settings\n'
+                             % (os.fsdecode(self.conf), problem))
+        else:
+            self.ui = u
+            self.gc_full_collect_rate = gc_full_collect_rate
+            self.gc_full_collections_done = 0
+            # A module global, as in hgwebdir (and hgweb sets it again for every repository request):
+            # sites in one interpreter share it, so they need the same web.encoding.
+            encoding.encoding = u.config(b'web', b'encoding')
+            self.style = u.config(b'web', b'style')
+            self.templatepath = u.config(b'web', b'templates', untrusted=False)
+            self.stripecount = stripecount
+            prefix = u.config(b'web', b'prefix')
+            if prefix.startswith(b'/'):
+                prefix = prefix[1:]
+            if prefix.endswith(b'/'):
+                prefix = prefix[:-1]
+            self.prefix = prefix
         self.lastrefresh = time.time()
-        self._settings_read = True
+        self._settings_stamps = stamps
 
     def _say(self, problem):
         kept = 'keeping the last good list' if self._repos is not None else 'hgweb walks the disk itself'
@@ -161,6 +184,36 @@ def _stamp(path):
     except OSError as e:
         return ('unreadable', e.errno)
     return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _config_files(path):
+    """path and every file it %includes, found by Mercurial's own parser. An include that
+    does not exist is listed too: hgweb skips it, and it may be created later."""
+    files = []
+
+    def read(path):
+        # Mercurial follows an include loop until Python's recursion limit; here it ends, and
+        # reading the settings reports it.
+        if path in files:
+            return
+        files.append(path)
+        try:
+            with open(path, 'rb') as f:
+                data = f.read()
+        except OSError:
+            return
+
+        def include(rel, remap, sections):
+            # As config.read resolves it: relative to the including file's folder.
+            read(os.path.normpath(os.path.join(os.path.dirname(path), rel)))
+
+        try:
+            config.config().parse(path, data, include=include)
+        except error.ConfigError:
+            pass  # reading the settings reports it; what follows the error is not read until it is fixed
+
+    read(path)
+    return files
 
 
 def _read_published(path):

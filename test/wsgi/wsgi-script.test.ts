@@ -2,8 +2,8 @@
  * The script `hgreload wsgi` prints, run in Python with Mercurial's hgwebdir,
  * on every Mercurial our users run: it serves every page; the publish side
  * takes the daemon's list without walking, refreshes once for threads that
- * see a new file together, survives a damaged file, and keeps two sites in
- * one interpreter apart.
+ * see a new file together, survives a damaged file, takes an edit of
+ * hgweb.config at once, and keeps two sites in one interpreter apart.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -153,6 +153,58 @@ function siteTests(hg: Mercurial): void {
     assert.deepEqual(r.repos, ['b']);
     assert.ok(r.refreshes > first.refreshes, 'hgweb refreshed');
     assert.equal(r.walks, 0, 'without walking');
+  });
+
+  it('an edit of hgweb.config or of a file it includes takes effect on the next request, despite refreshinterval', async () => {
+    await publishList(state, [entry('a')]);
+    const conf = join(base, 'hgweb-edited.config');
+    // The include comes last, so that what it sets wins; it does not exist yet, which hgweb allows.
+    const edit = (web: string) => writeFileSync(conf, `[web]\nrefreshinterval = 86400\n${web}[paths]\n/ = ${base}/repos/*\n%include extra.rc\n`);
+    edit('');
+    const d = driver(script('edited', 'publish', 'hgweb-edited.config'));
+    const styleOf = async (): Promise<string> => {
+      const r = await d.get('/');
+      assert.equal(r.status, OK);
+      assert.equal(r.walks, 0);
+      return /static\/style-(\w+)\.css/.exec(r.body.toString())?.[1] ?? r.body.toString();
+    };
+    assert.equal(await styleOf(), 'paper');
+    edit('style = gitweb\n');
+    assert.equal(await styleOf(), 'gitweb');
+    const { refreshes } = await d.get(INDEX);
+    assert.equal((await d.get(INDEX)).refreshes, refreshes, 'unchanged files: no refresh');
+    writeFileSync(join(base, 'extra.rc'), '[web]\nstyle = monoblue\n');
+    assert.equal(await styleOf(), 'monoblue');
+    writeFileSync(join(base, 'extra.rc'), '[web]\nstyle = gitweb\ndescription = x\n');
+    assert.equal(await styleOf(), 'gitweb');
+    assert.deepEqual((await d.get(INDEX)).repos, ['a'], 'the published list stays');
+  });
+
+  it('an edit that Mercurial cannot read keeps the last good settings, says so once, and the fix is taken', async () => {
+    await publishList(state, [entry('a')]);
+    const conf = join(base, 'hgweb-broken.config');
+    const edit = (web: string) => writeFileSync(conf, `[web]\nrefreshinterval = 86400\n${web}[paths]\n/ = ${base}/repos/*\n`);
+    edit('style = gitweb\n');
+    const d = driver(script('broken', 'publish', 'hgweb-broken.config'));
+    const page = async (): Promise<string> => {
+      const r = await d.get('/');
+      assert.equal(r.status, OK, d.stderr);
+      assert.match(r.body.toString(), /href="\/a\/"/);
+      return /static\/style-(\w+)\.css/.exec(r.body.toString())?.[1] ?? '';
+    };
+    assert.equal(await page(), 'gitweb');
+    const kept = async (web: string, error: string) => {
+      edit(web);
+      assert.equal(await page(), 'gitweb');
+      assert.equal(await page(), 'gitweb');
+      const said = d.stderr.split('\n').filter((line) => line.startsWith('hgreload: cannot take the settings of') && line.includes(error));
+      assert.equal(said.length, 1, d.stderr);
+      assert.match(said[0]!, /hgweb-broken\.config .*; keeping the last good settings$/);
+    };
+    await kept('style monoblue\n', 'config error at ' + conf + ':3: style monoblue');
+    await kept('style = monoblue\nrefreshinterval = soon\n', "web.refreshinterval is not a valid integer ('soon')");
+    edit('style = monoblue\n');
+    assert.equal(await page(), 'monoblue');
   });
 
   it('two sites in one interpreter each serve their own list, asked at once from threads', async () => {
