@@ -87,11 +87,15 @@ export class WsgiDriver {
     return { ...counts, ...first, statuses: results.map((r) => r[0]!.status), repos: reposOf(first.body) };
   }
 
-  /** Each request in a thread of its own, all released at once, each made `repeat` times; results per thread. */
-  async run(requests: readonly WsgiRequest[], repeat = 1): Promise<WsgiCounts & { results: WsgiResult[][] }> {
-    const answer = await this.command<WsgiCounts & { results: RawResult[][] }>({ requests, repeat });
+  /**
+   * Each request in a thread of its own, all released at once, each made `repeat` times; results per thread.
+   * With `watch`, `swapped` names the globals of hgwebdir's module that its refresh reads and that were
+   * seen replaced meanwhile (empty without).
+   */
+  async run(requests: readonly WsgiRequest[], repeat = 1, watch = false): Promise<WsgiCounts & { results: WsgiResult[][]; swapped: string[] }> {
+    const answer = await this.command<WsgiCounts & { results: RawResult[][]; swapped: string[] }>({ requests, repeat, watch });
     const results = answer.results.map((thread) => thread.map((r) => ({ ...r, body: Buffer.from(r.body, 'base64') })));
-    return { walks: answer.walks, refreshes: answer.refreshes, reads: answer.reads, results };
+    return { walks: answer.walks, refreshes: answer.refreshes, reads: answer.reads, results, swapped: answer.swapped };
   }
 
   /** The Mercurial the scripts run on, and where Python imported it from. */

@@ -7,11 +7,13 @@ all of them in this one interpreter (one process, as with WSGIApplicationGroup
 is whichever PYTHONPATH (and HGMODULEPOLICY) select.
 
 Commands, each answered with one JSON line:
-  {"requests": [{"app": I, "path": P}, ...], "repeat": N}
+  {"requests": [{"app": I, "path": P}, ...], "repeat": N, "watch": BOOL}
       each request in a thread of its own, all threads released at once, each
       making its request N times (default 1) -> {"results": [[RESULT, ...], ...]}
       per thread, RESULT = {"status", "headers": {name: value}, "body": base64},
-      plus the counts below;
+      plus the counts below; with "watch", also "swapped": the globals of
+      hgwebdir's module that its refresh uses and that were seen replaced
+      while the requests ran (a site that swaps them shows them to every other);
   {"about": true} -> {"version": Mercurial's version, "module": where it was imported from};
   {"attributes": I} -> {"attributes": [...]}, the names of app I's instance attributes.
 Counts, for all scripts since they were loaded: "walks", Mercurial's repository
@@ -104,11 +106,28 @@ def request(app, path):
     return answer
 
 
+def watch_globals(stop, swapped):
+    """Samples, until stop is set, the module globals that hgwebdir.refresh reads (findrepos,
+    scmutil, ...), in the module where the class lives (hgwebdir_mod_inner on 7.2)."""
+    from mercurial.hgweb import hgwebdir_mod
+
+    refresh = hgwebdir_mod.hgwebdir.refresh
+    names = [n for n in refresh.__code__.co_names if n in refresh.__globals__]
+    original = {n: refresh.__globals__[n] for n in names}
+    while not stop.wait(0.0005):
+        swapped.update(n for n in names if refresh.__globals__[n] is not original[n])
+
+
 def run_requests(cmd):
     specs = cmd['requests']
     repeat = cmd.get('repeat', 1)
     results = [[] for _ in specs]
     gate = threading.Barrier(len(specs))
+    stop = threading.Event()
+    swapped = set()
+    watcher = threading.Thread(target=watch_globals, args=(stop, swapped))
+    if cmd.get('watch'):
+        watcher.start()
 
     def run(i):
         spec = specs[i]
@@ -125,7 +144,10 @@ def run_requests(cmd):
         w.start()
     for w in workers:
         w.join()
-    return {'results': results, **counts}
+    stop.set()
+    if cmd.get('watch'):
+        watcher.join()
+    return {'results': results, 'swapped': sorted(swapped), **counts}
 
 
 for number, line in enumerate(sys.stdin, 1):
