@@ -15,6 +15,7 @@ import io
 import os
 import sys
 import threading
+import time
 
 # mod_wsgi before 6.0.1 (Debian 12 ships 4.9.4) rejects the memoryview that
 # Mercurial writes to stderr (mod_wsgi issue 863), so any Mercurial warning
@@ -34,22 +35,20 @@ sys.stderr = io.TextIOWrapper(
 # concurrent first requests in a threaded daemon process that failed requests
 # here (AttributeError: module 'mercurial.registrar' has no attribute
 # 'templatekeyword'). A long-lived process pays eager imports once.
+from mercurial import config, encoding, error, extensions, ui as uimod  # noqa: E402
+
+try:
+    import mercurial.initialization as initialization  # noqa: E402
+except ModuleNotFoundError as e:  # before Mercurial 7.2, importing a module registered what it defines
+    if e.name != 'mercurial.initialization':
+        raise
+else:
+    # Since 7.2 revset predicates, template keywords and web commands exist only
+    # once this has run. hgweb() runs it; hgwebdir_mod below is, on 7.2, the
+    # package's name for hgwebdir_mod_inner, which does not. Without it every
+    # archive download failed (unknown identifier: wdir, then a 500).
+    initialization.init()
 from mercurial.hgweb import hgweb, hgwebdir_mod  # noqa: E402
-
-
-class _NoWalk:
-    """scmutil as hgwebdir's refresh sees it while a published list is used:
-    the same module, except that walking for repositories finds none (the
-    published list already holds those of [collections])."""
-
-    def __init__(self, real):
-        self._real = real
-
-    def walkrepos(self, *args, **kwargs):
-        return iter(())
-
-    def __getattr__(self, name):
-        return getattr(self._real, name)
 
 
 class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
@@ -58,12 +57,20 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
     Every request stats that file once. When it changed, the new list is read
     and becomes hgwebdir's list at once: no walk, no process restart, and no
     full refresh either (re-reading every hgrc and the templates cost the
-    request that did it about 100 ms). hgweb's own refreshes, on its
-    web.refreshinterval, still re-read hgweb.config's settings, with the
-    published list in place of the walk. A missing or damaged file keeps the
-    last good list, said once in the error log, and the next good file is
-    taken. Until a first good file exists, hgweb walks as usual. One lock makes
-    threads that see a new file at once read it once.
+    request that did it about 100 ms). hgweb.config's settings are re-read
+    when web.refreshinterval has passed, as hgweb does, and also as soon as
+    hgweb.config or a file it %includes changed (a stat of each per request),
+    so that an edit of [web] needs no restart even with a day's interval. A
+    missing or damaged list keeps the last good one, said once in the error
+    log, and the next good file is taken. Until a first good file exists,
+    hgweb walks as usual. One lock makes threads that see a new file at once
+    read it once.
+
+    Mercurial's own refresh builds the list from the module functions findrepos
+    and scmutil.walkrepos, which cannot be swapped for one instance only, and
+    every hgwebdir in the interpreter shares the module (two sites under
+    WSGIApplicationGroup %{GLOBAL}). So the settings part of that refresh is
+    repeated here, with the published list in place of the walk.
     """
 
     def __init__(self, conf, published):
@@ -71,28 +78,31 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         self._lock = threading.Lock()
         self._stamp = None
         self._repos = None
+        # {path: stamp} of hgweb.config and its %includes when their settings were read; None: not read here yet.
+        self._settings_stamps = None
+        # The list is known before hgwebdir's first refresh, so that starting does not walk either.
+        self._check_published()
         super().__init__(conf)
 
-    def refresh(self):
+    def __call__(self, env, respond):
         with self._lock:
             self._check_published()
+            if self._repos is not None and self._settings_changed():
+                self._read_settings()
+        return super().__call__(env, respond)
+
+    def refresh(self):
+        # hgwebdir calls this up to three times per request: only the interval is checked here, no file.
+        with self._lock:
             if self._repos is None:
                 return super().refresh()
-            repos = self._repos
-            real_findrepos, real_scmutil = hgwebdir_mod.findrepos, hgwebdir_mod.scmutil
-            hgwebdir_mod.findrepos = lambda paths: list(repos)
-            hgwebdir_mod.scmutil = _NoWalk(real_scmutil)
-            try:
-                return super().refresh()
-            finally:
-                hgwebdir_mod.findrepos, hgwebdir_mod.scmutil = real_findrepos, real_scmutil
+            interval = self.ui.configint(b'web', b'refreshinterval') if self.ui else 0
+            # refreshinterval <= 0 means every time, as in hgwebdir.
+            if interval <= 0 or self.lastrefresh + interval <= time.time():
+                self._read_settings()
 
     def _check_published(self):
-        try:
-            st = os.stat(self._published)
-            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        except OSError as e:
-            stamp = ('unreadable', e.errno)
+        stamp = _stamp(self._published)
         if stamp == self._stamp:
             return
         self._stamp = stamp
@@ -102,19 +112,108 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
             repos = _read_published(self._published)
         except Exception as e:  # a damaged file must never fail a request
             return self._say('ignoring %s: %s' % (self._published, e))
-        first = self._repos is None
-        self._repos = repos
-        if first:
-            # hgweb's own list came from a walk: one full refresh puts it on the published footing.
-            # (hgwebdir refreshes when lastrefresh + interval is past; -inf works for any interval.)
-            self.lastrefresh = float('-inf')
-        else:
+        if self._repos is not None:
             # Routing and the index read self.repos on every request; replacing it is the whole refresh.
             self.repos = list(repos)
+        # (The first list: hgweb's list came from a walk, or is not made yet. _settings_stamps is
+        # still None, so the settings are read now, with this list.)
+        self._repos = repos
+
+    def _settings_changed(self):
+        if self._settings_stamps is None:
+            return True
+        return any(_stamp(path) != stamp for path, stamp in self._settings_stamps.items())
+
+    def _read_settings(self):
+        """hgwebdir.refresh (the same on Mercurial 6.3 to 7.2) for a configuration file and no
+        baseui, with the published list in place of findrepos and [collections]. Settings that
+        cannot be read (an edit saved half-way, a typo) keep the last good ones, said in the error
+        log, until a file changes again or web.refreshinterval passes; hgweb would fail every
+        request instead."""
+        # Stamped before reading: an edit made during the read shows as a change on the next request.
+        stamps = {path: _stamp(path) for path in _config_files(self.conf)}
+        self.repos = list(self._repos)
+        try:
+            u = uimod.ui.load()
+            u.setconfig(b'ui', b'report_untrusted', b'off', b'hgwebdir')
+            u.setconfig(b'ui', b'nontty', b'true', b'hgwebdir')
+            u.setconfig(b'progress', b'disable', b'true', b'hgweb')
+            if not os.path.exists(self.conf):
+                raise error.Abort(b'config file %s not found!' % self.conf)
+            # hgweb.config's [paths] are hgweb's, not paths that every repository's ui should see.
+            u.readconfig(self.conf, remap={b'paths': b'hgweb-paths'}, trust=True)
+            extensions.populateui(u)
+            u.configint(b'web', b'refreshinterval')  # refresh() reads it on every call: a bad value must not get in
+            gc_full_collect_rate = u.configint(b'experimental', b'web.full-garbage-collection-rate')
+            stripecount = u.config(b'web', b'stripes')
+            if stripecount:
+                stripecount = int(stripecount)
+        except Exception as e:
+            if self.ui is None:
+                raise  # no settings to keep: the site fails to start, as hgweb's would
+            problem = e.format().decode('utf-8', 'backslashreplace').strip() if isinstance(e, error.Abort) else repr(e)
+            sys.stderr.write('hgreload: cannot take the settings of %s (%s); keeping the last good settings\n'
+                             % (os.fsdecode(self.conf), problem))
+        else:
+            self.ui = u
+            self.gc_full_collect_rate = gc_full_collect_rate
+            self.gc_full_collections_done = 0
+            # A module global, as in hgwebdir (and hgweb sets it again for every repository request):
+            # sites in one interpreter share it, so they need the same web.encoding.
+            encoding.encoding = u.config(b'web', b'encoding')
+            self.style = u.config(b'web', b'style')
+            self.templatepath = u.config(b'web', b'templates', untrusted=False)
+            self.stripecount = stripecount
+            prefix = u.config(b'web', b'prefix')
+            if prefix.startswith(b'/'):
+                prefix = prefix[1:]
+            if prefix.endswith(b'/'):
+                prefix = prefix[:-1]
+            self.prefix = prefix
+        self.lastrefresh = time.time()
+        self._settings_stamps = stamps
 
     def _say(self, problem):
         kept = 'keeping the last good list' if self._repos is not None else 'hgweb walks the disk itself'
         sys.stderr.write('hgreload: %s; %s\n' % (problem, kept))
+
+
+def _stamp(path):
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        return ('unreadable', e.errno)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _config_files(path):
+    """path and every file it %includes, found by Mercurial's own parser. An include that
+    does not exist is listed too: hgweb skips it, and it may be created later."""
+    files = []
+
+    def read(path):
+        # Mercurial follows an include loop until Python's recursion limit; here it ends, and
+        # reading the settings reports it.
+        if path in files:
+            return
+        files.append(path)
+        try:
+            with open(path, 'rb') as f:
+                data = f.read()
+        except OSError:
+            return
+
+        def include(rel, remap, sections):
+            # As config.read resolves it: relative to the including file's folder.
+            read(os.path.normpath(os.path.join(os.path.dirname(path), rel)))
+
+        try:
+            config.config().parse(path, data, include=include)
+        except error.ConfigError:
+            pass  # reading the settings reports it; what follows the error is not read until it is fixed
+
+    read(path)
+    return files
 
 
 def _read_published(path):

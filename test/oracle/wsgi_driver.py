@@ -1,13 +1,28 @@
-"""Drives a WSGI script in-process for the tests, one JSON command per stdin line.
+"""Drives WSGI scripts in-process for the tests, one JSON command per stdin line.
 
-Usage: python3 wsgi_driver.py SCRIPT
-Commands: {"get": PATH} -> {"status", "repos", "walks", "refreshes"};
-          {"get": PATH, "threads": N} -> the same request from N threads released at once,
-          {"statuses": [...], "repos": [...], "walks", "refreshes"}.
-"walks" counts Mercurial's repository walks, "refreshes" hgwebdir's full refreshes
-(a new ui read) and "reads" the reads of the published list, all since the script was loaded. The script's own stderr goes to ours,
-followed by "#answered N" once request N is done.
+Usage: python3 wsgi_driver.py SCRIPT [SCRIPT...]
+Each script is loaded as mod_wsgi loads one: in a module namespace of its own,
+all of them in this one interpreter (one process, as with WSGIApplicationGroup
+%{GLOBAL}), so that they share the `mercurial` modules. The Mercurial imported
+is whichever PYTHONPATH (and HGMODULEPOLICY) select.
+
+Commands, each answered with one JSON line:
+  {"requests": [{"app": I, "path": P}, ...], "repeat": N, "watch": BOOL}
+      each request in a thread of its own, all threads released at once, each
+      making its request N times (default 1) -> {"results": [[RESULT, ...], ...]}
+      per thread, RESULT = {"status", "headers": {name: value}, "body": base64},
+      plus the counts below; with "watch", also "swapped": the globals of
+      hgwebdir's module that its refresh uses and that were seen replaced
+      while the requests ran (a site that swaps them shows them to every other);
+  {"about": true} -> {"version": Mercurial's version, "module": where it was imported from};
+  {"attributes": I} -> {"attributes": [...]}, the names of app I's instance attributes.
+Counts, for all scripts since they were loaded: "walks", Mercurial's repository
+walks; "refreshes", hgwebdir's full refreshes (a new ui read); "reads", the
+reads of the published list. The scripts' own stderr goes to ours, followed by
+"#answered N" once command N is done.
 """
+import base64
+import io
 import json
 import os
 import runpy
@@ -16,14 +31,21 @@ import threading
 
 os.environ['HGRCPATH'] = ''
 counts = {'walks': 0, 'refreshes': 0, 'reads': 0}
+counts_lock = threading.Lock()
 
-from mercurial import scmutil, ui as uimod  # noqa: E402
+
+def count(name):
+    with counts_lock:
+        counts[name] += 1
+
+
+from mercurial import scmutil, ui as uimod, util  # noqa: E402
 
 real_walk = scmutil.walkrepos
 
 
 def counting_walk(*args, **kwargs):
-    counts['walks'] += 1
+    count('walks')
     return real_walk(*args, **kwargs)
 
 
@@ -32,64 +54,113 @@ real_load = uimod.ui.load.__func__
 
 
 def counting_load(cls):
-    counts['refreshes'] += 1
+    count('refreshes')
     return real_load(cls)
 
 
 uimod.ui.load = classmethod(counting_load)
 
-app = runpy.run_path(sys.argv[1])['application']
 
-# With a published list, count how often it is read (the function the script's class calls).
-check = getattr(type(app), '_check_published', None)
-if check is not None:
-    script_globals = check.__globals__
-    real_read = script_globals['_read_published']
+def load(script):
+    namespace = runpy.run_path(script)
+    # With a published list, count how often it is read: the function the script's class calls, replaced in the
+    # script's live globals (run_path returns a copy of them).
+    real_read = namespace.get('_read_published')
+    if real_read is not None:
 
-    def counting_read(path):
-        counts['reads'] += 1
-        return real_read(path)
+        def counting_read(path):
+            count('reads')
+            return real_read(path)
 
-    script_globals['_read_published'] = counting_read
+        real_read.__globals__['_read_published'] = counting_read
+    return namespace['application']
 
 
-def request(path):
+apps = [load(script) for script in sys.argv[1:]]
+
+
+def request(app, path):
     path_info, _, query = path.partition('?')
     environ = {
         'REQUEST_METHOD': 'GET', 'PATH_INFO': path_info, 'QUERY_STRING': query, 'SCRIPT_NAME': '',
         'SERVER_NAME': 'localhost', 'SERVER_PORT': '80', 'SERVER_PROTOCOL': 'HTTP/1.1',
-        'wsgi.url_scheme': 'http', 'wsgi.input': sys.stdin.buffer, 'wsgi.errors': sys.stderr,
+        'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(), 'wsgi.errors': sys.stderr,
         'wsgi.version': (1, 0), 'wsgi.multithread': True, 'wsgi.multiprocess': False, 'wsgi.run_once': False,
         'REMOTE_ADDR': '127.0.0.1',
     }
-    status = []
-    body = b''.join(app(environ, lambda s, h, e=None: status.append(s)))
-    return status[0], body
+    answer = {}
+    body = []
+
+    def start_response(status, headers, exc_info=None):
+        answer['status'] = status
+        answer['headers'] = dict(headers)
+        # Archives are written through this callable (PEP 3333), not returned.
+        return body.append
+
+    chunks = app(environ, start_response)
+    try:
+        body.extend(chunks)
+    finally:
+        getattr(chunks, 'close', lambda: None)()
+    answer['body'] = base64.b64encode(b''.join(body)).decode('ascii')
+    return answer
 
 
-def repos_of(body):
-    # style=raw lists one "/name/" per line
-    return [line.strip().strip('/') for line in body.decode('utf-8', 'surrogateescape').splitlines() if line.strip()]
+def watch_globals(stop, swapped):
+    """Samples, until stop is set, the module globals that hgwebdir.refresh reads (findrepos,
+    scmutil, ...), in the module where the class lives (hgwebdir_mod_inner on 7.2)."""
+    from mercurial.hgweb import hgwebdir_mod
+
+    refresh = hgwebdir_mod.hgwebdir.refresh
+    names = [n for n in refresh.__code__.co_names if n in refresh.__globals__]
+    original = {n: refresh.__globals__[n] for n in names}
+    while not stop.wait(0.0005):
+        swapped.update(n for n in names if refresh.__globals__[n] is not original[n])
 
 
-for number, line in enumerate(sys.stdin, 1):
-    cmd = json.loads(line)
-    threads = cmd.get('threads', 1)
-    results = [None] * threads
-    gate = threading.Barrier(threads)
+def run_requests(cmd):
+    specs = cmd['requests']
+    repeat = cmd.get('repeat', 1)
+    results = [[] for _ in specs]
+    gate = threading.Barrier(len(specs))
+    stop = threading.Event()
+    swapped = set()
+    watcher = threading.Thread(target=watch_globals, args=(stop, swapped))
+    if cmd.get('watch'):
+        watcher.start()
 
     def run(i):
+        spec = specs[i]
         gate.wait()
-        results[i] = request(cmd['get'])
+        for _ in range(repeat):
+            try:
+                results[i].append(request(apps[spec.get('app', 0)], spec['path']))
+            except Exception as e:  # the test sees the failure instead of a driver that hangs
+                sys.stderr.write('driver: %s failed: %r\n' % (spec['path'], e))
+                results[i].append({'status': 'exception %r' % e, 'headers': {}, 'body': ''})
 
-    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(len(specs))]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    answer = {'statuses': [s for s, _ in results], 'repos': repos_of(results[0][1]), **counts}
-    answer['status'] = answer['statuses'][0]
-    # A marker on stderr after what the request wrote there: once the reader sees it, it has all of that.
+    stop.set()
+    if cmd.get('watch'):
+        watcher.join()
+    return {'results': results, 'swapped': sorted(swapped), **counts}
+
+
+for number, line in enumerate(sys.stdin, 1):
+    cmd = json.loads(line)
+    if 'requests' in cmd:
+        answer = run_requests(cmd)
+    elif 'about' in cmd:
+        import mercurial
+
+        answer = {'version': util.version().decode('ascii'), 'module': mercurial.__file__}
+    else:
+        answer = {'attributes': sorted(vars(apps[cmd['attributes']]))}
+    # A marker on stderr after what the command wrote there: once the reader sees it, it has all of that.
     sys.stderr.write('#answered %d\n' % number)
     sys.stderr.flush()
     print(json.dumps(answer), flush=True)

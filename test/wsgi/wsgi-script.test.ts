@@ -1,56 +1,116 @@
 /**
- * The script `hgreload wsgi` prints, run in Python with Mercurial's hgwebdir:
- * the publish side takes the daemon's list without walking, refreshes once
- * for threads that see a new file together, and survives a damaged file.
+ * The script `hgreload wsgi` prints, run in Python with Mercurial's hgwebdir,
+ * on every Mercurial our users run: it serves every page; the publish side
+ * takes the daemon's list without walking, refreshes once for threads that
+ * see a new file together, survives a damaged file, takes an edit of
+ * hgweb.config at once, and keeps two sites in one interpreter apart.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { publishList } from '../../src/reload/publish.js';
-import { makeTempDir, runCli } from '../helpers/run.js';
-import { WsgiDriver } from '../helpers/wsgi-driver.js';
+import { hgRepo, MERCURIALS, type Mercurial } from '../helpers/mercurials.js';
+import { makeTempDir, runCli, SYSTEM_PYTHON } from '../helpers/run.js';
+import { reposOf, WsgiDriver } from '../helpers/wsgi-driver.js';
 
 const INDEX = '/?style=raw';
+const OK = '200 Script output follows';
+const FILE = 'dir/f.txt';
 
-describe('hgreload wsgi', () => {
+/** The files of a .tar.gz or .zip, read by Python's tarfile and zipfile: {path: content}. */
+function unpack(kind: 'tar.gz' | 'zip', archive: Buffer): Record<string, string> {
+  const code = `
+import io, json, sys, tarfile, zipfile
+data = io.BytesIO(sys.stdin.buffer.read())
+if sys.argv[1] == 'zip':
+    z = zipfile.ZipFile(data)
+    files = {n: z.read(n).decode() for n in z.namelist()}
+else:
+    t = tarfile.open(fileobj=data, mode='r:gz')
+    files = {m.name: t.extractfile(m).read().decode() for m in t.getmembers() if m.isfile()}
+print(json.dumps(files))`;
+  const r = spawnSync(SYSTEM_PYTHON, ['-c', code, kind], { input: archive, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as Record<string, string>;
+}
+
+for (const hg of MERCURIALS) {
+  describe(`hgreload wsgi on Mercurial ${hg.version} (${hg.debian})`, () => siteTests(hg));
+}
+
+function siteTests(hg: Mercurial): void {
   const dir = makeTempDir('hgreload-wsgi-');
   const base = dir.path;
   const state = join(base, 'state');
   const published = join(state, 'served.json');
   const drivers: WsgiDriver[] = [];
   const entry = (name: string) => ({ name, path: join(base, 'repos', name) });
-  const script = (name: string, method: string): string => {
+  /** The script `hgreload wsgi` prints for `webconf` and `method`, saved as NAME.wsgi. */
+  const script = (name: string, method: string, webconf = 'hgweb.config', stateDir = 'state'): string => {
     const ini = join(base, `${name}.ini`);
-    writeFileSync(ini, `webconf = hgweb.config\n[reload]\nmethod = ${method}\nstate = state\nwsgi = x.wsgi\npidfile = x.pid\ncommand = /bin/true\n`);
+    writeFileSync(
+      ini,
+      `webconf = ${webconf}\n[reload]\nmethod = ${method}\nstate = ${stateDir}\nwsgi = x.wsgi\npidfile = x.pid\ncommand = /bin/true\n`,
+    );
     const r = runCli(['-c', ini, 'wsgi']);
     assert.equal(r.status, 0, r.stderr);
     const file = join(base, `${name}.wsgi`);
     writeFileSync(file, r.stdout);
     return file;
   };
-  const driver = (file: string) => {
-    const d = new WsgiDriver(file);
+  const driver = (files: string | string[]) => {
+    const d = new WsgiDriver(files, hg);
     drivers.push(d);
     return d;
   };
+  const webconf = (name: string, web: string) => writeFileSync(join(base, name), `[web]\n${web}[paths]\n/ = ${base}/repos/*\n`);
 
   before(() => {
-    for (const r of ['a', 'b', 'c']) mkdirSync(join(base, 'repos', r, '.hg'), { recursive: true });
+    for (const r of ['a', 'b', 'c']) hgRepo(join(base, 'repos', r), [{ [FILE]: `${r} one\n` }, { [FILE]: `${r} one\n${r} two\n` }]);
     mkdirSync(state);
-    writeFileSync(join(base, 'hgweb.config'), `[web]\nrefreshinterval = 86400\n[paths]\n/ = ${base}/repos/*\n`);
+    webconf('hgweb.config', 'refreshinterval = 86400\nallow-archive = gz zip\n');
   });
   after(() => {
     for (const d of drivers) d.close();
     dir.remove();
   });
 
+  it(`runs on Mercurial ${hg.version}`, async () => {
+    const about = await driver(script('about', 'touch')).about();
+    assert.equal(about.version, hg.version, about.module);
+  });
+
   it('touch, signal and command get plain hgwebdir, which walks', async () => {
     for (const method of ['touch', 'signal', 'command']) {
       const r = await driver(script(method, method)).get(INDEX);
-      assert.equal(r.status, '200 Script output follows');
+      assert.equal(r.status, OK);
       assert.deepEqual(r.repos, ['a', 'b', 'c']);
       assert.ok(r.walks >= 1, method);
+    }
+  });
+
+  it('serves the index, log, file, graph and archive pages, with a published list and without', async () => {
+    await publishList(state, [entry('a'), entry('b')]);
+    for (const method of ['publish', 'touch']) {
+      const d = driver(script(`pages-${method}`, method));
+      const page = async (path: string, ...texts: string[]) => {
+        const r = await d.get(path);
+        assert.equal(r.status, OK, `${method} ${path}: ${r.body.toString()}\n${d.stderr}`);
+        for (const text of texts) assert.ok(r.body.includes(text), `${method} ${path} lacks ${text}`);
+        return r;
+      };
+      await page('/', '<a href="/a/">a</a>', '<a href="/b/">b</a>');
+      await page('/a/log', 'commit 0', 'commit 1');
+      await page('/a/graph', 'commit 1');
+      await page(`/a/file/tip/${FILE}`, 'a two');
+      for (const kind of ['tar.gz', 'zip'] as const) {
+        const files = unpack(kind, (await page(`/a/archive/tip.${kind}`)).body);
+        const names = Object.keys(files).filter((n) => n.endsWith(`/${FILE}`));
+        assert.equal(names.length, 1, `${method} ${kind}: ${Object.keys(files).join(', ')}`);
+        assert.equal(files[names[0]!], 'a one\na two\n');
+      }
     }
   });
 
@@ -76,7 +136,7 @@ describe('hgreload wsgi', () => {
     const before = await d.get(INDEX);
     await publishList(state, [entry('a'), entry('c')]);
     const r = await d.get(INDEX, 8);
-    assert.deepEqual(r.statuses, Array(8).fill('200 Script output follows'));
+    assert.deepEqual(r.statuses, Array(8).fill(OK));
     assert.deepEqual(r.repos, ['a', 'c']);
     assert.equal(r.reads - before.reads, 1);
     assert.equal(r.refreshes, before.refreshes);
@@ -85,19 +145,101 @@ describe('hgreload wsgi', () => {
 
   it("hgweb's own refresh re-reads hgweb.config but takes the published list instead of walking", async () => {
     await publishList(state, [entry('b')]);
-    const conf = join(base, 'hgweb-zero.config');
     // refreshinterval 0: hgweb refreshes on every request (three times for an index).
-    writeFileSync(conf, `[web]\nrefreshinterval = 0\n[paths]\n/ = ${base}/repos/*\n`);
-    const ini = join(base, 'zero.ini');
-    writeFileSync(ini, `webconf = hgweb-zero.config\n[reload]\nmethod = publish\nstate = state\n`);
-    const file = join(base, 'zero.wsgi');
-    writeFileSync(file, runCli(['-c', ini, 'wsgi']).stdout);
-    const d = driver(file);
+    webconf('hgweb-zero.config', 'refreshinterval = 0\n');
+    const d = driver(script('zero', 'publish', 'hgweb-zero.config'));
     const first = await d.get(INDEX);
     const r = await d.get(INDEX);
     assert.deepEqual(r.repos, ['b']);
     assert.ok(r.refreshes > first.refreshes, 'hgweb refreshed');
     assert.equal(r.walks, 0, 'without walking');
+  });
+
+  it('an edit of hgweb.config or of a file it includes takes effect on the next request, despite refreshinterval', async () => {
+    await publishList(state, [entry('a')]);
+    const conf = join(base, 'hgweb-edited.config');
+    // The include comes last, so that what it sets wins; it does not exist yet, which hgweb allows.
+    const edit = (web: string) => writeFileSync(conf, `[web]\nrefreshinterval = 86400\n${web}[paths]\n/ = ${base}/repos/*\n%include extra.rc\n`);
+    edit('');
+    const d = driver(script('edited', 'publish', 'hgweb-edited.config'));
+    const styleOf = async (): Promise<string> => {
+      const r = await d.get('/');
+      assert.equal(r.status, OK);
+      assert.equal(r.walks, 0);
+      return /static\/style-(\w+)\.css/.exec(r.body.toString())?.[1] ?? r.body.toString();
+    };
+    assert.equal(await styleOf(), 'paper');
+    edit('style = gitweb\n');
+    assert.equal(await styleOf(), 'gitweb');
+    const { refreshes } = await d.get(INDEX);
+    assert.equal((await d.get(INDEX)).refreshes, refreshes, 'unchanged files: no refresh');
+    writeFileSync(join(base, 'extra.rc'), '[web]\nstyle = monoblue\n');
+    assert.equal(await styleOf(), 'monoblue');
+    writeFileSync(join(base, 'extra.rc'), '[web]\nstyle = gitweb\ndescription = x\n');
+    assert.equal(await styleOf(), 'gitweb');
+    assert.deepEqual((await d.get(INDEX)).repos, ['a'], 'the published list stays');
+  });
+
+  it('an edit that Mercurial cannot read keeps the last good settings, says so once, and the fix is taken', async () => {
+    await publishList(state, [entry('a')]);
+    const conf = join(base, 'hgweb-broken.config');
+    const edit = (web: string) => writeFileSync(conf, `[web]\nrefreshinterval = 86400\n${web}[paths]\n/ = ${base}/repos/*\n`);
+    edit('style = gitweb\n');
+    const d = driver(script('broken', 'publish', 'hgweb-broken.config'));
+    const page = async (): Promise<string> => {
+      const r = await d.get('/');
+      assert.equal(r.status, OK, d.stderr);
+      assert.match(r.body.toString(), /href="\/a\/"/);
+      return /static\/style-(\w+)\.css/.exec(r.body.toString())?.[1] ?? '';
+    };
+    assert.equal(await page(), 'gitweb');
+    const kept = async (web: string, error: string) => {
+      edit(web);
+      assert.equal(await page(), 'gitweb');
+      assert.equal(await page(), 'gitweb');
+      const said = d.stderr.split('\n').filter((line) => line.startsWith('hgreload: cannot take the settings of') && line.includes(error));
+      assert.equal(said.length, 1, d.stderr);
+      assert.match(said[0]!, /hgweb-broken\.config .*; keeping the last good settings$/);
+    };
+    await kept('style monoblue\n', 'config error at ' + conf + ':3: style monoblue');
+    await kept('style = monoblue\nrefreshinterval = soon\n', "web.refreshinterval is not a valid integer ('soon')");
+    edit('style = monoblue\n');
+    assert.equal(await page(), 'monoblue');
+  });
+
+  it('two sites in one interpreter each serve their own list, asked at once from threads', async () => {
+    // Refreshing on every request keeps each site inside hgwebdir's refresh as much as possible.
+    for (const site of ['one', 'two']) {
+      mkdirSync(join(base, `state-${site}`));
+      webconf(`hgweb-${site}.config`, 'refreshinterval = 0\n');
+    }
+    await publishList(join(base, 'state-one'), [entry('a')]);
+    await publishList(join(base, 'state-two'), [entry('b'), entry('c')]);
+    const d = driver([
+      script('site-one', 'publish', 'hgweb-one.config', 'state-one'),
+      script('site-two', 'publish', 'hgweb-two.config', 'state-two'),
+    ]);
+    const own = [['a'], ['b', 'c']];
+    const { results, walks, swapped } = await d.run(
+      Array.from({ length: 8 }, (_, i) => ({ app: i % 2, path: INDEX })),
+      20,
+      true,
+    );
+    const wrong = results.flatMap((thread, i) =>
+      thread.map((r) => `${r.status} ${reposOf(r.body).join(',')}`).filter((got) => got !== `${OK} ${own[i % 2]!.join(',')}`),
+    );
+    assert.deepEqual(wrong, [], `of 160 requests, ${wrong.length} were answered with another site's list or an error`);
+    // Whether or not the threads met inside a window, no site may leave one open: what it swaps, every site sees.
+    assert.deepEqual(swapped, [], "hgwebdir's module globals were replaced while the sites served");
+    assert.equal(walks, 0);
+    for (const app of [0, 1]) assert.deepEqual((await d.get(INDEX, 1, app)).repos, own[app]);
+  });
+
+  it('a full refresh sets every attribute that hgwebdir sets', async () => {
+    await publishList(state, [entry('a')]);
+    const d = driver([script('attrs-plain', 'touch'), script('attrs-publish', 'publish')]);
+    const ours = new Set(await d.attributes(1));
+    assert.deepEqual((await d.attributes(0)).filter((name) => !ours.has(name)), []);
   });
 
   it('keeps the last good list over a damaged or missing file, says so once, and takes the next good one', async () => {
@@ -107,7 +249,7 @@ describe('hgreload wsgi', () => {
     writeFileSync(published, '{"format": 1, "repos": [{"name": "b", "pa');
     for (let i = 0; i < 3; i++) {
       const r = await d.get(INDEX);
-      assert.equal(r.status, '200 Script output follows');
+      assert.equal(r.status, OK);
       assert.deepEqual(r.repos, ['b']);
     }
     rmSync(published);
@@ -127,4 +269,4 @@ describe('hgreload wsgi', () => {
     await publishList(state, [entry('c')]);
     assert.deepEqual((await d.get(INDEX)).repos, ['c']);
   });
-});
+}
