@@ -230,6 +230,11 @@ async function daemonStatus(settings: Settings, findings: Finding[]): Promise<Da
     const s = answer.status as DaemonStatus;
     const last = s.lastReload === null ? 'no reload since start' : `last reload ${s.lastReload.ok ? 'ok' : 'FAILED'}: ${s.lastReload.result}`;
     findings.push(s.lastReload?.ok === false ? fail('daemon', `pid ${s.pid}; ${last}`, 'see its log: journalctl -u hgreload') : ok('daemon', `pid ${s.pid}, ${s.repositories} repositories; ${last}`));
+    for (const root of s.roots) {
+      if (root.error === undefined) continue;
+      const kept = root.kept === undefined ? 'none of its repositories are served' : `the daemon serves its last good list (${root.kept} repositories) until it walks well again`;
+      findings.push(warn('daemon', `root ${root.folder}: ${root.error}; ${kept}`, 'fix what the message names (permissions, the mount); the next rescan mends the list'));
+    }
     return s;
   } catch (err) {
     findings.push(fromError('daemon', err, 'see its log: journalctl -u hgreload'));

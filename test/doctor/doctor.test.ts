@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Finding } from '../../src/doctor/finding.js';
 import { DaemonProcess } from '../helpers/daemon-process.js';
@@ -45,6 +45,22 @@ describe('hgreload doctor', () => {
       assert.match(r.stdout, /^ok {4}method publish/m);
       assert.match(r.stdout, /^0 broken/m);
       assert.doesNotMatch(r.stdout, /^FAIL/m);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it("a root the daemon cannot walk now: doctor says the daemon serves that root's last good list", async () => {
+    const d = deployment('method = publish', `[web]\nrefreshinterval = 86400\n[paths]\n/ = ${base}/going/*\n`, daemonSite);
+    mkdirSync(join(base, 'going/r/.hg'), { recursive: true });
+    const daemon = new DaemonProcess(['-c', join(d.here, 'hgreload.ini')]);
+    try {
+      await daemon.waitFor((l) => l.msg === 'ready', 'ready');
+      const from = daemon.mark;
+      rmSync(join(base, 'going'), { recursive: true });
+      await daemon.waitFor((l) => l.level === 'error' && /going does not exist/.test(l.msg), 'the root reported', { from });
+      const kept = d.findings().find((x) => x.check === 'daemon' && x.level === 'warn');
+      assert.match(kept?.message ?? '', /root .*going: .*does not exist; the daemon serves its last good list \(1 repositories\)/);
     } finally {
       await daemon.stop();
     }
