@@ -232,6 +232,8 @@ export class Daemon {
     if (settings.reload.state !== this.settings.reload.state) {
       this.log.warn({ state: this.settings.reload.state }, 'a new state folder takes effect on restart');
     }
+    // [hooks] auto just turned on: every served repository gets its hook, not only new ones.
+    if (settings.hooks.auto && !this.settings.hooks.auto) this.checkAllHooks = true;
     this.settings = Object.freeze({ ...settings, reload: { ...settings.reload, state: this.settings.reload.state } });
     this.reloader = reloader;
     this.coalescer.retime(...coalescerTiming(settings.reload.debounce));
