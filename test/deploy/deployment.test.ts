@@ -21,16 +21,18 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { askDaemon } from '../../src/daemon/control-client.js';
 import { socketPath } from '../../src/daemon/control-protocol.js';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
 import { HOOK_NAME } from '../../src/hooks/hgrc-edit.js';
+import { HOOK_PROGRAM, hookValue } from '../../src/hooks/hook-script.js';
 import { getIndex } from '../helpers/apache.js';
 import { Deployment } from '../helpers/deployment.js';
 import { makeTempDir, PROJECT_ROOT, runProgram } from '../helpers/run.js';
 import { makeKey, Sshd } from '../helpers/sshd.js';
+import { readmeBlock, SERVICE_SECTION } from '../helpers/readme-service.js';
 import { parseUnit, unitValue } from '../helpers/systemd-unit.js';
 import { Accounts, credentialsOf, gidOf, idsOf } from '../helpers/users.js';
 
@@ -87,15 +89,21 @@ describe('the deployment the README describes, on loopback', () => {
     dir.remove();
   });
 
-  it("the README's `npm install -g .` puts hgreload where the unit's ExecStart runs it", () => {
-    // The test installs with npm_config_prefix standing for /usr/local (readme-service.ts): that
-    // holds only where npm's own global prefix is /usr/local (Debian's npm) and not /usr
-    // (NodeSource's and nodejs.org's Node, which the README's Node >= 20.19 needs on Debian 12).
+  it("the README's npm line puts hgreload where the unit's ExecStart runs it", () => {
+    // npm itself says where that line installs: `npm prefix -g` with the line's own options,
+    // from the checkout (where the README runs it), without the npm_config_* this test runner
+    // may have (npm test sets some) and without the stand-in prefix the install steps use.
+    const line = readmeBlock(SERVICE_SECTION).find((l) => /^npm\s+(install|i|add)\s/.test(l));
+    assert.ok(line !== undefined, `no npm install line in the README's "${SERVICE_SECTION}" block`);
+    const args = line.replace(/(^|\s)#.*$/, '').trim().split(/\s+/).slice(2);
+    assert.ok(args.includes('-g') || args.includes('--global'), `the README's npm line installs globally: ${line}`);
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_config_/i.test(name)));
-    const prefix = spawnSync('npm', ['prefix', '-g'], { encoding: 'utf8', env }).stdout.trim();
+    const npm = spawnSync('npm', ['prefix', ...args], { cwd: PROJECT_ROOT, encoding: 'utf8', env });
+    assert.equal(npm.status, 0, npm.stderr);
+    const prefix = npm.stdout.trim();
     const unit = parseUnit(readFileSync(join(PROJECT_ROOT, 'systemd/hgreload.service'), 'utf8'));
     const execStart = unitValue(unit, 'Service', 'ExecStart')!.split(/\s+/)[0];
-    assert.equal(join(prefix, 'bin/hgreload'), execStart, `npm's global prefix here is ${prefix}: npm install -g . puts hgreload in ${prefix}/bin, the unit runs ${execStart}`);
+    assert.equal(join(prefix, 'bin/hgreload'), execStart, `"${line}" puts hgreload in ${prefix}/bin here, the unit runs ${execStart}`);
   });
 
   it('the SSH pusher is an ordinary user in the hosting group, not in www-data', () => {
@@ -160,6 +168,26 @@ describe('the deployment the README describes, on loopback', () => {
           assert.ok(Date.now() < deadline, `journalctl -f never showed the ready line:\n${site.readme.followed.join('\n')}`);
           await new Promise((r) => setTimeout(r, 50));
         }
+      });
+
+      it("the README's npm line installed a root-owned copy with its dependencies, holding the hook program every pusher runs", () => {
+        const pkg = site.readme.host('/usr/local/lib/node_modules/hgreload');
+        assert.ok(lstatSync(pkg).isDirectory(), `${pkg} is a folder, not a link to the checkout`);
+        assert.ok(realpathSync(site.readme.cli).startsWith(`${pkg}/`), `${site.readme.cli} leads into ${pkg}`);
+        const writable: string[] = [];
+        for (const entry of readdirSync(pkg, { recursive: true, withFileTypes: true })) {
+          const path = join(entry.parentPath, entry.name);
+          const st = lstatSync(path);
+          if (st.isSymbolicLink()) continue; // a link's own mode means nothing; its folder's owner decides
+          // Only root may change it: owned by root, writable by no one else.
+          if (st.uid !== 0 || (st.mode & 0o002) !== 0 || ((st.mode & 0o020) !== 0 && st.gid !== 0)) writable.push(path);
+        }
+        assert.deepEqual(writable, [], 'files someone other than root may write');
+        assert.ok(existsSync(join(pkg, 'node_modules/chokidar/package.json')), 'its dependencies installed in the copy');
+        assert.ok(!existsSync(join(pkg, 'node_modules/typescript')), 'no devDependencies');
+        // The hook line root's install-hooks wrote names the program in that copy.
+        const hook = runProgram(['hg', 'config', `hooks.${HOOK_NAME}`], { cwd: join(site.root, 'ssh-target'), env: { HGRCPATH: siteHgrc } });
+        assert.equal(hook.stdout.trim(), hookValue(socketPath(site.stateDir), join(pkg, HOOK_PROGRAM)), hook.stderr);
       });
 
       it('a push over HTTP needs a user from the htpasswd file', () => {

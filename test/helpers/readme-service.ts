@@ -52,7 +52,7 @@ function hostPaths(dir: string): HostPath[] {
 
 /** Commands the section may run, and why each stays off the host here. */
 const KNOWN_COMMANDS: Readonly<Record<string, string>> = {
-  npm: 'npm_config_prefix=$PREFIX: -g installs below the stand-in for /usr/local',
+  npm: 'its --prefix is mapped to $PREFIX (and npm_config_prefix=$PREFIX should the line lose it): -g installs below the stand-in for /usr/local',
   adduser: 'makes the test user ($SERVICE_USER), deleted after the test',
   mkdir: 'only mapped paths (checked)',
   cp: 'only mapped paths (checked)',
@@ -165,7 +165,8 @@ export class ReadmeService {
       "# The host paths the README names, moved to this test's folders:",
       ...this.paths.map((p) => `export ${p.name}=${quote(p.test)}   # ${p.host}`),
       `export SERVICE_USER=${quote(this.options.serviceUser)}   # the README's ${README_USER} user`,
-      '# npm -g installs below its prefix; scripts off: `prepare` would rebuild dist/ under the running tests (npm test built it).',
+      '# npm -g installs below its prefix (the README names it; this is the fallback that keeps npm off the host\'s);',
+      '# scripts off: `prepare` would rebuild dist/ under the running tests (npm test built it); offline: from the cache `npm ci` filled.',
       'export npm_config_prefix="$PREFIX" npm_config_ignore_scripts=true npm_config_offline=true npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false',
       `export EDITOR=${quote(`cp -- ${settings}`)}`,
       `export PATH=${quote(this.manager.bin)}:"$PATH" SERVICE_MANAGER_SOCKET=${quote(this.manager.socket)}`,
