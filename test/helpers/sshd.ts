@@ -35,9 +35,10 @@ export interface SshdOptions {
   readonly sessionEnv?: Readonly<Record<string, string>>;
   /**
    * The umask of every session (sshd's own, 022, when unset). A host whose pushers share
-   * repositories through a group gives them 002 (Debian: pam_umask in /etc/pam.d/common-session,
-   * with USERGROUPS_ENAB yes in /etc/login.defs); this sshd runs without PAM, so a ForceCommand
-   * sets it, then runs the client's command through the user's shell, as sshd itself would.
+   * repositories through a group gives them 002 (on Debian, say, `session optional pam_umask.so`
+   * added to /etc/pam.d/common-session, with USERGROUPS_ENAB yes in /etc/login.defs); this sshd
+   * runs without PAM, so a ForceCommand sets it, then runs the client's command through the
+   * user's shell, as sshd itself would.
    */
   readonly umask?: number;
 }
