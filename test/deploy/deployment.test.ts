@@ -13,7 +13,9 @@
  * - they leave the WSGI processes running (a push into an existing repository
  *   changes nothing hgweb serves, so it must not reload);
  * - `hg clone . ssh://...` makes a repository that hgweb lists (with publish
- *   within a second, without a restart), and `[hooks] auto` hooks it.
+ *   within a second, without a restart), and `[hooks] auto` hooks it, as the
+ *   README's steps for that let it: the shared group trusted in the site-wide
+ *   Mercurial config, and the daemon in that group through a drop-in.
  *
  * Who owns and may write what is explained in helpers/deployment.ts.
  */
@@ -21,16 +23,18 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { askDaemon } from '../../src/daemon/control-client.js';
 import { socketPath } from '../../src/daemon/control-protocol.js';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
 import { HOOK_NAME } from '../../src/hooks/hgrc-edit.js';
+import { HOOK_PROGRAM, hookValue } from '../../src/hooks/hook-script.js';
 import { getIndex } from '../helpers/apache.js';
 import { Deployment } from '../helpers/deployment.js';
 import { makeTempDir, PROJECT_ROOT, runProgram } from '../helpers/run.js';
 import { makeKey, Sshd } from '../helpers/sshd.js';
+import { readmeBlock, SERVICE_SECTION, sharedGroupSteps } from '../helpers/readme-service.js';
 import { parseUnit, unitValue } from '../helpers/systemd-unit.js';
 import { Accounts, credentialsOf, gidOf, idsOf } from '../helpers/users.js';
 
@@ -63,7 +67,9 @@ describe('the deployment the README describes, on loopback', () => {
   const base = dir.path;
   const accounts = new Accounts();
   const key = join(base, 'client/id_ed25519');
-  const siteHgrc = join(base, 'mercurial-site.rc');
+  // The host's /etc/mercurial/hgrc.d, which every hg here reads through HGRCPATH (a folder: its *.rc files).
+  const siteHgrc = join(base, 'etc/mercurial/hgrc.d');
+  let dropIn: string[] = [];
   let sshd: Sshd | undefined;
   let hosting = '';
   let pusher = '';
@@ -72,11 +78,21 @@ describe('the deployment the README describes, on loopback', () => {
     hosting = accounts.group('hgrl-hg');
     mkdirSync(join(base, 'home'));
     pusher = accounts.person('hgrl-pusher', { home: join(base, 'home/pusher'), groups: [hosting] });
-    // The host's site-wide Mercurial config (/etc/mercurial/hgrc.d/ on a real host; see helpers/deployment.ts).
-    writeFileSync(siteHgrc, `[trusted]\ngroups = ${hosting}\n`);
+    // The README's steps for [hooks] auto where pushers own the repositories, with our shared
+    // group for its `hg`: the [trusted] file in the site-wide config (see helpers/deployment.ts)...
+    const steps = sharedGroupSteps(hosting);
+    mkdirSync(siteHgrc, { recursive: true });
+    writeFileSync(join(siteHgrc, basename(steps.trustedFile)), `${steps.trusted.join('\n')}\n`);
+    // ... and the daemon's drop-in. One line more, for this test only: on a real host the daemon
+    // reads /etc/mercurial/hgrc.d itself, with HGRCPATH unset; this test must not write that
+    // shared system folder, so its site config lies in the temp folder, and the daemon, like
+    // every other hg here (sshd's sessions, Apache), is told so through HGRCPATH.
+    dropIn = [...steps.dropIn, `Environment=HGRCPATH=${siteHgrc}`];
+    assert.equal(steps.dropIn.filter((l) => /^\[.+\]$/.test(l.trim())).at(-1), '[Service]', 'the drop-in ends in [Service]');
     mkdirSync(join(base, 'client'), { mode: 0o700 });
     const publicKey = makeKey(key, `${pusher}@client`);
-    sshd = new Sshd({ dir: join(base, 'sshd'), allowUsers: [pusher], sessionEnv: { HGRCPATH: siteHgrc } });
+    // Pushers work with umask 002, so that a repository one of them makes over SSH is the group's to write.
+    sshd = new Sshd({ dir: join(base, 'sshd'), allowUsers: [pusher], sessionEnv: { HGRCPATH: siteHgrc }, umask: 0o002 });
     sshd.authorize(pusher, publicKey);
     await sshd.start();
   });
@@ -87,15 +103,21 @@ describe('the deployment the README describes, on loopback', () => {
     dir.remove();
   });
 
-  it("the README's `npm install -g .` puts hgreload where the unit's ExecStart runs it", () => {
-    // The test installs with npm_config_prefix standing for /usr/local (readme-service.ts): that
-    // holds only where npm's own global prefix is /usr/local (Debian's npm) and not /usr
-    // (NodeSource's and nodejs.org's Node, which the README's Node >= 20.19 needs on Debian 12).
+  it("the README's npm line puts hgreload where the unit's ExecStart runs it", () => {
+    // npm itself says where that line installs: `npm prefix -g` with the line's own options,
+    // from the checkout (where the README runs it), without the npm_config_* this test runner
+    // may have (npm test sets some) and without the stand-in prefix the install steps use.
+    const line = readmeBlock(SERVICE_SECTION).find((l) => /^npm\s+(install|i|add)\s/.test(l));
+    assert.ok(line !== undefined, `no npm install line in the README's "${SERVICE_SECTION}" block`);
+    const args = line.replace(/(^|\s)#.*$/, '').trim().split(/\s+/).slice(2);
+    assert.ok(args.includes('-g') || args.includes('--global'), `the README's npm line installs globally: ${line}`);
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_config_/i.test(name)));
-    const prefix = spawnSync('npm', ['prefix', '-g'], { encoding: 'utf8', env }).stdout.trim();
+    const npm = spawnSync('npm', ['prefix', ...args], { cwd: PROJECT_ROOT, encoding: 'utf8', env });
+    assert.equal(npm.status, 0, npm.stderr);
+    const prefix = npm.stdout.trim();
     const unit = parseUnit(readFileSync(join(PROJECT_ROOT, 'systemd/hgreload.service'), 'utf8'));
     const execStart = unitValue(unit, 'Service', 'ExecStart')!.split(/\s+/)[0];
-    assert.equal(join(prefix, 'bin/hgreload'), execStart, `npm's global prefix here is ${prefix}: npm install -g . puts hgreload in ${prefix}/bin, the unit runs ${execStart}`);
+    assert.equal(join(prefix, 'bin/hgreload'), execStart, `"${line}" puts hgreload in ${prefix}/bin here, the unit runs ${execStart}`);
   });
 
   it('the SSH pusher is an ordinary user in the hosting group, not in www-data', () => {
@@ -120,6 +142,7 @@ describe('the deployment the README describes, on loopback', () => {
           hosting,
           owner: pusher,
           siteHgrc,
+          dropIn,
           accounts,
           wsgiGroup: `e2e${method[0]}${process.pid % 100_000}`,
           repositories: EXISTING,
@@ -140,7 +163,10 @@ describe('the deployment the README describes, on loopback', () => {
         const wwwData = gidOf('www-data');
         assert.deepEqual(daemon.uids, [user.uid, user.uid, user.uid, user.uid], 'User= the README adduser user');
         assert.deepEqual(daemon.gids, [wwwData, wwwData, wwwData, wwwData], 'Group=www-data');
-        assert.deepEqual(daemon.groups, [wwwData], 'no other group');
+        // The kernel keeps supplementary groups sorted.
+        assert.deepEqual(daemon.groups, [wwwData, gidOf(hosting)].sort((a, b) => a - b), "www-data and the README drop-in's SupplementaryGroups= (the shared group), no other");
+        // ProtectSystem=strict (systemd's alone, not applied here) leaves the daemon nothing else to write.
+        assert.ok(plan.readWritePaths.includes(site.root), `ReadWritePaths= of the README's drop-in names the repositories' root: ${plan.readWritePaths.join(' ')}`);
         assert.equal(daemon.umask, plan.umask, 'UMask=');
         assert.equal(plan.umask, 0o077);
         assert.equal(daemon.noNewPrivs, true, 'NoNewPrivileges=yes');
@@ -160,6 +186,26 @@ describe('the deployment the README describes, on loopback', () => {
           assert.ok(Date.now() < deadline, `journalctl -f never showed the ready line:\n${site.readme.followed.join('\n')}`);
           await new Promise((r) => setTimeout(r, 50));
         }
+      });
+
+      it("the README's npm line installed a root-owned copy with its dependencies, holding the hook program every pusher runs", () => {
+        const pkg = site.readme.host('/usr/local/lib/node_modules/hgreload');
+        assert.ok(lstatSync(pkg).isDirectory(), `${pkg} is a folder, not a link to the checkout`);
+        assert.ok(realpathSync(site.readme.cli).startsWith(`${pkg}/`), `${site.readme.cli} leads into ${pkg}`);
+        const writable: string[] = [];
+        for (const entry of readdirSync(pkg, { recursive: true, withFileTypes: true })) {
+          const path = join(entry.parentPath, entry.name);
+          const st = lstatSync(path);
+          if (st.isSymbolicLink()) continue; // a link's own mode means nothing; its folder's owner decides
+          // Only root may change it: owned by root, writable by no one else.
+          if (st.uid !== 0 || (st.mode & 0o002) !== 0 || ((st.mode & 0o020) !== 0 && st.gid !== 0)) writable.push(path);
+        }
+        assert.deepEqual(writable, [], 'files someone other than root may write');
+        assert.ok(existsSync(join(pkg, 'node_modules/chokidar/package.json')), 'its dependencies installed in the copy');
+        assert.ok(!existsSync(join(pkg, 'node_modules/typescript')), 'no devDependencies');
+        // The hook line root's install-hooks wrote names the program in that copy.
+        const hook = runProgram(['hg', 'config', `hooks.${HOOK_NAME}`], { cwd: join(site.root, 'ssh-target'), env: { HGRCPATH: siteHgrc } });
+        assert.equal(hook.stdout.trim(), hookValue(socketPath(site.stateDir), join(pkg, HOOK_PROGRAM)), hook.stderr);
       });
 
       it('a push over HTTP needs a user from the htpasswd file', () => {
@@ -216,9 +262,11 @@ describe('the deployment the README describes, on loopback', () => {
       describe('hg clone to a new repository over SSH', () => {
         let visibleAfterMs = NaN;
         let pidsBefore: number[] = [];
+        let logMark = 0;
         const name = 'new-repo';
         before(async () => {
           pidsBefore = site.apache.wsgiPids();
+          logMark = site.readme.daemon.mark;
           const clone = hg(['clone', '-q', ...sshArgs(), '.', ssh(join(site.root, name))], join(home, 'work/ssh'));
           assert.equal(clone.status, 0, clone.output);
           assert.doesNotMatch(clone.output, /abort/i);
@@ -239,13 +287,20 @@ describe('the deployment the README describes, on loopback', () => {
           }
         });
 
-        it('has the hook: [hooks] auto put it in, in force for the repository\'s owner', () => {
-          // The reload that showed it came after the daemon's hook install for it: nothing to wait for.
-          assert.equal(statSync(join(site.root, name, '.hg')).uid, idsOf(pusher).uid, 'made by the pusher, over SSH');
-          const r = runProgram(['hg', 'config', 'hooks'], { cwd: join(site.root, name), user: pusher, initGroups: true, env: { HGRCPATH: siteHgrc } });
-          const daemonSaid = site.readme.daemon.output.filter((l) => l.includes(name) && /hook/.test(l)).join('\n');
-          assert.match(r.stdout, new RegExp(`^hooks\\.${HOOK_NAME.replace('.', '\\.')}=python:`, 'm'), `hg config hooks: ${r.stdout}${r.stderr}\nthe daemon said:\n${daemonSaid}`);
-          assert.ok(readFileSync(join(site.root, name, '.hg/hgrc'), 'utf8').includes(HOOK_NAME));
+        it("has the hook: [hooks] auto put it in, in force for the repository's owner", async () => {
+          const repo = join(site.root, name);
+          assert.equal(statSync(join(repo, '.hg')).uid, idsOf(pusher).uid, 'made by the pusher, over SSH');
+          // The daemon hooks a new repository beside its reload, not before it: wait for its word.
+          const said = await site.readme.daemon.waitFor((l) => l.repo === realpathSync(repo) && l.msg.startsWith('hook '), `the daemon's hook install for ${name}`, { from: logMark, timeoutMs: 10_000 });
+          assert.equal(said.msg, `hook added: ${join(realpathSync(repo), '.hg/hgrc')}`);
+          // The README: written as the daemon's user, with the repository's (shared) group.
+          const hgrc = statSync(join(repo, '.hg/hgrc'));
+          assert.deepEqual([hgrc.uid, hgrc.gid], [idsOf(site.serviceUser).uid, gidOf(hosting)], "the hgrc's owner and group");
+          // What the pusher's hg makes of it: Mercurial leaves out the values of a file it does not trust.
+          const r = runProgram(['hg', 'config', `hooks.${HOOK_NAME}`], { cwd: repo, user: pusher, initGroups: true, env: { HGRCPATH: siteHgrc } });
+          const program = join(site.readme.host('/usr/local/lib/node_modules/hgreload'), HOOK_PROGRAM);
+          assert.equal(r.stdout.trim(), hookValue(socketPath(site.stateDir), program), `hg config as the pusher: ${r.stdout}${r.stderr}`);
+          assert.doesNotMatch(r.stderr, /not trusting/);
         });
       });
     });

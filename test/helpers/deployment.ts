@@ -15,13 +15,17 @@
  * www-data's own accounts stay as they are). And Mercurial trusts the hgrc
  * files of that group ([trusted] groups = hosting): without it a push by
  * anyone but an hgrc's owner ignores the repository's hooks, hgreload's too.
- * On a real host that line sits in /etc/mercurial/hgrc.d/; here it is a file
- * in the temp folder that HGRCPATH names for every hg: sshd's sessions
- * (SetEnv) and Apache (whose mod_wsgi processes inherit its environment).
+ * On a real host that line sits in /etc/mercurial/hgrc.d/ (README); here it
+ * is in a folder of the temp folder that HGRCPATH names for every hg: sshd's
+ * sessions (SetEnv), Apache (whose mod_wsgi processes inherit its
+ * environment) and the daemon (Environment= in its drop-in).
  *
  * The daemon's user (the README's `hgreload`, here `hgrl-daemon-<random>`) is
- * in www-data only, as the README's adduser line makes it: it reads the
- * repositories (world-readable) but owns none.
+ * in www-data only, as the README's adduser line makes it; the README's
+ * drop-in adds the shared group to the service (SupplementaryGroups=), so
+ * that `[hooks] auto` may write a new repository's .hg/hgrc, as itself with
+ * the repository's group, which [trusted] makes every hg heed. It owns no
+ * repository.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -40,8 +44,10 @@ export interface DeploymentOptions {
   readonly hosting: string;
   /** The person who made the existing repositories (and pushes over SSH). */
   readonly owner: string;
-  /** The Mercurial config every hg on this host reads (HGRCPATH), with [trusted]. */
+  /** The Mercurial config every hg on this host reads (HGRCPATH: a file, or a folder of *.rc), with [trusted]. */
   readonly siteHgrc: string;
+  /** The administrator's drop-in for the service (`systemctl edit hgreload`), as lines. */
+  readonly dropIn: readonly string[];
   readonly accounts: Accounts;
   /** mod_wsgi's process group name (unique per test, at most 10 characters). */
   readonly wsgiGroup: string;
@@ -64,6 +70,7 @@ export class Deployment {
   constructor(private readonly options: DeploymentOptions) {
     const host = join(options.dir, 'host');
     this.serviceUser = accountName('hgrl-daemon');
+    // The README's /srv/hg, where readme-service.ts maps it.
     this.root = join(host, 'srv/hg');
     this.www = join(host, 'var/www/hg');
     this.script = join(this.www, 'hgweb.wsgi');
@@ -137,6 +144,9 @@ export class Deployment {
     writeFileSync(this.webconf, `[web]\nrefreshinterval = 86400\nallow-push = *\npush_ssl = false\n[paths]\n/ = ${this.root}/**\n`);
 
     await this.readme.install();
+    // The README has the drop-in added after `enable --now`, then a restart; added before the
+    // first start, the service starts once, from the same unit.
+    this.readme.editUnit(this.options.dropIn);
     const wsgi = this.admin(['wsgi']);
     assert.equal(wsgi.status, 0, wsgi.stderr);
     writeFileSync(this.script, wsgi.stdout, { mode: 0o644 });

@@ -29,15 +29,65 @@ export const SERVICE_SECTION = 'Running it as a service';
 export const README_USER = 'hgreload';
 export const UNIT = 'hgreload';
 
-/** The first fenced block of `lang` below the heading `title` in README.md, as lines. */
-export function readmeBlock(title: string, lang = 'sh'): string[] {
+/** Every fenced block of `lang` in the README section headed `title` (up to the next heading), each as lines. */
+export function readmeBlocks(title: string, lang: string): string[][] {
   const lines = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8').split('\n');
-  const heading = lines.findIndex((l) => /^#+ /.test(l) && l.replace(/^#+ /, '') === title);
-  assert.ok(heading >= 0, `README.md has no heading "${title}"`);
-  const start = lines.findIndex((l, i) => i > heading && l.trim() === `\`\`\`${lang}`);
-  const end = lines.findIndex((l, i) => i > start && l.trim() === '```');
-  assert.ok(start > heading && end > start, `no \`\`\`${lang} block below "${title}"`);
-  return lines.slice(start + 1, end).filter((l) => l.trim() !== '');
+  const blocks: string[][] = [];
+  let inSection = false;
+  let fence: string[] | undefined;
+  let fenced = false; // inside a block of another language: its `# ...` lines are not headings
+  for (const line of lines) {
+    if (fence !== undefined || fenced) {
+      if (line.trim() === '```') {
+        if (fence !== undefined) blocks.push(fence.filter((l) => l.trim() !== ''));
+        fence = undefined;
+        fenced = false;
+      } else {
+        fence?.push(line);
+      }
+      continue;
+    }
+    if (/^#+ /.test(line)) {
+      if (inSection) break;
+      inSection = line.replace(/^#+ /, '') === title;
+    } else if (line.trim().startsWith('```')) {
+      if (inSection && line.trim() === `\`\`\`${lang}`) fence = [];
+      else fenced = true;
+    }
+  }
+  assert.ok(inSection, `README.md has no heading "${title}"`);
+  return blocks;
+}
+
+/** The first fenced block of `lang` in the README section headed `title`, as lines. */
+export function readmeBlock(title: string, lang = 'sh'): string[] {
+  const block = readmeBlocks(title, lang)[0];
+  assert.ok(block !== undefined, `no \`\`\`${lang} block below "${title}"`);
+  return block;
+}
+
+/** The group the README's service section calls the repositories' shared group. */
+export const README_GROUP = 'hg';
+
+/**
+ * What the README's service section has an administrator add for `[hooks] auto` on a host where
+ * pushers own the repositories: the ```ini block with `[trusted]` (its first line a comment naming
+ * the file in /etc/mercurial/hgrc.d/) and the one with `[Service]` (the drop-in that `systemctl
+ * edit hgreload` makes), each with the README's `hg` replaced by `group`.
+ */
+export function sharedGroupSteps(group: string): { trustedFile: string; trusted: string[]; dropIn: string[] } {
+  const blocks = readmeBlocks(SERVICE_SECTION, 'ini');
+  const find = (section: string) => {
+    const block = blocks.find((b) => b.some((l) => l.trim() === section));
+    assert.ok(block !== undefined, `no \`\`\`ini block with ${section} in the README's "${SERVICE_SECTION}"`);
+    const mapped = block.map((l) => l.replace(new RegExp(`^(\\s*\\w+\\s*=\\s*)${README_GROUP}\\s*$`), `$1${group}`));
+    assert.ok(mapped.some((l, i) => l !== block[i]), `the README's ${section} block names no group ${README_GROUP}: ${block.join(' / ')}`);
+    return mapped;
+  };
+  const trusted = find('[trusted]');
+  const file = /^#\s*(\/etc\/mercurial\/hgrc\.d\/[\w.-]+\.rc)\b/.exec(trusted[0] ?? '');
+  assert.ok(file !== null, `the README's [trusted] block must start with a comment naming its file in /etc/mercurial/hgrc.d/ (*.rc, what Mercurial reads): ${trusted[0]}`);
+  return { trustedFile: file[1]!, trusted, dropIn: find('[Service]') };
 }
 
 /** The host paths the section names, each with the variable that stands for it and its folder below `dir`. */
@@ -47,12 +97,14 @@ function hostPaths(dir: string): HostPath[] {
     { name: 'HGRELOAD_ETC', host: '/etc/hgreload', test: join(dir, 'etc/hgreload') },
     { name: 'SYSTEMD_UNIT_DIR', host: '/etc/systemd/system', test: join(dir, 'etc/systemd/system') },
     { name: 'STATE_DIR', host: '/var/lib/hgreload', test: join(dir, 'var/lib/hgreload') },
+    // The repositories' root the README's drop-in names (ReadWritePaths=).
+    { name: 'REPOSITORIES', host: '/srv/hg', test: join(dir, 'srv/hg') },
   ];
 }
 
 /** Commands the section may run, and why each stays off the host here. */
 const KNOWN_COMMANDS: Readonly<Record<string, string>> = {
-  npm: 'npm_config_prefix=$PREFIX: -g installs below the stand-in for /usr/local',
+  npm: 'its --prefix is mapped to $PREFIX (and npm_config_prefix=$PREFIX should the line lose it): -g installs below the stand-in for /usr/local',
   adduser: 'makes the test user ($SERVICE_USER), deleted after the test',
   mkdir: 'only mapped paths (checked)',
   cp: 'only mapped paths (checked)',
@@ -131,6 +183,16 @@ export class ReadmeService {
     return this.manager.process(UNIT);
   }
 
+  /**
+   * `systemctl edit hgreload`: `lines` become the unit's drop-in
+   * (/etc/systemd/system/hgreload.service.d/override.conf), read when the service starts.
+   */
+  editUnit(lines: readonly string[]): void {
+    const dir = this.host(`/etc/systemd/system/${UNIT}.service.d`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'override.conf'), `${lines.join('\n')}\n`, { mode: 0o644 });
+  }
+
   /** The section's lines before the first that starts the service: install, user, settings, unit. */
   async install(): Promise<void> {
     const { dir } = this.options;
@@ -165,7 +227,8 @@ export class ReadmeService {
       "# The host paths the README names, moved to this test's folders:",
       ...this.paths.map((p) => `export ${p.name}=${quote(p.test)}   # ${p.host}`),
       `export SERVICE_USER=${quote(this.options.serviceUser)}   # the README's ${README_USER} user`,
-      '# npm -g installs below its prefix; scripts off: `prepare` would rebuild dist/ under the running tests (npm test built it).',
+      '# npm -g installs below its prefix (the README names it; this is the fallback that keeps npm off the host\'s);',
+      '# scripts off: `prepare` would rebuild dist/ under the running tests (npm test built it); offline: from the cache `npm ci` filled.',
       'export npm_config_prefix="$PREFIX" npm_config_ignore_scripts=true npm_config_offline=true npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false',
       `export EDITOR=${quote(`cp -- ${settings}`)}`,
       `export PATH=${quote(this.manager.bin)}:"$PATH" SERVICE_MANAGER_SOCKET=${quote(this.manager.socket)}`,

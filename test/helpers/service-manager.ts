@@ -7,7 +7,7 @@
  * line the service prints goes to a journal file that the `journalctl -u
  * UNIT -f` stand-in follows.
  */
-import { appendFileSync, chmodSync, chownSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -144,8 +144,16 @@ export class ServiceManager {
     }
   }
 
+  /**
+   * The unit as systemd reads it: the file, then its drop-ins (UNIT.service.d/*.conf, what
+   * `systemctl edit` writes) in the order of their names, each later assignment applied after
+   * the earlier ones (a list grows, an empty value resets it, a single value is replaced).
+   */
   private unitText(unit: string): string {
-    return readFileSync(join(this.options.unitDir, `${unit}.service`), 'utf8');
+    const file = join(this.options.unitDir, `${unit}.service`);
+    const dropIns = join(this.options.unitDir, `${unit}.service.d`);
+    const confs = existsSync(dropIns) ? readdirSync(dropIns).filter((f) => f.endsWith('.conf')).sort() : [];
+    return [file, ...confs.map((f) => join(dropIns, f))].map((f) => readFileSync(f, 'utf8')).join('\n');
   }
 
   /** As systemctl enable: a link in each WantedBy= target's .wants folder. */

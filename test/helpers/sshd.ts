@@ -33,6 +33,14 @@ export interface SshdOptions {
   readonly allowUsers: readonly string[];
   /** Environment for every session (sshd's SetEnv), e.g. HGRCPATH for the pushers' hg. */
   readonly sessionEnv?: Readonly<Record<string, string>>;
+  /**
+   * The umask of every session (sshd's own, 022, when unset). A host whose pushers share
+   * repositories through a group gives them 002 (on Debian, say, `session optional pam_umask.so`
+   * added to /etc/pam.d/common-session, with USERGROUPS_ENAB yes in /etc/login.defs); this sshd
+   * runs without PAM, so a ForceCommand sets it, then runs the client's command through the
+   * user's shell, as sshd itself would.
+   */
+  readonly umask?: number;
 }
 
 export class Sshd {
@@ -53,7 +61,7 @@ export class Sshd {
   }
 
   async start(): Promise<void> {
-    const { dir, allowUsers, sessionEnv = {} } = this.options;
+    const { dir, allowUsers, sessionEnv = {}, umask } = this.options;
     mkdirSync(this.keysDir, { recursive: true, mode: 0o755 });
     const hostKey = join(dir, 'ssh_host_ed25519_key');
     makeKey(hostKey, 'hgreload-test-host');
@@ -81,6 +89,7 @@ export class Sshd {
         'AllowTcpForwarding no',
         'PrintMotd no',
         ...Object.entries(sessionEnv).map(([name, value]) => `SetEnv ${name}=${value}`),
+        ...(umask === undefined ? [] : [`ForceCommand umask ${umask.toString(8).padStart(4, '0')} && exec "$SHELL" -c "$SSH_ORIGINAL_COMMAND"`]),
         '',
       ].join('\n'),
     );

@@ -9,6 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { withUmask } from './run.js';
+import { gidOf } from './users.js';
 
 export type UnitFile = ReadonlyMap<string, ReadonlyArray<readonly [string, string]>>;
 
@@ -55,6 +56,7 @@ const APPLIED = new Set([
   'Environment',
   'User',
   'Group',
+  'SupplementaryGroups',
   'UMask',
   'WorkingDirectory',
   'StateDirectory',
@@ -98,11 +100,18 @@ const SERVICE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin';
 export interface ServicePlan {
   readonly user: string;
   readonly group: string;
+  /** The process's supplementary groups, as gids: Group=, the user's groups in /etc/group, SupplementaryGroups=. */
+  readonly groups: readonly number[];
   readonly umask: number;
   readonly execStart: readonly string[];
   /** The signal `systemctl reload` sends (ExecReload=/bin/kill -SIG $MAINPID). */
   readonly reloadSignal: NodeJS.Signals | undefined;
   readonly stateDirectories: ReadonlyArray<{ readonly path: string; readonly mode: number }>;
+  /**
+   * ReadWritePaths=, mapped: not applied (ProtectSystem=strict needs systemd), but what a test
+   * checks, since under systemd the service may write nothing else outside its state folder.
+   */
+  readonly readWritePaths: readonly string[];
   readonly cwd: string;
   /** setpriv, then the unit's umask, then ExecStart: the same process from start to end. */
   readonly argv: readonly string[];
@@ -111,8 +120,9 @@ export interface ServicePlan {
 
 /**
  * How to run the [Service] of `unit` as systemd would (User= and Group= with
- * the user's groups, UMask=, NoNewPrivileges=, an empty CapabilityBoundingSet=,
- * StateDirectory= made and owned, a clean environment). `mapPath` moves the
+ * the user's groups and SupplementaryGroups=, UMask=, NoNewPrivileges=, an
+ * empty CapabilityBoundingSet=, StateDirectory= made and owned, a clean
+ * environment). `mapPath` moves the
  * host paths the unit names (ExecStart, Environment, /var/lib/NAME) to a
  * test's folders; `mapUser` does the same for User=.
  */
@@ -134,6 +144,9 @@ export function planService(unit: UnitFile, mapPath: (path: string) => string, m
   const home = spawnSync('getent', ['passwd', user], { encoding: 'utf8' }).stdout.split(':');
   if (home.length < 7) throw new Error(`User=${user}: no such user`);
   const group = value('Group') ?? spawnSync('id', ['-gn', user], { encoding: 'utf8' }).stdout.trim();
+  // systemd: getgrouplist(User=, Group=), i.e. Group= and the user's groups from /etc/group, then SupplementaryGroups=.
+  const memberOf = spawnSync('getent', ['initgroups', user], { encoding: 'utf8' }).stdout.trim().split(/\s+/).slice(1).map(Number);
+  const groups = [...new Set([gidOf(group), ...memberOf, ...unitList(unit, 'Service', 'SupplementaryGroups').map(gidOf)])];
   const umask = parseInt(value('UMask') ?? '0022', 8);
   const stateMode = parseInt(value('StateDirectoryMode') ?? '0755', 8);
   const stateDirectories = unitList(unit, 'Service', 'StateDirectory').map((name) => ({ path: mapPath(`/var/lib/${name}`), mode: stateMode }));
@@ -154,8 +167,7 @@ export function planService(unit: UnitFile, mapPath: (path: string) => string, m
     'setpriv',
     `--reuid=${user}`,
     `--regid=${group}`,
-    // systemd calls initgroups(3) for User=: the user's groups from /etc/group come along.
-    '--init-groups',
+    `--groups=${groups.join(',')}`,
     ...(value('NoNewPrivileges') === 'yes' ? ['--no-new-privs'] : []),
     ...(value('CapabilityBoundingSet') !== undefined ? ['--bounding-set=-all', '--inh-caps=-all'] : []),
     '--',
@@ -164,10 +176,13 @@ export function planService(unit: UnitFile, mapPath: (path: string) => string, m
   return {
     user,
     group,
+    groups,
     umask,
     execStart,
     reloadSignal: reload === null ? undefined : (`SIG${reload[1]}` as NodeJS.Signals),
     stateDirectories,
+    // A leading `-` (ignore a missing path) or `+` is not part of the path.
+    readWritePaths: unitList(unit, 'Service', 'ReadWritePaths').map((p) => mapPath(p.replace(/^[-+]/, ''))),
     cwd: mapPath(value('WorkingDirectory') ?? '/'),
     argv,
     env,
