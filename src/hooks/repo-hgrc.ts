@@ -94,7 +94,11 @@ export async function editRepoHgrc(repo: string, options: EditOptions): Promise<
       await writeFileAtomic(target.path, edit.text, { mode, owner: writeAs });
     }
   } catch (err) {
-    return { ...base, outcome: 'failed', reason: `cannot write ${target.path} (${strerror(err)})` };
+    const hint =
+      errnoCode(err) === 'EACCES' && process.getuid?.() !== 0
+        ? `; this user must be able to write ${dotHg}: keep repositories in a shared group it is in, made with umask 002 (see README, Running it as a service)`
+        : '';
+    return { ...base, outcome: 'failed', reason: `cannot write ${target.path} (${strerror(err)})${hint}` };
   }
   return { ...base, outcome: edit.kind, diff };
 }
