@@ -35,6 +35,8 @@ export interface DoctorInput {
   readonly user?: string;
   /** The installed unit, whose User= runs the daemon. */
   readonly unitFile: string;
+  /** What the hook told syslog in the last day (journalctl -t hgreload-hook); undefined where no journal can be read. */
+  readonly hookJournal?: () => string[] | undefined;
 }
 
 /** hgweb's polling below this (seconds) re-walks often for nothing once hgreload does the work. */
@@ -81,6 +83,7 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
     findings.push(hooks(settings, served));
   }
   findings.push(hookProgramSafety(hookProgram()));
+  findings.push(hookReports((input.hookJournal ?? readHookJournal)()));
   findings.push(systemd());
   return findings;
 }
@@ -383,6 +386,23 @@ export function hookProgramSafety(program: string): Finding {
   }
   if ((statSync(program).mode & 0o004) === 0) return fail('hook program', `${program} is not readable by every user: their pushes cannot tell the daemon`, `chmod a+r ${program}`);
   return ok('hook program', `${program} can be changed by root only`);
+}
+
+/** The hook tells syslog when a push could not reach the daemon: the pusher is never bothered, the admin is, here. */
+function readHookJournal(): string[] | undefined {
+  const r = spawnSync('journalctl', ['-t', 'hgreload-hook', '--since', '-1d', '-o', 'cat', '--no-pager', '-q'], { encoding: 'utf8', timeout: 10_000 });
+  if (r.error !== undefined || r.status !== 0) return undefined;
+  return r.stdout.split('\n').filter((l) => l.trim() !== '');
+}
+
+export function hookReports(lines: string[] | undefined): Finding {
+  if (lines === undefined) return info('hook reports', 'no journal to read here (journalctl -t hgreload-hook)');
+  if (lines.length === 0) return ok('hook reports', 'every push in the last day reached the daemon (nothing from hgreload-hook in the journal)');
+  return warn(
+    'hook reports',
+    `${lines.length} push(es) in the last day could not tell the daemon; the latest: ${lines[lines.length - 1]}`,
+    'start the daemon, or put the pushers in its group (the control socket is 0660); the watches and the scheduled rescan still see their changes',
+  );
 }
 
 function systemd(): Finding {

@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hookReports } from '../../src/doctor/checks.js';
 import type { Finding } from '../../src/doctor/finding.js';
 import { DaemonProcess } from '../helpers/daemon-process.js';
 import { makeTempDir, runCli } from '../helpers/run.js';
@@ -146,5 +147,16 @@ describe('hgreload doctor', () => {
     assert.equal(script.level, 'fail');
     assert.match(script.message, /hgweb\.wsgi .* reads ".*elsewhere\/served\.json", but this deployment needs ".*state\/served\.json"/);
     assert.match(script.fix ?? '', /hgreload wsgi > .*hgweb\.wsgi/);
+  });
+
+  it("reports the pushes whose hook could not reach the daemon, from the hook's syslog lines", () => {
+    assert.equal(hookReports(undefined).level, 'info');
+    assert.equal(hookReports([]).level, 'ok');
+    const f = hookReports([
+      'cannot reach the daemon at /var/lib/hgreload/control.sock after a push to /srv/hg/a (Permission denied); the next scheduled rescan will see it',
+      'cannot reach the daemon at /var/lib/hgreload/control.sock after a push to /srv/hg/b (Connection refused); the next scheduled rescan will see it',
+    ]);
+    assert.equal(f.level, 'warn');
+    assert.match(f.message, /^2 push\(es\) in the last day could not tell the daemon; the latest: .*\/srv\/hg\/b \(Connection refused\)/);
   });
 });
