@@ -29,7 +29,16 @@ export interface Settings {
   };
   readonly rescan: { readonly schedule: string };
   readonly hooks: { readonly auto: boolean };
+  /**
+   * Polling the folders' change stamps, beside inotify: `auto` for folders on
+   * network and FUSE file systems (where inotify does not see other hosts),
+   * `always` for every folder, `never`.
+   */
+  readonly watch: { readonly poll: PollMode; readonly pollInterval: number };
 }
+
+export const POLL_MODES = ['auto', 'always', 'never'] as const;
+export type PollMode = (typeof POLL_MODES)[number];
 
 export const DEFAULT_SETTINGS_FILE = '/etc/hgreload/hgreload.ini';
 
@@ -38,6 +47,7 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   reload: ['method', 'wsgi', 'pidfile', 'signal', 'command', 'state', 'debounce'],
   rescan: ['schedule'],
   hooks: ['auto'],
+  watch: ['poll', 'poll_interval'],
 };
 
 type Raw = Record<string, unknown>;
@@ -128,6 +138,14 @@ export function parseSettings(text: string, file: string | undefined): Settings 
   const auto = autoValue === undefined ? false : parseBool(autoValue);
   if (auto === undefined) fail('hooks', 'auto', `"auto" must be true or false, not "${String(autoValue)}"`);
 
+  const poll = str('watch', 'poll') ?? 'auto';
+  if (!(POLL_MODES as readonly string[]).includes(poll)) fail('watch', 'poll', `unknown poll mode "${poll}"`, `use one of ${POLL_MODES.join(', ')}`);
+  const intervalText = str('watch', 'poll_interval') ?? '5000';
+  const pollInterval = Number(intervalText);
+  if (!/^\d+$/.test(intervalText) || pollInterval < 100 || pollInterval > 3_600_000) {
+    fail('watch', 'poll_interval', `"poll_interval" must be a whole number of milliseconds from 100 to 3600000, not "${intervalText}"`);
+  }
+
   return deepFreeze({
     file,
     webconf: path('', 'webconf'),
@@ -142,6 +160,7 @@ export function parseSettings(text: string, file: string | undefined): Settings 
     },
     rescan: { schedule: str('rescan', 'schedule') ?? '*/10 * * * *' },
     hooks: { auto: auto! },
+    watch: { poll: poll as PollMode, pollInterval },
   });
 }
 

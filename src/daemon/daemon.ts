@@ -21,7 +21,9 @@ import { createReloader, type Reloader } from '../reload/reloader.js';
 import { AutoHooks } from '../hooks/auto-install.js';
 import { installInto, rootFolders } from '../hooks/install-hooks.js';
 import { ConfigWatcher } from '../watch/config-watcher.js';
+import { FolderPoller } from '../watch/folder-poller.js';
 import { TreeWatcher } from '../watch/tree-watcher.js';
+import { networkFileSystem } from '../discovery/network-fs.js';
 import { Coalescer, realTimers, type Timers } from './coalescer.js';
 import { ForcedReloads } from './forced-reloads.js';
 import { LastGoodRoots, type RootFailure } from './last-good.js';
@@ -78,6 +80,8 @@ export interface DaemonStatus {
   readonly roots: ReadonlyArray<{ kind: string; prefix: string; folder: string; error?: string; kept?: number }>;
   readonly repositories: number;
   readonly watches: { readonly folders: number; readonly configFiles: number; readonly limitReached: boolean };
+  /** Folders polled beside inotify ([watch] poll), the file systems that made them so, and the last poll's duration. */
+  readonly polling: { readonly folders: number; readonly intervalMs: number; readonly fileSystems: readonly string[]; readonly lastPollMs: number | null };
   readonly lastReload: LastReload | null;
   readonly lastScan: string | null;
   readonly pending: boolean;
@@ -103,6 +107,11 @@ export class Daemon {
   /** The next cycle checks the hook of every served repository (scheduled rescan, `hgreload touch`). */
   private checkAllHooks = false;
   private starting: Promise<void> | undefined;
+  private readonly poller: FolderPoller;
+  /** Folder -> the network file system it is on, or 'local' (one statfs per folder, once). */
+  private readonly fileSystems = new Map<string, string>();
+  private pollSummary = '';
+  private pollKinds: string[] = [];
   private readonly trees: TreeWatcher;
   private readonly configs: ConfigWatcher;
   private control: ControlServer | undefined;
@@ -134,6 +143,11 @@ export class Daemon {
     this.coalescer = this.makeCoalescer();
     const timers = deps.timers ?? realTimers;
     this.forced = new ForcedReloads(timers, () => this.changed('hgreload touch (spaced from the last forced reload)'));
+    this.poller = new FolderPoller({
+      intervalMs: settings.watch.pollInterval,
+      timers,
+      onChange: (folders) => this.changed(`poll: ${folders.slice(0, 3).join(', ')}${folders.length > 3 ? ', ...' : ''} changed`),
+    });
     this.hooks = new AutoHooks({
       install: (repos) =>
         installInto(repos, this.settings, { uninstall: false, dryRun: false, within: rootFolders(this.current?.roots ?? [], this.deps.cwd) }),
@@ -237,6 +251,7 @@ export class Daemon {
     this.settings = Object.freeze({ ...settings, reload: { ...settings.reload, state: this.settings.reload.state } });
     this.reloader = reloader;
     this.coalescer.retime(...coalescerTiming(settings.reload.debounce));
+    this.poller.retime(settings.watch.pollInterval);
     this.cronTask?.stop();
     this.startSchedule();
     this.log.info({ method: reloader.method, webconf: this.webconf }, 'settings reloaded');
@@ -258,6 +273,7 @@ export class Daemon {
       })),
       repositories: this.current?.repos.length ?? 0,
       watches: { folders: this.trees.count, configFiles: this.configs.count, limitReached: this.watchLimitReached },
+      polling: { folders: this.poller.count, intervalMs: this.poller.intervalMs, fileSystems: this.pollKinds, lastPollMs: this.poller.lastPollMs ?? null },
       lastReload: this.lastReload,
       lastScan: this.lastScan?.toISOString() ?? null,
       pending: this.coalescer.pending,
@@ -277,6 +293,7 @@ export class Daemon {
       this.forced.close();
       await this.coalescer.close();
       await this.hooks.close();
+      await this.poller.close();
       this.trees.close();
       await this.configs.close();
       await this.control?.close();
@@ -329,7 +346,7 @@ export class Daemon {
     this.current = state;
     this.lastScan = this.now();
     this.reportRootFailures(failures);
-    const newFolders = this.watch(state);
+    const newFolders = await this.watch(state);
     await this.configs.set([this.webconf, ...state.configFiles.map((f) => f.path)]);
     if (!firstScan && newFolders.length > 0) {
       // A repository made in a new folder between its walk and its watch would be missed: look once more.
@@ -407,8 +424,9 @@ export class Daemon {
   }
 
   /** Points the tree watcher at the walked folders, and at the nearest existing folder above each missing root. */
-  private watch(state: ServedState): string[] {
+  private async watch(state: ServedState): Promise<string[]> {
     const folders = [...state.folders, ...state.errors.map((e) => this.nearestExisting(e))];
+    await this.poll(folders);
     try {
       const added = this.trees.set(folders);
       this.watchLimitReached = false;
@@ -418,6 +436,32 @@ export class Daemon {
       this.watchLimitReached = true;
       return [];
     }
+  }
+
+  /** Points the poller at the folders inotify cannot fully see ([watch] poll), and says which when that changes. */
+  private async poll(folders: readonly string[]): Promise<void> {
+    const { poll, pollInterval } = this.settings.watch;
+    const polled = new Map<string, string>();
+    for (const folder of folders) {
+      if (poll === 'never') break;
+      let fs = this.fileSystems.get(folder);
+      if (fs === undefined) {
+        fs = networkFileSystem(folder) ?? 'local';
+        this.fileSystems.set(folder, fs);
+      }
+      if (poll === 'always' || fs !== 'local') polled.set(folder, fs);
+    }
+    const current = new Set(folders);
+    for (const folder of this.fileSystems.keys()) if (!current.has(folder)) this.fileSystems.delete(folder);
+    await this.poller.set(polled.keys());
+    const kinds = [...new Set(polled.values())].sort();
+    const summary = `${polled.size} ${kinds.join(',')} ${pollInterval}`;
+    if (summary === this.pollSummary) return;
+    this.pollSummary = summary;
+    this.pollKinds = kinds;
+    if (polled.size === 0) return void this.log.info('polling no folders: inotify sees every change');
+    const why = poll === 'always' ? '[watch] poll = always' : `on ${kinds.join(', ')}: inotify there does not see what other hosts change`;
+    this.log.info({ folders: polled.size, intervalMs: pollInterval, fileSystems: kinds }, `polling ${polled.size} folders every ${pollInterval} ms (${why})`);
   }
 
   private nearestExisting({ root }: RootError): string {

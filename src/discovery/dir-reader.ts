@@ -10,9 +10,10 @@
  * directory reached through a symlink is read once, and a symlink loop stops
  * the read-ahead as it stops the walk.
  */
-import { readdirSync, realpathSync, statfsSync, statSync, type Dirent } from 'node:fs';
+import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { compareNames, decodeName, fsPath } from './fs-names.js';
+import { networkFileSystem } from './network-fs.js';
 
 /** A directory entry whose name is the exact bytes, decoded as in fs-names.ts. */
 export type DirEntry = Pick<Dirent, 'name' | 'isDirectory' | 'isSymbolicLink'>;
@@ -95,25 +96,9 @@ export const localWalkFs: WalkFs = {
   },
 };
 
-// statfs(2) f_type of the network file systems repositories are commonly served from.
-const NETWORK_FS_TYPES = new Set([
-  0x6969, // NFS
-  0xff534d42, // CIFS
-  0xfe534d42, // SMB2
-  0x517b, // SMB
-  0x00c36400, // Ceph
-  0x65735546, // FUSE (sshfs and friends)
-  0x47504653, // GPFS
-  0x0bd00bd0, // Lustre
-]);
-
 /** The walk strategy for the file system holding `folder` (local when it cannot tell). */
 export function walkFsFor(folder: string): WalkFs {
-  try {
-    return NETWORK_FS_TYPES.has(statfsSync(fsPath(folder)).type) ? parallelWalkFs : localWalkFs;
-  } catch {
-    return localWalkFs;
-  }
+  return networkFileSystem(folder) === undefined ? localWalkFs : parallelWalkFs;
 }
 
 export interface SubdirEntry {

@@ -39,15 +39,22 @@ describe('settings file', () => {
   it('fills every default', () => {
     const s = parseSettings('', undefined);
     assert.deepEqual(
-      { ...s, reload: { ...s.reload }, rescan: { ...s.rescan }, hooks: { ...s.hooks } },
+      { ...s, reload: { ...s.reload }, rescan: { ...s.rescan }, hooks: { ...s.hooks }, watch: { ...s.watch } },
       {
         file: undefined,
         webconf: undefined,
         reload: { method: 'touch', wsgi: undefined, pidfile: undefined, signal: 'SIGUSR1', command: undefined, state: '/var/lib/hgreload', debounce: 500 },
         rescan: { schedule: '*/10 * * * *' },
         hooks: { auto: false },
+        watch: { poll: 'auto', pollInterval: 5000 },
       },
     );
+  });
+
+  it('[watch]: a poll mode and an interval in milliseconds, checked', () => {
+    assert.deepEqual({ ...parseSettings('[watch]\npoll = always\npoll_interval = 2000\n', '/x/hgreload.ini').watch }, { poll: 'always', pollInterval: 2000 });
+    fails('[watch]\npoll = sometimes\n', /:2: unknown poll mode "sometimes"\n\(use one of auto, always, never\)/);
+    fails('[watch]\npoll_interval = 5s\n', /:2: "poll_interval" must be a whole number of milliseconds from 100 to 3600000, not "5s"/);
   });
 
   it('resolves relative paths against the settings file', () => {

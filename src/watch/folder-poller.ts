@@ -1,0 +1,142 @@
+/**
+ * Watches folders by polling their change stamps, for what inotify cannot
+ * see: on NFS, CIFS, CephFS or FUSE the kernel tells a host only of changes
+ * made through its own mount, so another host's `hg init` sends no event.
+ *
+ * A folder's mtime and ctime change whenever an entry in it is made, removed
+ * or renamed, which is all that can make or remove a repository in it; so a
+ * poll costs one look at each watched folder and nothing per repository. The
+ * look opens the folder before it stats it: NFS revalidates cached attributes
+ * on open (close-to-open consistency), where a bare stat may answer from a
+ * cache up to `acdirmin` seconds old. Polls never overlap, and a slow mount
+ * delays the next one rather than piling them up.
+ */
+import { open } from 'node:fs/promises';
+import type { Timers } from '../daemon/coalescer.js';
+import { fsPath } from '../discovery/fs-names.js';
+
+/** What tells that a folder's entries changed; undefined when the folder cannot be looked at (gone). */
+export type Stamp = string | undefined;
+export type StampReader = (folder: string) => Promise<Stamp>;
+
+/** How many folders are looked at at once: enough to overlap a network's round trips. */
+const CONCURRENCY = 16;
+
+export const openStat: StampReader = async (folder) => {
+  let handle;
+  try {
+    handle = await open(fsPath(folder), 'r');
+    const st = await handle.stat({ bigint: true });
+    return `${st.ino}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+};
+
+export interface FolderPollerOptions {
+  readonly intervalMs: number;
+  /** Folders whose stamps changed since the last poll (or that vanished). */
+  readonly onChange: (folders: string[]) => void;
+  readonly timers: Timers;
+  readonly stamp?: StampReader;
+}
+
+export class FolderPoller {
+  private readonly stamps = new Map<string, Stamp>();
+  private readonly stamp: StampReader;
+  private timer: unknown;
+  private polling: Promise<void> | undefined;
+  private closed = false;
+  /** How long the last poll took (ms), for status and metrics. */
+  lastPollMs: number | undefined;
+
+  constructor(private options: FolderPollerOptions) {
+    this.stamp = options.stamp ?? openStat;
+  }
+
+  get count(): number {
+    return this.stamps.size;
+  }
+
+  get intervalMs(): number {
+    return this.options.intervalMs;
+  }
+
+  /** A new interval (new settings), from the next poll on. */
+  retime(intervalMs: number): void {
+    this.options = { ...this.options, intervalMs };
+  }
+
+  /**
+   * Polls exactly `folders` from now on. A new folder's stamp is taken now,
+   * so a change just before this call is not reported: the caller looks once
+   * more after setting new folders (as it does for new inotify watches).
+   */
+  async set(folders: Iterable<string>): Promise<void> {
+    const wanted = new Set(folders);
+    for (const folder of this.stamps.keys()) if (!wanted.has(folder)) this.stamps.delete(folder);
+    const fresh = [...wanted].filter((f) => !this.stamps.has(f));
+    const stamps = await this.readAll(fresh);
+    fresh.forEach((f, i) => this.stamps.set(f, stamps[i]));
+    this.schedule();
+  }
+
+  /** Looks at every folder now; resolves when done. Reports through onChange. */
+  poll(): Promise<void> {
+    this.polling ??= this.pollOnce().finally(() => {
+      this.polling = undefined;
+      this.schedule();
+    });
+    return this.polling;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.clearTimer();
+    await this.polling;
+  }
+
+  private async pollOnce(): Promise<void> {
+    const started = this.options.timers.now();
+    const folders = [...this.stamps.keys()];
+    const stamps = await this.readAll(folders);
+    const changed: string[] = [];
+    folders.forEach((folder, i) => {
+      // A folder dropped by set() meanwhile is no longer ours to report.
+      if (!this.stamps.has(folder) || this.stamps.get(folder) === stamps[i]) return;
+      this.stamps.set(folder, stamps[i]);
+      changed.push(folder);
+    });
+    this.lastPollMs = this.options.timers.now() - started;
+    if (changed.length > 0 && !this.closed) this.options.onChange(changed);
+  }
+
+  private async readAll(folders: readonly string[]): Promise<Stamp[]> {
+    const out: Stamp[] = new Array<Stamp>(folders.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < folders.length) {
+        const i = next++;
+        out[i] = await this.stamp(folders[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, folders.length) }, worker));
+    return out;
+  }
+
+  /** One poll every interval, however often set() is called between: events elsewhere must not starve it. */
+  private schedule(): void {
+    if (this.closed || this.stamps.size === 0 || this.polling !== undefined || this.timer !== undefined) return;
+    this.timer = this.options.timers.setTimeout(() => {
+      this.timer = undefined;
+      void this.poll();
+    }, this.options.intervalMs);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) this.options.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
