@@ -127,6 +127,15 @@ describe('the daemon, signalled while it starts', () => {
     }
   });
 
+  it("warns when the unit's state folder (hgreload@NAME) is not the one the settings use", async () => {
+    const s = site('hgreload-life-statedir-');
+    dirs.push(s.dir);
+    const d = new DaemonProcess(['-c', s.ini], { env: { STATE_DIRECTORY: '/var/lib/hgreload/site1' } });
+    daemons.push(d);
+    const warned = await d.waitFor((l) => l.level === 'warn' && /unit's state folder/.test(l.msg), 'the warning');
+    assert.match(warned.msg, /the unit's state folder is \/var\/lib\/hgreload\/site1, but the settings use .*\/state: set "state = \/var\/lib\/hgreload\/site1" in \[reload\] of .*hgreload\.ini/);
+  });
+
   it('watches folders whose names are not UTF-8', async () => {
     const s = site('hgreload-life-bytes-');
     dirs.push(s.dir);

@@ -24,6 +24,12 @@ Exit status: 0 stopped by a signal; 1 could not start; 2 bad usage or configurat
 export async function runDaemon(ctx: CommandContext): Promise<number> {
   requireWebConf(ctx);
   const logger = createLogger(ctx.logLevel);
+  // systemd names the unit's StateDirectory= here (hgreload@NAME: /var/lib/hgreload/NAME); a settings
+  // file naming another folder is most likely an instance's NAME.ini without its own `state`.
+  const unitState = ctx.io.env.STATE_DIRECTORY?.split(':')[0];
+  if (unitState !== undefined && unitState !== ctx.settings.reload.state) {
+    logger.warn({ unitState, state: ctx.settings.reload.state }, `the unit's state folder is ${unitState}, but the settings use ${ctx.settings.reload.state}: set "state = ${unitState}" in [reload] of ${ctx.settings.file ?? 'the settings file'}`);
+  }
   const daemon = new Daemon(ctx.settings, { logger, cwd: ctx.io.cwd });
   // Signals are ours from the first moment: systemd may send SIGHUP or SIGTERM during a
   // long first walk, and Node's default for SIGHUP is to die (status 129, not restarted).
