@@ -179,10 +179,17 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
 
 
 def _stamp(path):
+    # Opened, then stat-ed: over NFS an open revalidates the cached attributes (close-to-open
+    # consistency), where a bare stat may answer from a cache for seconds after another host
+    # (the daemon, publishing from where the store is local) replaced the file.
     try:
-        st = os.stat(path)
+        fd = os.open(path, os.O_RDONLY)
     except OSError as e:
         return ('unreadable', e.errno)
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
