@@ -35,6 +35,12 @@ export interface Settings {
    * `always` for every folder, `never`.
    */
   readonly watch: { readonly poll: PollMode; readonly pollInterval: number };
+  /**
+   * The file the daemon keeps its metrics in (Prometheus' text format), for
+   * node_exporter's textfile collector: the unit has no network to serve them.
+   * No default: no file unless one is named.
+   */
+  readonly metrics: { readonly file: string | undefined };
 }
 
 export const POLL_MODES = ['auto', 'always', 'never'] as const;
@@ -48,6 +54,7 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   rescan: ['schedule'],
   hooks: ['auto'],
   watch: ['poll', 'poll_interval'],
+  metrics: ['file'],
 };
 
 type Raw = Record<string, unknown>;
@@ -161,6 +168,7 @@ export function parseSettings(text: string, file: string | undefined): Settings 
     rescan: { schedule: str('rescan', 'schedule') ?? '*/10 * * * *' },
     hooks: { auto: auto! },
     watch: { poll: poll as PollMode, pollInterval },
+    metrics: { file: path('metrics', 'file') },
   });
 }
 

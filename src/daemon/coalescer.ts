@@ -31,13 +31,16 @@ export class Coalescer {
   private readonly timers: Timers;
   private timer: unknown;
   private burstStart: number | undefined;
+  /** When the first change that the next cycle answers came (during a running cycle too): for the latency metric only. */
+  private firstChange: number | undefined;
   private running: Promise<void> | undefined;
   private dirtyWhileRunning = false;
   private closed = false;
   private timing: { quietMs: number; maxWaitMs: number };
 
   constructor(
-    private readonly reload: () => Promise<void>,
+    /** Gets the time (timers.now()) of the first change it answers; undefined when none asked for it (runNow alone). */
+    private readonly reload: (firstChange: number | undefined) => Promise<void>,
     private readonly options: CoalescerOptions,
   ) {
     this.timers = options.timers ?? realTimers;
@@ -55,11 +58,12 @@ export class Coalescer {
   /** Something changed: (re)start the quiet period. */
   notify(): void {
     if (this.closed) return;
+    const now = this.timers.now();
+    this.firstChange ??= now;
     if (this.running !== undefined) {
       this.dirtyWhileRunning = true;
       return;
     }
-    const now = this.timers.now();
     this.burstStart ??= now;
     const deadline = Math.min(now + this.timing.quietMs, this.burstStart + this.timing.maxWaitMs);
     this.clearTimer();
@@ -94,7 +98,9 @@ export class Coalescer {
   private async fire(): Promise<void> {
     this.timer = undefined;
     this.burstStart = undefined;
-    this.running = this.reload().catch((err: unknown) => this.options.onError(err));
+    const firstChange = this.firstChange;
+    this.firstChange = undefined;
+    this.running = this.reload(firstChange).catch((err: unknown) => this.options.onError(err));
     await this.running;
     this.running = undefined;
     if (this.dirtyWhileRunning) {

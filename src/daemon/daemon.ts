@@ -29,7 +29,9 @@ import { ForcedReloads } from './forced-reloads.js';
 import { LastGoodRoots, type RootFailure } from './last-good.js';
 import { socketPath } from './control-protocol.js';
 import { ControlServer } from './control-server.js';
-import type { Logger } from './logger.js';
+import { tapErrors, type Logger } from './logger.js';
+import { DaemonMetrics } from './metrics.js';
+import { MetricsFile } from './metrics-file.js';
 import { diffServed } from './served-diff.js';
 import { digestOf, readState, writeState } from './state-file.js';
 
@@ -118,7 +120,10 @@ export class Daemon {
   private cronTask: { stop(): unknown } | undefined;
   private readonly log: Logger;
   private readonly now: () => Date;
+  private readonly timers: Timers;
   private readonly startedAt: Date;
+  private readonly metrics: DaemonMetrics;
+  private readonly metricsFile: MetricsFile;
 
   private current: ServedState | undefined;
   /** Digest of the list hgweb was last made to serve (from the state file on start). */
@@ -136,12 +141,18 @@ export class Daemon {
     private readonly deps: DaemonDeps,
   ) {
     this.settings = settings;
-    this.log = deps.logger;
     this.now = deps.now ?? (() => new Date());
+    const timers = (this.timers = deps.timers ?? realTimers);
     this.startedAt = this.now();
+    this.metrics = new DaemonMetrics({ now: this.now });
+    this.metricsFile = new MetricsFile({ file: settings.metrics.file, render: (up) => this.metrics.render(this.status(), up), timers, log: deps.logger });
+    // Every error logged, by the daemon or the pieces it hands its log to, is the metrics' last error.
+    this.log = tapErrors(deps.logger, (message) => {
+      this.metrics.errorLogged(message);
+      this.metricsFile.update();
+    });
     this.reloader = createReloader(settings, deps.commandTimeoutMs);
     this.coalescer = this.makeCoalescer();
-    const timers = deps.timers ?? realTimers;
     this.forced = new ForcedReloads(timers, () => this.changed('hgreload touch (spaced from the last forced reload)'));
     this.poller = new FolderPoller({
       intervalMs: settings.watch.pollInterval,
@@ -187,7 +198,7 @@ export class Daemon {
     const saved = await readState(stateDir);
     this.reloadedDigest = saved?.digest;
     // Fatal on a first scan that cannot read hgweb.config: nothing sensible to serve or watch yet.
-    const state = await loadServed(this.webconf, { cwd: this.deps.cwd });
+    const state = await this.walk();
     if (this.closing !== undefined) return; // stopped during the first walk
     this.reasons.add(saved === undefined ? 'first start' : 'start');
     await this.apply(state);
@@ -252,6 +263,7 @@ export class Daemon {
     this.reloader = reloader;
     this.coalescer.retime(...coalescerTiming(settings.reload.debounce));
     this.poller.retime(settings.watch.pollInterval);
+    await this.metricsFile.setFile(settings.metrics.file);
     this.cronTask?.stop();
     this.startSchedule();
     this.log.info({ method: reloader.method, webconf: this.webconf }, 'settings reloaded');
@@ -297,13 +309,14 @@ export class Daemon {
       this.trees.close();
       await this.configs.close();
       await this.control?.close();
+      await this.metricsFile.close(); // the last figures, with hgreload_up 0
     })();
     return this.closing;
   }
 
   private makeCoalescer(): Coalescer {
     const [quietMs, maxWaitMs] = coalescerTiming(this.settings.reload.debounce);
-    return new Coalescer(() => this.cycle(), {
+    return new Coalescer((firstChange) => this.cycle(firstChange).finally(() => this.metricsFile.update()), {
       quietMs,
       maxWaitMs,
       ...(this.deps.timers === undefined ? {} : { timers: this.deps.timers }),
@@ -321,10 +334,11 @@ export class Daemon {
     });
   }
 
-  private async cycle(): Promise<void> {
+  /** @param firstChange when the first change this cycle answers came (timers.now()), for the latency metric */
+  private async cycle(firstChange?: number): Promise<void> {
     let state: ServedState;
     try {
-      state = await loadServed(this.webconf, { cwd: this.deps.cwd });
+      state = await this.walk();
     } catch (err) {
       // hgweb.config edited into something Mercurial rejects: hgweb itself now fails, but the last good list is kept.
       this.configError = err instanceof Error ? err.message : String(err);
@@ -333,10 +347,18 @@ export class Daemon {
       return;
     }
     this.configError = null;
-    await this.apply(state);
+    await this.apply(state, firstChange);
   }
 
-  private async apply(walked: ServedState): Promise<void> {
+  /** Reads hgweb.config and walks every root, timed for the metrics. */
+  private async walk(): Promise<ServedState> {
+    const started = this.timers.now();
+    const state = await loadServed(this.webconf, { cwd: this.deps.cwd });
+    this.metrics.walked(this.timers.now() - started);
+    return state;
+  }
+
+  private async apply(walked: ServedState, firstChange?: number): Promise<void> {
     const started = performance.now();
     const reasons = [...this.reasons];
     this.reasons.clear();
@@ -370,10 +392,17 @@ export class Daemon {
       this.log.debug({ reasons, repositories: state.repos.length }, 'served list unchanged; no reload');
       return;
     }
-    await this.reload(state.repos, digest, previous, reasons, started);
+    await this.reload(state.repos, digest, previous, reasons, started, firstChange);
   }
 
-  private async reload(repos: readonly ServedRepo[], digest: string, previous: readonly ServedRepo[], reasons: string[], started: number): Promise<void> {
+  private async reload(
+    repos: readonly ServedRepo[],
+    digest: string,
+    previous: readonly ServedRepo[],
+    reasons: string[],
+    started: number,
+    firstChange: number | undefined,
+  ): Promise<void> {
     const { added, removed } = diffServed(previous, repos);
     const at = this.now();
     let result: string;
@@ -387,6 +416,7 @@ export class Daemon {
       this.log.error({ err, reasons, method: this.reloader.method }, `reload failed: ${result}`);
     }
     const ms = Math.round(performance.now() - started);
+    this.metrics.reloaded(this.reloader.method, ok, firstChange === undefined ? undefined : this.timers.now() - firstChange);
     this.lastReload = { at: at.toISOString(), reasons, ok, result, ms, added: added.length, removed: removed.length };
     if (!ok) return;
     this.reloadedDigest = digest;

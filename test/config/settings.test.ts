@@ -39,7 +39,7 @@ describe('settings file', () => {
   it('fills every default', () => {
     const s = parseSettings('', undefined);
     assert.deepEqual(
-      { ...s, reload: { ...s.reload }, rescan: { ...s.rescan }, hooks: { ...s.hooks }, watch: { ...s.watch } },
+      { ...s, reload: { ...s.reload }, rescan: { ...s.rescan }, hooks: { ...s.hooks }, watch: { ...s.watch }, metrics: { ...s.metrics } },
       {
         file: undefined,
         webconf: undefined,
@@ -47,6 +47,7 @@ describe('settings file', () => {
         rescan: { schedule: '*/10 * * * *' },
         hooks: { auto: false },
         watch: { poll: 'auto', pollInterval: 5000 },
+        metrics: { file: undefined },
       },
     );
   });
@@ -55,6 +56,14 @@ describe('settings file', () => {
     assert.deepEqual({ ...parseSettings('[watch]\npoll = always\npoll_interval = 2000\n', '/x/hgreload.ini').watch }, { poll: 'always', pollInterval: 2000 });
     fails('[watch]\npoll = sometimes\n', /:2: unknown poll mode "sometimes"\n\(use one of auto, always, never\)/);
     fails('[watch]\npoll_interval = 5s\n', /:2: "poll_interval" must be a whole number of milliseconds from 100 to 3600000, not "5s"/);
+  });
+
+  it('[metrics] file: a path like the others, resolved against the settings file', () => {
+    assert.equal(parseSettings('[metrics]\nfile = /var/lib/prometheus/node-exporter/hgreload.prom\n', '/x/hgreload.ini').metrics.file, '/var/lib/prometheus/node-exporter/hgreload.prom');
+    assert.equal(parseSettings('[metrics]\nfile = metrics/hgreload.prom\n', '/srv/hg/hgreload.ini').metrics.file, '/srv/hg/metrics/hgreload.prom');
+    fails('[metrics]\nfile =\n', /:2: "file" needs a value/);
+    fails('[metrics]\npath = /tmp/hgreload.prom\n', /:2: unknown setting "path" in \[metrics\]/);
+    fails('[metric]\nfile = /tmp/hgreload.prom\n', /unknown section \[metric\].*\n\(did you mean \[metrics\]\?\)/);
   });
 
   it('resolves relative paths against the settings file', () => {

@@ -13,7 +13,7 @@ describe('Coalescer', () => {
   beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 }));
   afterEach(() => mock.timers.reset());
 
-  const make = (reload: () => Promise<void>, errors: unknown[] = []) =>
+  const make = (reload: (firstChange: number | undefined) => Promise<void>, errors: unknown[] = []) =>
     new Coalescer(reload, { quietMs: 500, maxWaitMs: 5_000, onError: (e) => errors.push(e) });
 
   it('reloads once after a quiet period, for a whole burst', async () => {
@@ -76,6 +76,34 @@ describe('Coalescer', () => {
     await settle();
     assert.equal(reloads, 2);
     assert.equal(maxRunning, 1);
+  });
+
+  it('tells each cycle when the first change it answers came, changes during the cycle before it included', async () => {
+    const firsts: Array<number | undefined> = [];
+    let finish: () => void = () => {};
+    const c = make((firstChange) => {
+      firsts.push(firstChange);
+      return new Promise<void>((resolve) => (finish = resolve));
+    });
+    c.notify(); // at 1,000,000
+    mock.timers.tick(200);
+    c.notify();
+    mock.timers.tick(500);
+    assert.deepEqual(firsts, [1_000_000]);
+    mock.timers.tick(300);
+    c.notify(); // at 1,001,000, while the first cycle runs: the second cycle answers it
+    mock.timers.tick(2_000);
+    finish();
+    await settle();
+    mock.timers.tick(500);
+    assert.deepEqual(firsts, [1_000_000, 1_001_000]);
+    finish();
+    await settle();
+    const ran = c.runNow(); // asked for by no change
+    await settle();
+    finish();
+    await ran;
+    assert.deepEqual(firsts, [1_000_000, 1_001_000, undefined]);
   });
 
   it('reports a failed reload and reloads again on the next change', async () => {
