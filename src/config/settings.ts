@@ -36,6 +36,13 @@ export interface Settings {
    */
   readonly watch: { readonly poll: PollMode; readonly pollInterval: number };
   /**
+   * `publish` for several front ends: the list goes to `folder` on the shared
+   * store (which every front end mounts) instead of the local state folder,
+   * and daemons naming the same folder elect one publisher, which renews its
+   * lease every `lease` / 3 ms; a standby takes over a lease older than `lease`.
+   */
+  readonly shared: { readonly folder: string | undefined; readonly lease: number };
+  /**
    * The file the daemon keeps its metrics in (Prometheus' text format), for
    * node_exporter's textfile collector: the unit has no network to serve them.
    * No default: no file unless one is named.
@@ -54,6 +61,7 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   rescan: ['schedule'],
   hooks: ['auto'],
   watch: ['poll', 'poll_interval'],
+  shared: ['folder', 'lease'],
   metrics: ['file'],
 };
 
@@ -153,6 +161,12 @@ export function parseSettings(text: string, file: string | undefined): Settings 
     fail('watch', 'poll_interval', `"poll_interval" must be a whole number of milliseconds from 100 to 3600000, not "${intervalText}"`);
   }
 
+  const leaseText = str('shared', 'lease') ?? '10000';
+  const lease = Number(leaseText);
+  if (!/^\d+$/.test(leaseText) || lease < 300 || lease > 600_000) {
+    fail('shared', 'lease', `"lease" must be a whole number of milliseconds from 300 to 600000, not "${leaseText}"`);
+  }
+
   return deepFreeze({
     file,
     webconf: path('', 'webconf'),
@@ -168,6 +182,7 @@ export function parseSettings(text: string, file: string | undefined): Settings 
     rescan: { schedule: str('rescan', 'schedule') ?? '*/10 * * * *' },
     hooks: { auto: auto! },
     watch: { poll: poll as PollMode, pollInterval },
+    shared: { folder: path('shared', 'folder'), lease },
     metrics: { file: path('metrics', 'file') },
   });
 }

@@ -26,6 +26,7 @@ import { TreeWatcher } from '../watch/tree-watcher.js';
 import { networkFileSystem } from '../discovery/network-fs.js';
 import { Coalescer, realTimers, type Timers } from './coalescer.js';
 import { ForcedReloads } from './forced-reloads.js';
+import { Leadership } from './leadership.js';
 import { LastGoodRoots, type RootFailure } from './last-good.js';
 import { socketPath } from './control-protocol.js';
 import { ControlServer } from './control-server.js';
@@ -83,6 +84,8 @@ export interface DaemonStatus {
   readonly repositories: number;
   readonly watches: { readonly folders: number; readonly configFiles: number; readonly limitReached: boolean };
   /** Folders polled beside inotify ([watch] poll), the file systems that made them so, and the last poll's duration. */
+  /** [shared] folder: whether this daemon publishes, and who does. */
+  readonly leadership: { readonly leading: boolean; readonly leader: string | null } | null;
   readonly polling: { readonly folders: number; readonly intervalMs: number; readonly fileSystems: readonly string[]; readonly lastPollMs: number | null };
   readonly lastReload: LastReload | null;
   readonly lastScan: string | null;
@@ -110,6 +113,8 @@ export class Daemon {
   private checkAllHooks = false;
   private starting: Promise<void> | undefined;
   private readonly poller: FolderPoller;
+  /** [shared] folder: one publisher among the daemons sharing it. */
+  private readonly leadership: Leadership | undefined;
   /** Folder -> the network file system it is on, or 'local' (one statfs per folder, once). */
   private readonly fileSystems = new Map<string, string>();
   private pollSummary = '';
@@ -154,6 +159,21 @@ export class Daemon {
     this.reloader = createReloader(settings, deps.commandTimeoutMs);
     this.coalescer = this.makeCoalescer();
     this.forced = new ForcedReloads(timers, () => this.changed('hgreload touch (spaced from the last forced reload)'));
+    this.leadership =
+      settings.shared.folder === undefined || settings.reload.method !== 'publish'
+        ? undefined
+        : new Leadership({
+            folder: settings.shared.folder,
+            leaseMs: settings.shared.lease,
+            timers,
+            log: this.log,
+            // A new leader publishes what it sees at once, whatever the last leader published.
+            onChange: (leader) => {
+              if (!leader) return;
+              this.reloadedDigest = undefined;
+              this.changed('took over as the publisher');
+            },
+          });
     this.poller = new FolderPoller({
       intervalMs: settings.watch.pollInterval,
       timers,
@@ -197,6 +217,7 @@ export class Daemon {
     await mkdir(stateDir, { recursive: true });
     const saved = await readState(stateDir);
     this.reloadedDigest = saved?.digest;
+    await this.leadership?.start();
     // Fatal on a first scan that cannot read hgweb.config: nothing sensible to serve or watch yet.
     const state = await this.walk();
     if (this.closing !== undefined) return; // stopped during the first walk
@@ -285,6 +306,7 @@ export class Daemon {
       })),
       repositories: this.current?.repos.length ?? 0,
       watches: { folders: this.trees.count, configFiles: this.configs.count, limitReached: this.watchLimitReached },
+      leadership: this.leadership === undefined ? null : { leading: this.leadership.leader, leader: this.leadership.leaderName ?? null },
       polling: { folders: this.poller.count, intervalMs: this.poller.intervalMs, fileSystems: this.pollKinds, lastPollMs: this.poller.lastPollMs ?? null },
       lastReload: this.lastReload,
       lastScan: this.lastScan?.toISOString() ?? null,
@@ -304,6 +326,7 @@ export class Daemon {
       this.cronTask?.stop();
       this.forced.close();
       await this.coalescer.close();
+      await this.leadership?.close();
       await this.hooks.close();
       await this.poller.close();
       this.trees.close();
@@ -403,6 +426,11 @@ export class Daemon {
     started: number,
     firstChange: number | undefined,
   ): Promise<void> {
+    if (this.leadership !== undefined && !(await this.leadership.confirm())) {
+      // A standby: the leader publishes; this one is ready to take over with the same list.
+      this.log.debug({ reasons, leader: this.leadership.leaderName }, 'standby: not publishing');
+      return;
+    }
     const { added, removed } = diffServed(previous, repos);
     const at = this.now();
     let result: string;

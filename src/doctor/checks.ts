@@ -17,7 +17,7 @@ import { loadServed, type ServedState } from '../discovery/load-served.js';
 import { HGWEB_REMAP } from '../discovery/served-repos.js';
 import { installHook } from '../hooks/hgrc-edit.js';
 import { hookProgram, hookValue } from '../hooks/hook-script.js';
-import { PUBLISHED_FILE } from '../reload/publish.js';
+import { publishedFile, publishFolder } from '../reload/publish.js';
 import { pidfileProcess } from '../reload/send-signal.js';
 import { splitArgv } from '../reload/split-argv.js';
 import { daemonIdentity, refusedAt, userIdentity, type Identity } from './access.js';
@@ -77,7 +77,7 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   const status = await daemonStatus(settings, findings);
   const apacheConfig = readApacheWsgi(input.apacheRoot);
   findings.push(...apache(settings, apacheConfig, input.apacheRoot));
-  if (settings.reload.method === 'publish') findings.push(...webServerReads(join(settings.reload.state, PUBLISHED_FILE), apacheConfig, input.apacheRoot));
+  if (settings.reload.method === 'publish') findings.push(...webServerReads(publishedFile(settings), apacheConfig, input.apacheRoot));
   if (served !== undefined) {
     findings.push(inotify(served, status));
     findings.push(hooks(settings, served));
@@ -205,13 +205,18 @@ async function reloadMethod(settings: Settings, who: Identity): Promise<Finding[
         : [ok(check, `${runnable} can be run`)];
     }
     case 'publish': {
-      const refused = existsSync(state) ? (refusedAt(state, who, 'write') ?? refusedAt(state, who, 'search')) : state;
-      if (refused !== undefined) {
-        return [fail(check, `${who.name} may not write the state folder ${state} (refused at ${refused})`, "create it, writable by the daemon's user and readable by the web server's (the unit's StateDirectory= does both)")];
+      for (const [folder, what] of [
+        [state, 'the state folder'],
+        [publishFolder(settings), 'the shared folder ([shared] folder)'],
+      ] as const) {
+        const refused = existsSync(folder) ? (refusedAt(folder, who, 'write') ?? refusedAt(folder, who, 'search')) : folder;
+        if (refused !== undefined) {
+          return [fail(check, `${who.name} may not write ${what} ${folder} (refused at ${refused})`, "create it, writable by the daemon's user and readable by the web server's (the unit's StateDirectory= does both for the state folder)")];
+        }
       }
       try {
-        const age = Math.round((Date.now() - statSync(join(state, PUBLISHED_FILE)).mtimeMs) / 1000);
-        return [ok(check, `${join(state, PUBLISHED_FILE)} published ${age} s ago`)];
+        const age = Math.round((Date.now() - statSync(publishedFile(settings)).mtimeMs) / 1000);
+        return [ok(check, `${publishedFile(settings)} published ${age} s ago`)];
       } catch {
         return [warn(check, `nothing published yet in ${state}`, 'start the daemon (systemctl start hgreload)')];
       }
@@ -309,7 +314,7 @@ function scriptReads(script: string, where: string, settings: Settings): Finding
   const setting = (name: string) => /^(\w+) = (.*)$/m.exec(text.split('\n').find((l) => l.startsWith(`${name} = `)) ?? '')?.[2];
   const published = setting('PUBLISHED');
   if (published === undefined || !text.includes('hgreload')) return [];
-  const expected = settings.reload.method === 'publish' ? JSON.stringify(join(settings.reload.state, PUBLISHED_FILE)) : 'None';
+  const expected = settings.reload.method === 'publish' ? JSON.stringify(publishedFile(settings)) : 'None';
   const fix = `write it again for these settings: hgreload wsgi > ${script}`;
   const findings: Finding[] = [];
   if (published !== expected) {

@@ -5,10 +5,21 @@
  */
 import { join } from 'node:path';
 import { HgreloadError, strerror } from '../errors.js';
+import type { Settings } from '../config/settings.js';
 import type { ServedRepo } from '../discovery/served-repos.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 export const PUBLISHED_FILE = 'served.json';
+
+/** Where `publish` writes: the shared store's folder when front ends mount it ([shared] folder), else the state folder. */
+export function publishFolder(settings: Settings): string {
+  return settings.shared.folder ?? settings.reload.state;
+}
+
+/** The published list, as the daemon writes it and the WSGI script reads it. */
+export function publishedFile(settings: Settings): string {
+  return join(publishFolder(settings), PUBLISHED_FILE);
+}
 
 /** The published document; `format` changes only when the WSGI side must change with it. */
 export interface Published {

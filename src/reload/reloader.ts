@@ -6,7 +6,7 @@
 import { HgreloadError } from '../errors.js';
 import type { Settings } from '../config/settings.js';
 import type { ServedRepo } from '../discovery/served-repos.js';
-import { publishList } from './publish.js';
+import { publishFolder, publishList } from './publish.js';
 import { runCommand } from './run-command.js';
 import { checkSignalName, signalFromPidfile } from './send-signal.js';
 import { splitArgv } from './split-argv.js';
@@ -47,6 +47,6 @@ export function createReloader(settings: Settings, commandTimeoutMs = COMMAND_TI
       return { method, reload: () => runCommand(argv, { timeoutMs: commandTimeoutMs }) };
     }
     case 'publish':
-      return { method, reload: (repos) => publishList(settings.reload.state, repos) };
+      return { method, reload: (repos) => publishList(publishFolder(settings), repos) };
   }
 }

@@ -39,7 +39,7 @@ describe('settings file', () => {
   it('fills every default', () => {
     const s = parseSettings('', undefined);
     assert.deepEqual(
-      { ...s, reload: { ...s.reload }, rescan: { ...s.rescan }, hooks: { ...s.hooks }, watch: { ...s.watch }, metrics: { ...s.metrics } },
+      { ...s, reload: { ...s.reload }, rescan: { ...s.rescan }, hooks: { ...s.hooks }, watch: { ...s.watch }, metrics: { ...s.metrics }, shared: { ...s.shared } },
       {
         file: undefined,
         webconf: undefined,
@@ -47,9 +47,15 @@ describe('settings file', () => {
         rescan: { schedule: '*/10 * * * *' },
         hooks: { auto: false },
         watch: { poll: 'auto', pollInterval: 5000 },
+        shared: { folder: undefined, lease: 10000 },
         metrics: { file: undefined },
       },
     );
+  });
+
+  it('[shared]: a folder resolved like the other paths, and a lease in milliseconds, checked', () => {
+    assert.deepEqual({ ...parseSettings('[shared]\nfolder = store/hgreload\nlease = 5000\n', '/etc/hgreload/hgreload.ini').shared }, { folder: '/etc/hgreload/store/hgreload', lease: 5000 });
+    fails('[shared]\nlease = 10\n', /:2: "lease" must be a whole number of milliseconds from 300 to 600000, not "10"/);
   });
 
   it('[watch]: a poll mode and an interval in milliseconds, checked', () => {

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { HgreloadError } from '../../errors.js';
-import { PUBLISHED_FILE } from '../../reload/publish.js';
+import { publishedFile } from '../../reload/publish.js';
 import { projectFile } from '../../util/project-files.js';
 import { requireWebConf, type CommandContext } from '../context.js';
 import type { Runner } from '../runner.js';
@@ -39,7 +38,7 @@ export function renderWsgi(webconf: string, published: string | undefined): stri
 }
 
 export async function wsgi(ctx: CommandContext): Promise<number> {
-  const { method, state } = ctx.settings.reload;
-  ctx.io.stdout(renderWsgi(requireWebConf(ctx), method === 'publish' ? join(state, PUBLISHED_FILE) : undefined));
+  const { method } = ctx.settings.reload;
+  ctx.io.stdout(renderWsgi(requireWebConf(ctx), method === 'publish' ? publishedFile(ctx.settings) : undefined));
   return 0;
 }
