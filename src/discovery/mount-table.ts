@@ -16,6 +16,10 @@ export interface Mount {
   /** The folder of that file system shown at the mount point. */
   readonly root: string;
   readonly mountPoint: string;
+  /** The file system type (nfs4, fuse.bindfs, ext4...), the source, and the mount and super options, when mountinfo gives them. */
+  readonly fsType?: string;
+  readonly source?: string;
+  readonly options?: string;
 }
 
 /** Where a resolved directory path lives: its mount and its path below the mount point. */
@@ -32,7 +36,10 @@ export function parseMountInfo(text: string): Mount[] {
   for (const line of text.split('\n')) {
     const fields = line.split(' ');
     if (fields.length < 5) continue;
-    mounts.push({ device: fields[2]!, root: unescape(fields[3]!), mountPoint: unescape(fields[4]!) });
+    // After the optional fields, a lone "-": the file system type, the source, the super options.
+    const dash = fields.indexOf('-', 6);
+    const tail = dash < 0 ? {} : { fsType: fields[dash + 1] ?? '', source: unescape(fields[dash + 2] ?? ''), options: [fields[5], fields[dash + 3]].filter((o) => o !== undefined && o !== '').join(',') };
+    mounts.push({ device: fields[2]!, root: unescape(fields[3]!), mountPoint: unescape(fields[4]!), ...tail });
   }
   return mounts;
 }

@@ -22,6 +22,7 @@ import { pidfileProcess } from '../reload/send-signal.js';
 import { splitArgv } from '../reload/split-argv.js';
 import { daemonIdentity, refusedAt, userIdentity, type Identity } from './access.js';
 import { readApacheWsgi, type ApacheWsgi } from './apache-config.js';
+import { sharedStorage } from './shared-storage.js';
 import { fail, info, ok, warn, type Finding } from './finding.js';
 
 export interface DoctorInput {
@@ -81,6 +82,7 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   if (served !== undefined) {
     findings.push(inotify(served, status));
     findings.push(hooks(settings, served));
+    findings.push(...sharedStorage(settings, served.roots, input.cwd));
   }
   findings.push(hookProgramSafety(hookProgram()));
   findings.push(hookReports((input.hookJournal ?? readHookJournal)()));
