@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getIndex, type IndexAnswer } from './apache.js';
+import { getIndex, getStatus, type IndexAnswer } from './apache.js';
 import { DaemonProcess, isReload } from './daemon-process.js';
 import { runCli } from './run.js';
 
@@ -27,15 +27,30 @@ export function hgInit(path: string): void {
   assert.equal(r.status, 0, r.stderr);
 }
 
-/** Asks for the index until `done` holds (a server has no event for "restarted"); every answer is kept in `seen`. */
-export async function indexUntil(url: string, done: (a: IndexAnswer) => boolean, what: string, seen: IndexAnswer[]): Promise<IndexAnswer> {
+/**
+ * Asks for the index until `done` holds (a server has no event for "restarted"),
+ * `everyMs` apart; every answer is kept in `seen`.
+ */
+export async function indexUntil(url: string, done: (a: IndexAnswer) => boolean, what: string, seen: IndexAnswer[], everyMs = 50): Promise<IndexAnswer> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const answer = await getIndex(url);
     seen.push(answer);
     if (done(answer)) return answer;
     if (Date.now() > deadline) throw new Error(`index never showed ${what}; last: ${JSON.stringify(answer)}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Asks for `path` until it answers `status`, `everyMs` apart; every status answered, in order. */
+export async function statusUntil(url: string, path: string, status: number, what: string, everyMs = 50): Promise<number[]> {
+  const deadline = Date.now() + 30_000;
+  const answers: number[] = [];
+  for (;;) {
+    answers.push(await getStatus(url, path));
+    if (answers.at(-1) === status) return answers;
+    if (Date.now() > deadline) throw new Error(`${path} never answered ${status} (${what}); answers: ${answers.join(' ')}`);
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
