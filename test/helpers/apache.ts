@@ -162,3 +162,15 @@ export function getIndex(baseUrl: string, timeoutMs = 30_000): Promise<IndexAnsw
     request.on('error', reject);
   });
 }
+
+/** The status of a GET of `path` (a repository's page, say), on a new connection; the body is read and dropped. */
+export function getStatus(baseUrl: string, path: string, timeoutMs = 30_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(`${baseUrl}${path}`, { agent: false, timeout: timeoutMs }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode ?? 0));
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer from ${baseUrl}${path} within ${timeoutMs} ms`)));
+    request.on('error', reject);
+  });
+}

@@ -2,13 +2,15 @@
  * An hgweb site for the web tests: a tree under a `**` root, hgweb.config with
  * web.refreshinterval set to a day (so that only hgreload can make hgweb see a
  * change), hgreload's settings for a method, the script `hgreload wsgi`
- * prints, a web server (Apache or gunicorn) and the daemon.
+ * prints, a web server (Apache or gunicorn) and the daemon. Several sites may
+ * serve one store (front ends on several hosts): each is given its own mount
+ * of the store's folder of repositories.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getIndex, type IndexAnswer } from './apache.js';
+import { getIndex, getStatus, type IndexAnswer } from './apache.js';
 import { DaemonProcess, isReload } from './daemon-process.js';
 import { runCli } from './run.js';
 
@@ -25,15 +27,30 @@ export function hgInit(path: string): void {
   assert.equal(r.status, 0, r.stderr);
 }
 
-/** Asks for the index until `done` holds (a server has no event for "restarted"); every answer is kept in `seen`. */
-export async function indexUntil(url: string, done: (a: IndexAnswer) => boolean, what: string, seen: IndexAnswer[]): Promise<IndexAnswer> {
+/**
+ * Asks for the index until `done` holds (a server has no event for "restarted"),
+ * `everyMs` apart; every answer is kept in `seen`.
+ */
+export async function indexUntil(url: string, done: (a: IndexAnswer) => boolean, what: string, seen: IndexAnswer[], everyMs = 50): Promise<IndexAnswer> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const answer = await getIndex(url);
     seen.push(answer);
     if (done(answer)) return answer;
     if (Date.now() > deadline) throw new Error(`index never showed ${what}; last: ${JSON.stringify(answer)}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Asks for `path` until it answers `status`, `everyMs` apart; every status answered, in order. */
+export async function statusUntil(url: string, path: string, status: number, what: string, everyMs = 50): Promise<number[]> {
+  const deadline = Date.now() + 30_000;
+  const answers: number[] = [];
+  for (;;) {
+    answers.push(await getStatus(url, path));
+    if (answers.at(-1) === status) return answers;
+    if (Date.now() > deadline) throw new Error(`${path} never answered ${status} (${what}); answers: ${answers.join(' ')}`);
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -45,21 +62,39 @@ export interface SiteOptions {
   readonly server: WebServer;
   /** The daemon's quiet period, ms (default 100). */
   readonly debounce?: number;
+  /** The folder of repositories (default BASE/repos): on a shared store, this host's mount of it. */
+  readonly repos?: string;
+  /** hgweb.config's root under it: `**` (the default) or `*`. */
+  readonly glob?: '*' | '**';
+  /** More of hgreload's settings, whole sections appended to the file (`[watch]\npoll = auto\n`). */
+  readonly settings?: string;
 }
 
 export class Site {
   daemon: DaemonProcess | undefined;
   readonly seen: IndexAnswer[] = [];
+  /** The folder of repositories this site's hgweb.config names. */
+  readonly repos: string;
 
-  constructor(readonly options: SiteOptions) {}
+  constructor(readonly options: SiteOptions) {
+    this.repos = options.repos ?? join(options.base, 'repos');
+  }
 
-  /** Writes the tree, configs and script, then starts the server and the daemon (server first: signal needs its pidfile). */
+  /**
+   * Writes the tree (`first`, unless the store already holds it: another
+   * front end's site made it), configs and script, then starts the server and
+   * the daemon (server first: signal needs its pidfile). The configs, the
+   * script and the daemon's state are in BASE, outside a shared store.
+   */
   async start(): Promise<void> {
-    const { base, method, signal = 'SIGUSR1', script, server, debounce = 100 } = this.options;
-    hgInit(join(base, 'repos/first'));
-    writeFileSync(join(base, 'hgweb.config'), `[web]\nrefreshinterval = 86400\n[paths]\n/ = ${base}/repos/**\n`);
+    const { base, method, signal = 'SIGUSR1', script, server, debounce = 100, glob = '**', settings = '' } = this.options;
+    if (!existsSync(join(this.repos, 'first'))) hgInit(join(this.repos, 'first'));
+    writeFileSync(join(base, 'hgweb.config'), `[web]\nrefreshinterval = 86400\n[paths]\n/ = ${this.repos}/${glob}\n`);
     const ini = join(base, 'hgreload.ini');
-    writeFileSync(ini, `webconf = hgweb.config\n[reload]\nmethod = ${method}\nwsgi = ${script}\npidfile = ${server.pidfile}\nsignal = ${signal}\nstate = state\ndebounce = ${debounce}\n`);
+    writeFileSync(
+      ini,
+      `webconf = hgweb.config\n[reload]\nmethod = ${method}\nwsgi = ${script}\npidfile = ${server.pidfile}\nsignal = ${signal}\nstate = state\ndebounce = ${debounce}\n${settings}`,
+    );
     const wsgi = runCli(['-c', ini, 'wsgi']);
     assert.equal(wsgi.status, 0, wsgi.stderr);
     writeFileSync(script, wsgi.stdout);
@@ -76,7 +111,7 @@ export class Site {
   /** Makes a repository with hg init and waits until the index shows it. */
   async create(name: string): Promise<void> {
     const from = this.daemon!.mark;
-    hgInit(join(this.options.base, 'repos', name));
+    hgInit(join(this.repos, name));
     await this.daemon!.waitFor((l) => isReload(l) && (l.added as string[]).includes(name), `reload for ${name}`, { from });
     await indexUntil(this.options.server.url, (a) => a.repos.includes(name), name, this.seen);
   }
@@ -84,7 +119,7 @@ export class Site {
   /** Removes a repository with rm -rf and waits until the index no longer shows it. */
   async remove(name: string): Promise<IndexAnswer> {
     const from = this.daemon!.mark;
-    rmSync(join(this.options.base, 'repos', name), { recursive: true });
+    rmSync(join(this.repos, name), { recursive: true });
     await this.daemon!.waitFor((l) => isReload(l) && (l.removed as string[]).includes(name), `reload for ${name} removed`, { from });
     return indexUntil(this.options.server.url, (a) => a.status === 200 && !a.repos.includes(name), `${name} gone`, this.seen);
   }
