@@ -43,7 +43,13 @@ export function sharedStorage(settings: Settings, roots: readonly Root[], cwd: s
       continue;
     }
     const cache = directoryCacheSeconds(mount);
-    const late = cache === undefined ? `within ${pollInterval} ms and a rescan` : `within ${pollInterval} ms and a rescan; the poll opens each folder, which revalidates NFS's cache, where a bare stat could be ${cache.seconds} s late (${cache.why})`;
+    const fuse = /^fuse/.test(mount.fsType);
+    const late =
+      cache !== undefined
+        ? `within ${pollInterval} ms and a rescan; the poll opens each folder, which revalidates NFS's cache, where a bare stat could be ${cache.seconds} s late (${cache.why})`
+        : fuse
+          ? `within ${pollInterval} ms, a rescan, and the mount's attribute cache (FUSE keeps attributes for attr_timeout, 1 s unless the mount sets it; an open does not revalidate them)`
+          : `within ${pollInterval} ms and a rescan`;
     findings.push(info('shared storage', `${where}: polled every ${pollInterval} ms beside inotify; another host's new repository is seen ${late}`));
   }
   if (findings.length === 0) findings.push(ok('shared storage', 'no root on a network or FUSE file system: inotify sees every change'));
