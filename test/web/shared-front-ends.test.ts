@@ -12,12 +12,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IndexAnswer } from '../helpers/apache.js';
-import { isReload, type LogLine } from '../helpers/daemon-process.js';
+import { isReload, type DaemonProcess, type LogLine } from '../helpers/daemon-process.js';
 import { Gunicorn } from '../helpers/gunicorn.js';
-import { makeTempDir } from '../helpers/run.js';
+import { makeTempDir, runCli } from '../helpers/run.js';
 import { hgInit, indexUntil, Site, statusUntil } from '../helpers/web-site.js';
 
 const POLL_MS = 500;
@@ -41,14 +41,14 @@ interface Host {
 }
 
 /** A host's own folder (configs, script, the daemon's state, gunicorn's pidfile) beside its mount point, both empty. */
-function host(root: string, name: string): Host {
+function host(root: string, name: string, more = ''): Host {
   const base = join(root, `host-${name}`);
   const mount = join(root, `mount-${name}`);
   mkdirSync(base);
   mkdirSync(mount);
   const script = join(base, 'hgweb.wsgi');
   const server = new Gunicorn(base, script);
-  const settings = `[watch]\npoll = auto\npoll_interval = ${POLL_MS}\n`;
+  const settings = `[watch]\npoll = auto\npoll_interval = ${POLL_MS}\n${more}`;
   const site = new Site({ base, repos: join(mount, 'repos'), glob: '*', method: 'publish', script, server, debounce: 50, settings });
   return { name, mount, server, site };
 }
@@ -56,6 +56,8 @@ function host(root: string, name: string): Host {
 interface Timed {
   /** The host whose front end was asked. */
   readonly front: string;
+  /** The host whose daemon published. */
+  readonly publisher: string;
   /** From the change's end to the first answer of that front end that shows it. */
   readonly ms: number;
   /** From the change's end to the reload line (its time) of that front end's daemon: below 0 when it reloaded before hg init ended. */
@@ -66,8 +68,15 @@ interface Timed {
 }
 
 /** Makes `change`, then waits for `shown` (which asks `front`'s server, ASK_EVERY_MS apart) and for its daemon's reload line. */
-async function timed(front: Host, change: () => void, shown: () => Promise<unknown>, reloaded: (l: LogLine) => boolean, what: string): Promise<Timed> {
-  const daemon = front.site.daemon!;
+async function timed(
+  front: Pick<Host, 'name'>,
+  change: () => void,
+  shown: () => Promise<unknown>,
+  reloaded: (l: LogLine) => boolean,
+  what: string,
+  daemon: DaemonProcess = (front as Host).site.daemon!,
+  publisher = front.name,
+): Promise<Timed> {
   const from = daemon.mark;
   const started = Date.now();
   change();
@@ -75,11 +84,11 @@ async function timed(front: Host, change: () => void, shown: () => Promise<unkno
   await shown();
   const ms = Date.now() - changed;
   const reload = await daemon.waitFor((l) => isReload(l) && reloaded(l), `the reload for ${what}`, { from });
-  return { front: front.name.toUpperCase(), ms, reloadMs: Date.parse(reload.time as string) - changed, changeMs: changed - started, reload };
+  return { front: front.name.toUpperCase(), publisher: publisher.toUpperCase(), ms, reloadMs: Date.parse(reload.time as string) - changed, changeMs: changed - started, reload };
 }
 
 const report = (what: string, t: Timed, shown = 'its index showed it', between = ''): string =>
-  `${what}: ${t.front}'s daemon reloaded after ${t.reloadMs} ms, ${shown} after ${t.ms} ms${between} ` +
+  `${what}: ${t.publisher}'s daemon reloaded after ${t.reloadMs} ms, ${t.front}'s ${shown.replace(/^its /, '')} after ${t.ms} ms${between} ` +
   `(from the change's end; it took ${t.changeMs} ms, and a daemon may act before it ends; ` +
   `poll interval ${POLL_MS} ms, target ${POLL_MS + 150} ms, bound ${POLL_MS + MARGIN_MS} ms)`;
 
@@ -171,5 +180,77 @@ describe('two hgweb front ends (gunicorn) over one store mounted twice (bindfs)'
       const { failed, log } = site.failures();
       assert.deepEqual(failed, [], `${failed.length} failed requests on ${name}; gunicorn log:\n${log}`);
     }
+  });
+});
+
+/**
+ * The other set-up: one daemon, on host A, publishes to a folder on the store
+ * ([shared] folder); host B runs no daemon, and its front end's script reads
+ * the published list through B's own mount. A repository made or removed
+ * through B reaches B's front end by A's poll and A's publish. (Both mounts
+ * are on one machine here, at two paths: the list names A's paths, which B can
+ * also open; hosts of a real export mount it at one path.)
+ */
+describe('one daemon publishing to the shared store for two front ends (bindfs)', () => {
+  const dir = makeTempDir('hgreload-fronts-shared-');
+  const store = join(dir.path, 'store');
+  const a = host(dir.path, 'a', `[shared]\nfolder = ${join(dir.path, 'mount-a')}/shared\nlease = 2000\n`);
+  const bBase = join(dir.path, 'host-b');
+  const bMount = join(dir.path, 'mount-b');
+  const bScript = join(bBase, 'hgweb.wsgi');
+  const bServer = new Gunicorn(bBase, bScript);
+  const seen: IndexAnswer[] = [];
+  const onB = (shows: (i: IndexAnswer) => boolean, what: string) => () => indexUntil(bServer.url, shows, what, seen, ASK_EVERY_MS);
+
+  before(async () => {
+    mkdirSync(join(store, 'repos'), { recursive: true });
+    mkdirSync(bBase);
+    mkdirSync(bMount);
+    for (const mount of [a.mount, bMount]) {
+      const r = spawnSync('bindfs', ['-o', 'attr_timeout=0', store, mount], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `bindfs ${store} ${mount}: ${r.stderr}`);
+    }
+    await a.site.start();
+    // B: the same settings as A's daemon, through B's mount; only the WSGI script, no daemon.
+    writeFileSync(join(bBase, 'hgweb.config'), `[web]\nrefreshinterval = 86400\n[paths]\n/ = ${bMount}/repos/*\n`);
+    writeFileSync(join(bBase, 'hgreload.ini'), `webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\n[shared]\nfolder = ${bMount}/shared\n`);
+    const wsgi = runCli(['-c', join(bBase, 'hgreload.ini'), 'wsgi']);
+    assert.equal(wsgi.status, 0, wsgi.stderr);
+    assert.match(wsgi.stdout, new RegExp(`^PUBLISHED = "${bMount}/shared/served\\.json"$`, 'm'));
+    writeFileSync(bScript, wsgi.stdout);
+    await bServer.start();
+    await indexUntil(bServer.url, (i) => i.repos.includes('first'), 'first on B', seen);
+  });
+  after(async () => {
+    await Promise.all([a.site.stop(), bServer.stop()]);
+    for (const mount of [a.mount, bMount]) spawnSync('fusermount', ['-u', mount]);
+    dir.remove();
+  });
+
+  it("a repository made through B shows in B's front end, published by A's daemon; removed, it answers 404 there", async (t) => {
+    const made = await timed(
+      { name: 'b' },
+      () => hgInit(join(bMount, 'repos/made-on-b')),
+      onB((i) => i.repos.includes('made-on-b'), 'made-on-b'),
+      (l) => (l.added as string[]).includes('made-on-b'),
+      'made-on-b published by A',
+      a.site.daemon!,
+      'a',
+    );
+    t.diagnostic(report('made through B, published by A', made));
+    assert.ok((made.reload.reasons as string[]).some((r) => r.startsWith('poll: ')), `A's reload came from its poll: ${JSON.stringify(made.reload.reasons)}`);
+    assert.ok(made.ms < POLL_MS + MARGIN_MS, report('made through B, published by A', made));
+
+    const removed = await timed(
+      { name: 'b' },
+      () => rmSync(join(bMount, 'repos/made-on-b'), { recursive: true }),
+      () => statusUntil(bServer.url, '/made-on-b/', 404, 'made-on-b removed', ASK_EVERY_MS),
+      (l) => (l.removed as string[]).includes('made-on-b'),
+      'made-on-b removed by A',
+      a.site.daemon!,
+      'a',
+    );
+    t.diagnostic(report('removed through B, published by A', removed, 'its page there answered 404'));
+    assert.ok(removed.ms < POLL_MS + MARGIN_MS, report('removed through B, published by A', removed, 'its page there answered 404'));
   });
 });
