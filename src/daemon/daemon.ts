@@ -22,6 +22,7 @@ import { AutoHooks } from '../hooks/auto-install.js';
 import { installInto, rootFolders } from '../hooks/install-hooks.js';
 import { ConfigWatcher } from '../watch/config-watcher.js';
 import { FolderPoller } from '../watch/folder-poller.js';
+import { modifiedSince } from '../watch/modified-since.js';
 import { TreeWatcher } from '../watch/tree-watcher.js';
 import { networkFileSystem } from '../discovery/network-fs.js';
 import { Coalescer, realTimers, type Timers } from './coalescer.js';
@@ -38,6 +39,8 @@ import { digestOf, readState, writeState } from './state-file.js';
 
 /** A burst that never goes quiet still reloads this often. */
 const MAX_WAIT_FACTOR = 10;
+/** How far before the first walk a folder's change still counts as made during it. */
+const SECOND_LOOK_SLACK_MS = 1000;
 /** Names listed in a reload's log line; the count is always there. */
 const NAMES_LOGGED = 20;
 
@@ -219,6 +222,8 @@ export class Daemon {
     this.reloadedDigest = saved?.digest;
     await this.leadership?.start();
     // Fatal on a first scan that cannot read hgweb.config: nothing sensible to serve or watch yet.
+    // (A second behind: file system timestamps are coarser than the clock.)
+    const walkStarted = this.now().getTime() - SECOND_LOOK_SLACK_MS;
     const state = await this.walk();
     if (this.closing !== undefined) return; // stopped during the first walk
     this.reasons.add(saved === undefined ? 'first start' : 'start');
@@ -226,9 +231,15 @@ export class Daemon {
     if (this.closing !== undefined) return;
     // Watches were set only after the first walk had read each folder: a repository made in
     // a folder already read, before its watch, would wait for the schedule. One more look,
-    // now that every folder is watched, finds it; "ready" means nothing was missed.
-    this.reasons.add('second look after the first walk');
-    await this.coalescer.runNow();
+    // now that every folder is watched, finds it; "ready" means nothing was missed. Where no
+    // watched folder changed since the walk began (a stat each), there is nothing to find:
+    // a second walk would only cost its time and its garbage (20 MB at 10,000 repositories).
+    // On network file systems the server's clock stamps folders, so the look is always taken.
+    const onNetwork = (this.current?.roots ?? []).some((r) => r.kind !== 'plain' && networkFileSystem(physicalAbsolute(r.folder, this.deps.cwd)) !== undefined);
+    if (onNetwork || (await modifiedSince(this.current?.folders ?? [], walkStarted))) {
+      this.reasons.add('second look after the first walk');
+      await this.coalescer.runNow();
+    }
     if (this.closing !== undefined) return;
     // A restart catches up: one reload if the list changed while the daemon was down, none otherwise.
     const catchUp = this.lastReload === null ? 'unchanged since the last reload' : this.lastReload.ok ? 'reloaded' : 'reload failed';

@@ -213,6 +213,25 @@ describe('the daemon in-process: a second look, and one cycle at a time', () => 
     daemon = undefined;
   });
 
+  it('takes no second walk when no watched folder changed since the first began', async () => {
+    const root = join(base, 'still');
+    mkdirSync(join(root, 'a/.hg'), { recursive: true });
+    writeFileSync(join(base, 'still.config'), `[paths]\n/ = ${root}/*\n`);
+    const log = new Recorder<LogLine>();
+    const settings = parseSettings('webconf = still.config\n[reload]\nmethod = publish\nstate = still-state\ndebounce = 20\n', join(base, 'still.ini'));
+    // A clock an hour ahead: the tree, just made, is an hour older than the walk.
+    const now = () => new Date(Date.now() + 3_600_000);
+    const still = new Daemon(settings, { logger: createLogger('debug', { write: (s: string) => log.push(JSON.parse(s) as LogLine) }), cwd: base, now, scheduler: { validate: () => true, schedule: () => ({ stop: () => undefined }) } });
+    try {
+      await still.start();
+      const looked = log.items.filter((l) => Array.isArray(l.reasons) && (l.reasons as string[]).includes('second look after the first walk'));
+      assert.deepEqual(looked, [], 'no second walk');
+      assert.equal(still.status().repositories, 1);
+    } finally {
+      await still.close();
+    }
+  });
+
   it('a settings reload while a cycle runs never starts a second one beside it', async () => {
     const root = join(base, 'overlap');
     mkdirSync(join(root, 'r1/.hg'), { recursive: true });

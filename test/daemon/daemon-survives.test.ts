@@ -86,11 +86,16 @@ describe('the daemon survives', () => {
     assert.ok('repos' in hgweb);
     assert.deepEqual(served(s.state), hgweb.repos.map((r) => r.name), 'what hgweb serves, loops and all');
     const from = d.mark;
+    const burstStarted = Date.now();
     mkdirSync(join(s.base, 'root/many'));
     for (let i = 0; i < 3000; i++) repo(join(s.base, `root/many/r${i}`));
+    const burstMs = Date.now() - burstStarted;
     await d.waitFor((l) => isReload(l) && (l.repositories as number) >= 3001, 'all 3000 served', { from });
     const reloads = d.lines.slice(from).filter(isReload).length;
-    assert.ok(reloads <= 2, `${reloads} reloads for 3000 new repositories`);
+    // One or two for a burst, and one more per longest wait (debounce 50 ms: 1 s) that a slow,
+    // loaded machine takes to make it: a burst that never goes quiet still reloads that often.
+    const allowed = 2 + Math.floor(burstMs / 1000);
+    assert.ok(reloads <= allowed, `${reloads} reloads for 3000 new repositories made in ${burstMs} ms (at most ${allowed})`);
   });
 
   it("folders it may not read: skipped as hgweb skips them, and a walk hgweb cannot do is reported, not fatal", async () => {
