@@ -85,6 +85,7 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
     findings.push(...sharedStorage(settings, served.roots, input.cwd));
   }
   findings.push(hookProgramSafety(hookProgram()));
+  if (settings.metrics.file !== undefined) findings.push(metricsFolder(settings.metrics.file, who));
   findings.push(hookReports((input.hookJournal ?? readHookJournal)()));
   findings.push(systemd());
   return findings;
@@ -393,6 +394,14 @@ export function hookProgramSafety(program: string): Finding {
   }
   if ((statSync(program).mode & 0o004) === 0) return fail('hook program', `${program} is not readable by every user: their pushes cannot tell the daemon`, `chmod a+r ${program}`);
   return ok('hook program', `${program} can be changed by root only`);
+}
+
+/** The metrics file is replaced atomically: its folder must be the daemon's to write (and, under the unit, in ReadWritePaths=). */
+function metricsFolder(file: string, who: Identity): Finding {
+  const folder = dirname(file);
+  const refused = existsSync(folder) ? (refusedAt(folder, who, 'write') ?? refusedAt(folder, who, 'search')) : folder;
+  if (refused === undefined) return ok('metrics', `${who.name} may write ${file}`);
+  return fail('metrics', `${who.name} may not write ${file} (refused at ${refused}): node_exporter shows no hgreload metrics`, `let ${who.name} write ${folder} (setfacl -m u:${who.name}:rwx ${folder}), and ReadWritePaths=${folder} in the unit's drop-in`);
 }
 
 /** The hook tells syslog when a push could not reach the daemon: the pusher is never bothered, the admin is, here. */

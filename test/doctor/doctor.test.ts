@@ -159,4 +159,16 @@ describe('hgreload doctor', () => {
     assert.equal(f.level, 'warn');
     assert.match(f.message, /^2 push\(es\) in the last day could not tell the daemon; the latest: .*\/srv\/hg\/b \(Connection refused\)/);
   });
+
+  it("the metrics file's folder must be the daemon's to write", () => {
+    const d = deployment(`method = publish\n[metrics]\nfile = ${base}/node-exporter/hgreload.prom`);
+    mkdirSync(join(base, 'node-exporter'), { recursive: true, mode: 0o755 });
+    let f = JSON.parse(d.doctor('--json', '--user', 'nobody').stdout) as Finding[];
+    const metrics = f.find((x) => x.check === 'metrics')!;
+    assert.equal(metrics.level, 'fail');
+    assert.match(metrics.message, /nobody may not write .*hgreload\.prom \(refused at .*node-exporter\)/);
+    assert.match(metrics.fix ?? '', /ReadWritePaths=.*node-exporter/);
+    f = d.findings();
+    assert.equal(f.find((x) => x.check === 'metrics')!.level, 'ok');
+  });
 });
