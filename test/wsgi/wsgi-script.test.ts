@@ -260,6 +260,42 @@ function siteTests(hg: Mercurial): void {
     assert.equal(d.stderr.match(/hgreload: cannot read .*served\.json \(No such file or directory\); keeping the last good list/g)?.length, 1, d.stderr);
   });
 
+  it("a repository whose .hg is there but damaged keeps Mercurial's own answer", async () => {
+    // Each beside a sound one; compared with plain hgweb serving the same folders (its [paths]), same settings.
+    const folder = join(base, 'damaged');
+    const damaged: Record<string, (hgDir: string) => void> = {
+      requires: (hgDir) => writeFileSync(join(hgDir, 'requires'), 'no-such-requirement\n'),
+      file: (hgDir) => {
+        rmSync(hgDir, { recursive: true });
+        writeFileSync(hgDir, 'not a repository\n');
+      },
+    };
+    const names = ['sound', ...Object.keys(damaged)];
+    for (const name of names) hgRepo(join(folder, name), [{ [FILE]: `${name} one\n` }]);
+    const paths = names.map((name) => ({ name, path: join(folder, name) }));
+    await publishList(state, paths);
+    writeFileSync(join(base, 'hgweb-damaged.config'), `[paths]\n${paths.map((p) => `${p.name} = ${p.path}\n`).join('')}`);
+    const d = driver([script('damaged-publish', 'publish', 'hgweb-damaged.config'), script('damaged-plain', 'touch', 'hgweb-damaged.config')]);
+    // Damaged once both sites serve them (hgweb refuses to start with a [paths] entry that is not a repository).
+    for (const app of [0, 1]) assert.deepEqual((await d.get(INDEX, 1, app)).repos, names);
+    for (const [name, damage] of Object.entries(damaged)) damage(join(folder, name, '.hg'));
+    const statuses: string[] = [];
+    for (const name of names) {
+      for (const page of [`/${name}/`, `/${name}/file/tip/${FILE}`]) {
+        const ours = await d.get(page, 1, 0);
+        const hgweb = await d.get(page, 1, 1);
+        assert.equal(ours.status, hgweb.status, `${page}: ${ours.body.toString()}`);
+        assert.deepEqual(ours.headers, hgweb.headers, page);
+        assert.ok(ours.body.equals(hgweb.body), `${page}: ${ours.body.toString()}\n${hgweb.body.toString()}`);
+        if (name !== 'sound') statuses.push(ours.status);
+      }
+    }
+    // Mercurial's answer there is its 500 (repository not found, or the requirement it lacks), whose error
+    // page its paper templates fail to render: the exception reaches the server, which answers 500.
+    assert.deepEqual(statuses.filter((s) => s === OK || s.startsWith('404')), [], `${statuses.join(', ')}\n${d.stderr}`);
+    rmSync(folder, { recursive: true });
+  });
+
   it('walks as hgweb does until a first list is published', async () => {
     rmSync(published, { force: true });
     const d = driver(script('publish-late', 'publish'));
