@@ -11,6 +11,8 @@ HGWEB_CONFIG = '/etc/mercurial/hgweb.config'
 PUBLISHED = None
 # --- end of settings ---
 
+import copy
+import errno
 import io
 import os
 import sys
@@ -35,7 +37,7 @@ sys.stderr = io.TextIOWrapper(
 # concurrent first requests in a threaded daemon process that failed requests
 # here (AttributeError: module 'mercurial.registrar' has no attribute
 # 'templatekeyword'). A long-lived process pays eager imports once.
-from mercurial import config, encoding, error, extensions, ui as uimod  # noqa: E402
+from mercurial import config, encoding, error, extensions, pathutil, ui as uimod  # noqa: E402
 
 try:
     import mercurial.initialization as initialization  # noqa: E402
@@ -100,6 +102,46 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
             # refreshinterval <= 0 means every time, as in hgwebdir.
             if interval <= 0 or self.lastrefresh + interval <= time.time():
                 self._read_settings()
+
+    def _runwsgi(self, req, res):
+        # A repository removed from disk stays listed until the daemon publishes again, and hgwebdir
+        # answers its pages with a 500 (it cannot open it). Such a request is answered as for a name
+        # that is not listed (a 404, or the index of what is listed below it): hgwebdir's own
+        # _runwsgi, the same routing on Mercurial 6.3 to 7.2, runs on a view of this site without it.
+        gone = self._gone(req) if self._repos is not None else None
+        if gone is None:
+            return super()._runwsgi(req, res)
+        self.refresh()  # what hgwebdir would do first; the view must not refresh (that lists the name again)
+        view = copy.copy(self)  # per request: self.repos stays as it is for the other threads
+        view.repos = [(name, path) for name, path in self.repos if name != gone]
+        view.refresh = lambda: None
+        return hgwebdir_mod.hgwebdir._runwsgi(view, req, res)
+
+    def _gone(self, req):
+        """The listed name that hgwebdir's _runwsgi (the same routing on Mercurial 6.3 to 7.2) takes
+        this request to, if that repository's .hg no longer exists; else None. An index or a static
+        file costs nothing, a repository page one stat."""
+        virtual = req.dispatchpath.strip(b'/')
+        if virtual.startswith(b'static/') or b'static' in req.qsparams:
+            return None
+        repos = dict(self.repos)
+        if (not virtual or virtual == b'index') and virtual not in repos:
+            return None
+        if virtual.endswith(b'/index') and virtual not in repos:
+            subdir = virtual[: -len(b'index')]
+            if any(r.startswith(subdir) for r in repos):
+                return None
+        for name in (virtual, *pathutil.finddirs(virtual)):
+            path = repos.get(name)
+            if path:
+                try:
+                    os.stat(os.path.join(path, b'.hg'))
+                except OSError as e:
+                    # Only a .hg that is not there; one that cannot be read gets Mercurial's answer.
+                    if e.errno in (errno.ENOENT, errno.ENOTDIR):
+                        return name
+                return None
+        return None
 
     def _check_published(self):
         stamp = _stamp(self._published)

@@ -260,6 +260,79 @@ function siteTests(hg: Mercurial): void {
     assert.equal(d.stderr.match(/hgreload: cannot read .*served\.json \(No such file or directory\); keeping the last good list/g)?.length, 1, d.stderr);
   });
 
+  it('a listed repository gone from disk answers as an unlisted name does (404), before a new list is published', async () => {
+    const gone = join(base, 'elsewhere', 'gone');
+    hgRepo(gone, [{ [FILE]: 'gone one\n' }]);
+    await publishList(state, [entry('a'), { name: 'gone', path: gone }]);
+    const d = driver(script('gone', 'publish'));
+    const pages = ['/gone/', '/gone/summary?style=gitweb', `/gone/file/tip/${FILE}`];
+    for (const page of pages) assert.equal((await d.get(page)).status, OK, page);
+    rmSync(gone, { recursive: true, force: true });
+    const answers = [];
+    for (const page of pages) {
+      const r = await d.get(page);
+      assert.equal(r.status, '404 Not Found', `${page}: ${r.body.toString()}`);
+      answers.push(r);
+    }
+    const index = await d.get(INDEX);
+    assert.equal(index.status, OK);
+    // (hgwebdir's index itself leaves out a listed repository whose folder it cannot stat.)
+    assert.deepEqual(index.repos, ['a']);
+    assert.equal(index.walks, 0);
+    // A name never listed, at the same depth: the same answer but for the name.
+    for (const [i, page] of pages.entries()) {
+      const made = await d.get(page.replace('/gone/', '/made-up/'));
+      assert.equal(made.status, answers[i]!.status);
+      assert.deepEqual(made.headers, answers[i]!.headers, page);
+      assert.equal(made.body.toString().replaceAll('made-up', 'gone'), answers[i]!.body.toString(), page);
+    }
+    // Once the daemon publishes a list without it, hgwebdir answers the same, byte for byte.
+    await publishList(state, [entry('a')]);
+    for (const [i, page] of pages.entries()) {
+      const r = await d.get(page);
+      assert.equal(r.status, answers[i]!.status, page);
+      assert.deepEqual(r.headers, answers[i]!.headers, page);
+      assert.ok(r.body.equals(answers[i]!.body), `${page}: ${r.body.toString()}`);
+    }
+    assert.deepEqual((await d.get(INDEX)).repos, ['a']);
+  });
+
+  it("a repository whose .hg is there but damaged keeps Mercurial's own answer", async () => {
+    // Each beside a sound one; compared with plain hgweb serving the same folders (its [paths]), same settings.
+    const folder = join(base, 'damaged');
+    const damaged: Record<string, (hgDir: string) => void> = {
+      requires: (hgDir) => writeFileSync(join(hgDir, 'requires'), 'no-such-requirement\n'),
+      file: (hgDir) => {
+        rmSync(hgDir, { recursive: true });
+        writeFileSync(hgDir, 'not a repository\n');
+      },
+    };
+    const names = ['sound', ...Object.keys(damaged)];
+    for (const name of names) hgRepo(join(folder, name), [{ [FILE]: `${name} one\n` }]);
+    const paths = names.map((name) => ({ name, path: join(folder, name) }));
+    await publishList(state, paths);
+    writeFileSync(join(base, 'hgweb-damaged.config'), `[paths]\n${paths.map((p) => `${p.name} = ${p.path}\n`).join('')}`);
+    const d = driver([script('damaged-publish', 'publish', 'hgweb-damaged.config'), script('damaged-plain', 'touch', 'hgweb-damaged.config')]);
+    // Damaged once both sites serve them (hgweb refuses to start with a [paths] entry that is not a repository).
+    for (const app of [0, 1]) assert.deepEqual((await d.get(INDEX, 1, app)).repos, names);
+    for (const [name, damage] of Object.entries(damaged)) damage(join(folder, name, '.hg'));
+    const statuses: string[] = [];
+    for (const name of names) {
+      for (const page of [`/${name}/`, `/${name}/file/tip/${FILE}`]) {
+        const ours = await d.get(page, 1, 0);
+        const hgweb = await d.get(page, 1, 1);
+        assert.equal(ours.status, hgweb.status, `${page}: ${ours.body.toString()}`);
+        assert.deepEqual(ours.headers, hgweb.headers, page);
+        assert.ok(ours.body.equals(hgweb.body), `${page}: ${ours.body.toString()}\n${hgweb.body.toString()}`);
+        if (name !== 'sound') statuses.push(ours.status);
+      }
+    }
+    // Mercurial's answer there is its 500 (repository not found, or the requirement it lacks), whose error
+    // page its paper templates fail to render: the exception reaches the server, which answers 500.
+    assert.deepEqual(statuses.filter((s) => s === OK || s.startsWith('404')), [], `${statuses.join(', ')}\n${d.stderr}`);
+    rmSync(folder, { recursive: true });
+  });
+
   it('walks as hgweb does until a first list is published', async () => {
     rmSync(published, { force: true });
     const d = driver(script('publish-late', 'publish'));
