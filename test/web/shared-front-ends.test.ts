@@ -139,9 +139,10 @@ describe('two hgweb front ends (gunicorn) over one store mounted twice (bindfs)'
     assert.ok(made.ms < POLL_MS + MARGIN_MS, report('made through A', made));
   });
 
-  // hgweb's index leaves out at once a listed repository it cannot open, so the index alone would
-  // not tell that B's list was published; the repository's page does: while hgweb still lists it,
-  // it answers 500 (hgwebdir: RepoError, "repository not found"), and 404 once it no longer does.
+  // hgweb's index leaves out at once a listed repository it cannot open, and the script answers a
+  // listed repository whose .hg is gone with a 404 at once too (plain hgwebdir: a 500 until its list
+  // changes); so the page tells how soon B's front end stops serving it, and the reload line how
+  // soon B's list (by its poll) follows.
   it("a repository removed through A (rm -rf) leaves B's list: its page answers 404 on B, and B's index leaves it out", async (t) => {
     let answers: number[] = [];
     const removed = await timed(
