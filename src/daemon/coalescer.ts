@@ -37,10 +37,6 @@ export class Coalescer {
   private dirtyWhileRunning = false;
   private closed = false;
   private timing: { quietMs: number; maxWaitMs: number };
-  /** A cycle is about to run for a leading change: later changes are its, not a new quiet period's. */
-  private leading = false;
-  /** When the last cycle ended (timers.now()). */
-  private lastEnded = Number.NEGATIVE_INFINITY;
 
   constructor(
     /** Gets the time (timers.now()) of the first change it answers; undefined when none asked for it (runNow alone). */
@@ -64,7 +60,6 @@ export class Coalescer {
     if (this.closed) return;
     const now = this.timers.now();
     this.firstChange ??= now;
-    if (this.leading) return; // the cycle about to run reads the tree after this change
     if (this.running !== undefined) {
       this.dirtyWhileRunning = true;
       return;
@@ -73,21 +68,6 @@ export class Coalescer {
     const deadline = Math.min(now + this.timing.quietMs, this.burstStart + this.timing.maxWaitMs);
     this.clearTimer();
     this.timer = this.timers.setTimeout(() => void this.fire(), Math.max(0, deadline - now));
-  }
-
-  /**
-   * A change complete in itself (a new repository whose `.hg` is there): when
-   * nothing waits or runs and the last cycle ended a quiet period ago, the
-   * cycle runs at once, not after the quiet period; the rest of a burst that
-   * begins so makes one more cycle, after it, as usual.
-   */
-  notifyLeading(): void {
-    if (this.closed) return;
-    const now = this.timers.now();
-    if (this.running !== undefined || this.timer !== undefined || this.leading || now - this.lastEnded < this.timing.quietMs) return this.notify();
-    this.firstChange ??= now;
-    this.leading = true;
-    this.timer = this.timers.setTimeout(() => void this.fire(), 0);
   }
 
   /** Runs a cycle now, without the quiet period, after the one running (if any); resolves when it is done. */
@@ -117,14 +97,12 @@ export class Coalescer {
 
   private async fire(): Promise<void> {
     this.timer = undefined;
-    this.leading = false;
     this.burstStart = undefined;
     const firstChange = this.firstChange;
     this.firstChange = undefined;
     this.running = this.reload(firstChange).catch((err: unknown) => this.options.onError(err));
     await this.running;
     this.running = undefined;
-    this.lastEnded = this.timers.now();
     if (this.dirtyWhileRunning) {
       this.dirtyWhileRunning = false;
       this.notify();

@@ -10,7 +10,7 @@
  */
 import { existsSync, type watch as fsWatch } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import cron from 'node-cron';
 import { HgreloadError } from '../errors.js';
 import type { Settings } from '../config/settings.js';
@@ -25,7 +25,6 @@ import { FolderPoller } from '../watch/folder-poller.js';
 import { modifiedSince } from '../watch/modified-since.js';
 import { TreeWatcher } from '../watch/tree-watcher.js';
 import { networkFileSystem } from '../discovery/network-fs.js';
-import { fsPath } from '../discovery/fs-names.js';
 import { Coalescer, realTimers, type Timers } from './coalescer.js';
 import { ForcedReloads } from './forced-reloads.js';
 import { Leadership } from './leadership.js';
@@ -190,7 +189,7 @@ export class Daemon {
       timers,
     });
     this.trees = new TreeWatcher({
-      onChange: (e) => this.treeChanged(e.folder, e.name),
+      onChange: (e) => this.changed(`${e.folder}/${e.name ?? ''}`),
       onError: (folder, err) => this.log.debug({ folder, err }, 'folder watch ended'),
       ...(deps.watch === undefined ? {} : { watch: deps.watch }),
     });
@@ -275,19 +274,6 @@ export class Daemon {
   changed(reason: string): void {
     this.reasons.add(reason);
     this.coalescer.notify();
-  }
-
-  /**
-   * A folder's entry came or went. A new repository whose `.hg` is already there (hg init and
-   * hg clone make it first) is complete: with publish, which costs the web server nothing, the
-   * cycle need not wait for the quiet period. The restart methods keep waiting: a burst of
-   * new repositories must not restart hgweb's processes twice.
-   */
-  private treeChanged(folder: string, name: string | null): void {
-    const reason = `${folder}/${name ?? ''}`;
-    if (this.reloader.method !== 'publish' || name === null || !existsSync(fsPath(join(folder, name, '.hg')))) return this.changed(reason);
-    this.reasons.add(reason);
-    this.coalescer.notifyLeading();
   }
 
   /** Reload hgweb after the quiet period even if the list is the same (`hgreload touch`). */

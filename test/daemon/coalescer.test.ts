@@ -32,29 +32,6 @@ describe('Coalescer', () => {
     assert.equal(reloads, 1);
   });
 
-  it('a leading change runs at once; the rest of its burst makes one more, after the quiet period; none leads again within it', async () => {
-    let reloads = 0;
-    const c = make(async () => void reloads++);
-    c.notifyLeading();
-    mock.timers.tick(0);
-    await settle();
-    assert.equal(reloads, 1, 'at once');
-    for (let i = 0; i < 100; i++) {
-      c.notifyLeading();
-      mock.timers.tick(1);
-    }
-    await settle();
-    assert.equal(reloads, 1, 'the rest of the burst waits for quiet');
-    mock.timers.tick(500);
-    await settle();
-    assert.equal(reloads, 2, 'one more for the rest');
-    mock.timers.tick(10_000);
-    c.notifyLeading();
-    mock.timers.tick(0);
-    await settle();
-    assert.equal(reloads, 3, 'quiet for a while: the next one leads again');
-  });
-
   it('reloads by maxWait when changes never go quiet', async () => {
     let reloads = 0;
     const c = make(async () => void reloads++);
