@@ -5,20 +5,19 @@
  * counted by method and result, the latency from a change to its reload, the
  * last walk's duration, the last error) is kept here, told by the daemon.
  */
-import { readFile } from 'node:fs/promises';
 import type { DaemonStatus } from './daemon.js';
+import { inotifyLimit } from '../watch/inotify-limits.js';
 import { renderFamilies, type Family, type Sample } from './prom-text.js';
 
 /** Seconds from the first change of a burst to hgweb reloaded: the debounce (500 ms) sits inside, a walk of 100,000 repositories takes seconds. */
 export const LATENCY_BUCKETS: readonly number[] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** The last error's message is cut to this many characters: a label value, not a log. */
 const MESSAGE_CHARS = 300;
-export const WATCH_LIMIT_FILE = '/proc/sys/fs/inotify/max_user_watches';
 
 export interface DaemonMetricsOptions {
   readonly now: () => Date;
   /** The kernel's inotify watch limit, or undefined when it cannot be read. */
-  readonly watchLimit?: () => Promise<number | undefined>;
+  readonly watchLimit?: () => number | undefined;
 }
 
 export class DaemonMetrics {
@@ -27,10 +26,10 @@ export class DaemonMetrics {
   private readonly latency = new Histogram(LATENCY_BUCKETS);
   private walkSeconds: number | undefined;
   private lastError: { readonly at: Date; readonly message: string } | undefined;
-  private readonly watchLimit: () => Promise<number | undefined>;
+  private readonly watchLimit: () => number | undefined;
 
   constructor(private readonly options: DaemonMetricsOptions) {
-    this.watchLimit = options.watchLimit ?? readWatchLimit;
+    this.watchLimit = options.watchLimit ?? (() => inotifyLimit('max_user_watches'));
   }
 
   /** A full walk of every root finished after `ms`. */
@@ -54,7 +53,7 @@ export class DaemonMetrics {
   /** The text for the metrics file; `up` false for the last one a stopping daemon writes. */
   async render(status: DaemonStatus, up: boolean): Promise<string> {
     this.counts(status.method); // the current method's series exist from the start, so increase() sees its first reload
-    const watchLimit = await this.watchLimit();
+    const watchLimit = this.watchLimit();
     const gauge = (name: string, help: string, value: number | undefined): Family => ({ name, help, type: 'gauge', samples: value === undefined ? [] : [{ value }] });
     const flag = (value: boolean): number => (value ? 1 : 0);
     const reloads: Sample[] = [...this.reloads].flatMap(([method, counts]) => [
@@ -119,16 +118,4 @@ export class Histogram {
       { suffix: '_count', value: this.count },
     ];
   }
-}
-
-/** fs.inotify.max_user_watches, or undefined where /proc cannot be read (the metric is then left out). */
-export async function readWatchLimit(file = WATCH_LIMIT_FILE): Promise<number | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return undefined; // no /proc (a container without it): the limit is unknown, not zero
-  }
-  const limit = Number(text.trim());
-  return Number.isSafeInteger(limit) ? limit : undefined;
 }

@@ -23,6 +23,7 @@ import { splitArgv } from '../reload/split-argv.js';
 import { daemonIdentity, refusedAt, userIdentity, type Identity } from './access.js';
 import { readApacheWsgi, type ApacheWsgi } from './apache-config.js';
 import { sharedStorage } from './shared-storage.js';
+import { inotifyLimit, RAISE_WATCHES } from '../watch/inotify-limits.js';
 import { fail, info, ok, warn, type Finding } from './finding.js';
 
 export interface DoctorInput {
@@ -333,17 +334,13 @@ function scriptReads(script: string, where: string, settings: Settings): Finding
 }
 
 function inotify(served: ServedState, status: DaemonStatus | undefined): Finding {
-  let limit: number;
-  try {
-    limit = Number(readFileSync('/proc/sys/fs/inotify/max_user_watches', 'utf8').trim());
-  } catch {
-    return info('inotify', 'the inotify limit cannot be read here');
-  }
+  const limit = inotifyLimit('max_user_watches');
+  if (limit === undefined) return info('inotify', 'the inotify limit cannot be read here');
   const needed = served.folders.length + served.configFiles.length;
   const msg = `${needed} watches needed (folders that can hold a new repository, and config files), limit ${limit}`;
-  if (status?.watches.limitReached) return fail('inotify', `the daemon reached the limit: ${msg}`, 'sysctl fs.inotify.max_user_watches=524288, and keep it in /etc/sysctl.d/90-hgreload.conf');
+  if (status?.watches.limitReached) return fail('inotify', `the daemon reached the limit: ${msg}`, RAISE_WATCHES);
   // Other programs of the same user share the limit.
-  if (needed > limit / 2) return warn('inotify', msg, 'sysctl fs.inotify.max_user_watches=524288, and keep it in /etc/sysctl.d/90-hgreload.conf');
+  if (needed > limit / 2) return warn('inotify', msg, RAISE_WATCHES);
   return ok('inotify', msg);
 }
 

@@ -10,7 +10,7 @@
  * call returns, so nothing created after `set()` can be missed.
  */
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { describeLimit, RAISE_WATCHES } from './inotify-limits.js';
 import { decodeName, fsPath } from '../discovery/fs-names.js';
 import { HgreloadError, errnoCode } from '../errors.js';
 
@@ -90,14 +90,8 @@ export class TreeWatcher {
 }
 
 function watchLimitError(watching: number, cause: unknown): HgreloadError {
-  let limit = 'its limit';
-  try {
-    limit = `fs.inotify.max_user_watches = ${readFileSync('/proc/sys/fs/inotify/max_user_watches', 'utf8').trim()}`;
-  } catch {
-    // Only the message is poorer without it.
-  }
-  return new HgreloadError('watch-limit', `the kernel refused more folder watches after ${watching} (${limit}); changes in the other folders are found only by the scheduled rescans`, {
-    hint: 'raise it: sysctl fs.inotify.max_user_watches=524288, and keep it in /etc/sysctl.d/90-hgreload.conf',
+  return new HgreloadError('watch-limit', `the kernel refused more folder watches after ${watching} (${describeLimit('max_user_watches')}); changes in the other folders are found only by the scheduled rescans`, {
+    hint: `raise it: ${RAISE_WATCHES}`,
     cause,
   });
 }
@@ -108,12 +102,7 @@ function watchLimitError(watching: number, cause: unknown): HgreloadError {
  * files holds one): neither is the watch limit.
  */
 function tooManyFilesError(cause: unknown): HgreloadError {
-  let instances = 'fs.inotify.max_user_instances';
-  try {
-    instances = `fs.inotify.max_user_instances = ${readFileSync('/proc/sys/fs/inotify/max_user_instances', 'utf8').trim()}`;
-  } catch {
-    // Only the message is poorer without it.
-  }
+  const instances = describeLimit('max_user_instances');
   return new HgreloadError('too-many-files', `too many open files: no folder watch could be set (${errnoCode(cause) ?? 'EMFILE'}); changes are found only by the scheduled rescans`, {
     hint: `raise the daemon's open-file limit (LimitNOFILE= in the unit), or the inotify instances its user may hold (${instances})`,
     cause,

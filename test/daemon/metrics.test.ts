@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { Timers } from '../../src/daemon/coalescer.js';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
 import { createLogger, tapErrors } from '../../src/daemon/logger.js';
-import { DaemonMetrics, readWatchLimit } from '../../src/daemon/metrics.js';
+import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import { MetricsFile } from '../../src/daemon/metrics-file.js';
 import { escapeHelp, escapeLabelValue, formatValue, renderFamilies } from '../../src/daemon/prom-text.js';
 import type { LogLine } from '../helpers/daemon-process.js';
@@ -105,7 +105,7 @@ describe('the strict reader (test helper)', () => {
 
 describe('DaemonMetrics', () => {
   const at = new Date('2026-01-02T03:05:00.000Z');
-  const make = (limit: { value: number | undefined } = { value: 8192 }) => new DaemonMetrics({ now: () => at, watchLimit: async () => limit.value });
+  const make = (limit: { value: number | undefined } = { value: 8192 }) => new DaemonMetrics({ now: () => at, watchLimit: () => limit.value });
 
   it("renders the daemon's figures, every series promtool accepts", async () => {
     const m = make();
@@ -172,12 +172,6 @@ describe('DaemonMetrics', () => {
     const info = p.families.get('hgreload_last_error_info')!.samples;
     assert.equal(info.length, 1, 'one series: the latest message');
     assert.equal(info[0]!.labels.message!.length, 300);
-  });
-
-  it('reads the watch limit from /proc, and nothing from a file that is not there', async () => {
-    const limit = await readWatchLimit();
-    assert.ok(limit === undefined || (Number.isSafeInteger(limit) && limit > 0));
-    assert.equal(await readWatchLimit('/nonexistent/max_user_watches'), undefined);
   });
 });
 
