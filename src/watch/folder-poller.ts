@@ -14,13 +14,14 @@
 import { close, constants, fstat, open } from 'node:fs';
 import type { Timers } from '../daemon/coalescer.js';
 import { fsPath } from '../discovery/fs-names.js';
+import { mapLimited } from '../util/map-limited.js';
 
 /** What tells that a folder's entries changed; undefined when the folder cannot be looked at (gone). */
 export type Stamp = string | undefined;
 export type StampReader = (folder: string) => Promise<Stamp>;
 
-/** How many folders are looked at at once: enough to overlap a network's round trips. */
-const CONCURRENCY = 16;
+/** How many folders are looked at at once. */
+export const CONCURRENCY = 16;
 
 /**
  * Open, fstat, close with the callback API: FileHandle's promises cost about
@@ -115,17 +116,8 @@ export class FolderPoller {
     if (changed.length > 0 && !this.closed) this.options.onChange(changed);
   }
 
-  private async readAll(folders: readonly string[]): Promise<Stamp[]> {
-    const out: Stamp[] = new Array<Stamp>(folders.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < folders.length) {
-        const i = next++;
-        out[i] = await this.stamp(folders[i]!);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, folders.length) }, worker));
-    return out;
+  private readAll(folders: readonly string[]): Promise<Stamp[]> {
+    return mapLimited(folders, CONCURRENCY, this.stamp);
   }
 
   /** One poll every interval, however often set() is called between: events elsewhere must not starve it. */

@@ -9,23 +9,17 @@
  */
 import { stat } from 'node:fs/promises';
 import { fsPath } from '../discovery/fs-names.js';
-
-const CONCURRENCY = 16;
+import { mapLimited } from '../util/map-limited.js';
+import { CONCURRENCY } from './folder-poller.js';
 
 export async function modifiedSince(folders: readonly string[], sinceMs: number): Promise<boolean> {
-  let next = 0;
-  let found = false;
-  const worker = async (): Promise<void> => {
-    while (!found && next < folders.length) {
-      const folder = folders[next++]!;
-      try {
-        const st = await stat(fsPath(folder));
-        if (st.mtimeMs >= sinceMs || st.ctimeMs >= sinceMs) found = true;
-      } catch {
-        found = true; // gone since the walk: that is a change too
-      }
+  const changed = await mapLimited(folders, CONCURRENCY, async (folder) => {
+    try {
+      const st = await stat(fsPath(folder));
+      return st.mtimeMs >= sinceMs || st.ctimeMs >= sinceMs;
+    } catch {
+      return true; // gone since the walk: that is a change too
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, folders.length) }, worker));
-  return found;
+  });
+  return changed.includes(true);
 }
