@@ -6,9 +6,9 @@
  * (a folder's search bit on the way, then the file's own bit); root may do all
  * but run a file no one may run.
  */
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { groupId, userGroups, userId } from '../util/accounts.js';
 
 export interface Identity {
   readonly name: string;
@@ -20,15 +20,9 @@ export interface Identity {
 
 /** A user by name, with their groups as a login gets them; undefined for an unknown name. */
 export function userIdentity(name: string, from: string, extraGroups: readonly string[] = []): Identity | undefined {
-  const id = (flag: string, who: string) => spawnSync('id', [flag, who], { encoding: 'utf8' });
-  const uid = id('-u', name);
-  if (uid.status !== 0) return undefined;
-  const gids = id('-G', name).stdout.trim().split(/\s+/).map(Number);
-  for (const group of extraGroups) {
-    const g = spawnSync('getent', ['group', group], { encoding: 'utf8' }).stdout.split(':')[2];
-    if (g !== undefined) gids.push(Number(g));
-  }
-  return { name, uid: Number(uid.stdout.trim()), gids, from };
+  const uid = userId(name);
+  if (uid === undefined) return undefined;
+  return { name, uid, gids: [...userGroups(name), ...groupIds(extraGroups)], from };
 }
 
 /**
@@ -44,15 +38,14 @@ export function daemonIdentity(user: string | undefined, unitFile: string): Iden
   if (unit.User !== undefined) {
     const groups = [...(unit.Group === undefined ? [] : [unit.Group]), ...(unit.SupplementaryGroups?.split(/\s+/) ?? [])];
     const who = userIdentity(unit.User, unitFile, groups);
-    if (who !== undefined) return { ...who, gids: unit.Group === undefined ? who.gids : groupIds(groups, who) };
+    // systemd runs the service with Group= and SupplementaryGroups= only, not the user's other groups.
+    if (who !== undefined) return unit.Group === undefined ? who : { ...who, gids: groupIds(groups) };
   }
   return { name: process.env.USER ?? String(process.getuid?.() ?? ''), uid: process.getuid?.() ?? 0, gids: process.getgroups?.() ?? [], from: 'this process' };
 }
 
-/** systemd runs the service with Group= and SupplementaryGroups= only, not the user's other groups. */
-function groupIds(names: readonly string[], who: Identity): number[] {
-  const ids = names.map((n) => Number(spawnSync('getent', ['group', n], { encoding: 'utf8' }).stdout.split(':')[2])).filter(Number.isFinite);
-  return ids.length > 0 ? ids : [...who.gids];
+function groupIds(names: readonly string[]): number[] {
+  return names.map(groupId).filter((id): id is number => id !== undefined);
 }
 
 /** The last value of each [Service] key in the unit and its drop-ins (NAME.service.d/*.conf). */

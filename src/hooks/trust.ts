@@ -8,14 +8,20 @@
  * user or the file's group is trusted there (a shared hosting group, say).
  * Users' own ~/.hgrc files are not read: what every pusher trusts is what counts.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { readMercurialConfig } from '../config/hgrc-reader.js';
 import { parseList } from '../config/parse-list.js';
+import { groupId, userId } from '../util/accounts.js';
 
 export interface SystemTrust {
   readonly users: ReadonlySet<string>;
   readonly groups: ReadonlySet<string>;
+  /** The same, as ids, looked up once: a check per repository then costs no lookup. */
+  readonly uids: ReadonlySet<number>;
+  readonly gids: ReadonlySet<number>;
+  /** `*` in either: every file is trusted. */
+  readonly everyone: boolean;
 }
 
 /** The system-wide [trusted] settings, read as Mercurial reads them; unreadable files count as empty, as there. */
@@ -34,7 +40,9 @@ export function systemTrust(env: Readonly<Record<string, string | undefined>> = 
       // Mercurial warns about such a file and goes on.
     }
   }
-  return { users, groups };
+  const ids = (names: ReadonlySet<string>, lookup: (name: string) => number | undefined) =>
+    new Set([...names].map(lookup).filter((id): id is number => id !== undefined));
+  return { users, groups, uids: ids(users, userId), gids: ids(groups, groupId), everyone: users.has('*') || groups.has('*') };
 }
 
 function systemRcFiles(env: Readonly<Record<string, string | undefined>>): string[] {
@@ -56,20 +64,5 @@ function systemRcFiles(env: Readonly<Record<string, string | undefined>>): strin
 
 /** Whether a file owned by `uid`:`gid` is trusted by every user of this host. */
 export function trustedByEveryone(uid: number, gid: number, trust: SystemTrust): boolean {
-  if (trust.users.has('*') || trust.groups.has('*')) return true;
-  const user = nameOf('/etc/passwd', uid);
-  const group = nameOf('/etc/group', gid);
-  return (user !== undefined && trust.users.has(user)) || (group !== undefined && trust.groups.has(group));
-}
-
-function nameOf(table: string, id: number): string | undefined {
-  try {
-    for (const line of readFileSync(table, 'utf8').split('\n')) {
-      const [name, , number] = line.split(':');
-      if (number !== undefined && Number(number) === id) return name;
-    }
-  } catch {
-    // no table: no name
-  }
-  return undefined;
+  return trust.everyone || trust.uids.has(uid) || trust.gids.has(gid);
 }
