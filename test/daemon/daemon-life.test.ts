@@ -13,10 +13,9 @@ import { join } from 'node:path';
 import { parseSettings } from '../../src/config/settings.js';
 import { askDaemon } from '../../src/daemon/control-client.js';
 import { ControlServer } from '../../src/daemon/control-server.js';
-import { Daemon, type DaemonStatus } from '../../src/daemon/daemon.js';
-import { createLogger } from '../../src/daemon/logger.js';
-import { DaemonProcess, isReload, type LogLine } from '../helpers/daemon-process.js';
-import { Recorder } from '../helpers/recorder.js';
+import type { DaemonStatus } from '../../src/daemon/daemon.js';
+import { DaemonProcess, isReload } from '../helpers/daemon-process.js';
+import { inProcessDaemons } from '../helpers/in-process.js';
 import { makeTempDir, runCli } from '../helpers/run.js';
 
 const repo = (path: string) => mkdirSync(join(path, '.hg'), { recursive: true });
@@ -185,13 +184,7 @@ describe('the daemon, signalled while it starts', () => {
 });
 
 describe('the daemon in-process: a second look, and one cycle at a time', () => {
-  const dir = makeTempDir('hgreload-life-inproc-');
-  const base = dir.path;
-  let daemon: Daemon | undefined;
-  after(async () => {
-    await daemon?.close();
-    dir.remove();
-  });
+  const { base, log, daemon: make } = inProcessDaemons('hgreload-life-inproc-');
 
   it('finds a repository made after its folder was walked but before it was watched', async () => {
     mkdirSync(join(base, 'root/a/.hg'), { recursive: true });
@@ -206,30 +199,26 @@ describe('the daemon in-process: a second look, and one cycle at a time', () => 
       return fsWatch(path, options, listener);
     }) as unknown as typeof fsWatch;
     const settings = parseSettings('webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\ndebounce = 20\n', join(base, 'hgreload.ini'));
-    daemon = new Daemon(settings, { logger: createLogger('silent'), cwd: base, watch, scheduler: { validate: () => true, schedule: () => ({ stop: () => undefined }) } });
+    const daemon = make(settings, { watch });
     await daemon.start();
     assert.equal(daemon.status().repositories, 2, 'found before ready, not at the next scheduled rescan');
     await daemon.close();
-    daemon = undefined;
   });
 
   it('takes no second walk when no watched folder changed since the first began', async () => {
     const root = join(base, 'still');
     mkdirSync(join(root, 'a/.hg'), { recursive: true });
     writeFileSync(join(base, 'still.config'), `[paths]\n/ = ${root}/*\n`);
-    const log = new Recorder<LogLine>();
+    const from = log.mark;
     const settings = parseSettings('webconf = still.config\n[reload]\nmethod = publish\nstate = still-state\ndebounce = 20\n', join(base, 'still.ini'));
     // A clock an hour ahead: the tree, just made, is an hour older than the walk.
     const now = () => new Date(Date.now() + 3_600_000);
-    const still = new Daemon(settings, { logger: createLogger('debug', { write: (s: string) => log.push(JSON.parse(s) as LogLine) }), cwd: base, now, scheduler: { validate: () => true, schedule: () => ({ stop: () => undefined }) } });
-    try {
-      await still.start();
-      const looked = log.items.filter((l) => Array.isArray(l.reasons) && (l.reasons as string[]).includes('second look after the first walk'));
-      assert.deepEqual(looked, [], 'no second walk');
-      assert.equal(still.status().repositories, 1);
-    } finally {
-      await still.close();
-    }
+    const still = make(settings, { now });
+    await still.start();
+    const looked = log.items.slice(from).filter((l) => Array.isArray(l.reasons) && (l.reasons as string[]).includes('second look after the first walk'));
+    assert.deepEqual(looked, [], 'no second walk');
+    assert.equal(still.status().repositories, 1);
+    await still.close();
   });
 
   it('a settings reload while a cycle runs never starts a second one beside it', async () => {
@@ -241,14 +230,9 @@ describe('the daemon in-process: a second look, and one cycle at a time', () => 
     writeFileSync(command, `#!/bin/sh\nmkdir "${base}/running" 2>/dev/null || echo overlap >> "${base}/overlaps"\nsleep 0.4\nrmdir "${base}/running"\necho done >> "${base}/reloads"\n`);
     chmodSync(command, 0o755);
     const text = (debounce: number) => `webconf = overlap.config\n[reload]\nmethod = command\ncommand = ${command}\nstate = state2\ndebounce = ${debounce}\n`;
-    const log = new Recorder<LogLine>();
-    const logger = createLogger('info', { write: (s: string) => log.push(JSON.parse(s) as LogLine) });
-    const reloads = (count: number) => log.waitFor(() => log.items.filter((l) => /^reloaded/.test(l.msg)).length >= count, `${count} reloads`);
-    daemon = new Daemon(parseSettings(text(20), join(base, 'overlap.ini')), {
-      logger,
-      cwd: base,
-      scheduler: { validate: () => true, schedule: () => ({ stop: () => undefined }) },
-    });
+    const from = log.mark;
+    const reloads = (count: number) => log.waitFor(() => log.items.slice(from).filter((l) => /^reloaded/.test(l.msg)).length >= count, `${count} reloads`);
+    const daemon = make(parseSettings(text(20), join(base, 'overlap.ini')));
     await daemon.start();
     await reloads(1);
     const running = new Promise<void>((resolve) => {

@@ -10,16 +10,14 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseSettings } from '../../src/config/settings.js';
-import { Daemon } from '../../src/daemon/daemon.js';
-import { createLogger } from '../../src/daemon/logger.js';
-import { DaemonProcess, isReload, type LogLine } from '../helpers/daemon-process.js';
+import { DaemonProcess, isReload } from '../helpers/daemon-process.js';
 import { parsePromText, type PromText } from '../helpers/prom-text.js';
 import { promtoolCheckMetrics } from '../helpers/promtool.js';
-import { Recorder } from '../helpers/recorder.js';
+import { inProcessDaemons } from '../helpers/in-process.js';
+import { inotifyLimit } from '../../src/watch/inotify-limits.js';
 import { makeTempDir } from '../helpers/run.js';
 
 const repo = (path: string) => mkdirSync(join(path, '.hg'), { recursive: true });
-const noSchedule = { validate: () => true, schedule: () => ({ stop: () => undefined }) };
 
 /**
  * Resolves with the file's text once it parses and `match` holds, looking each time its folder
@@ -74,15 +72,7 @@ function assertPromtoolAccepts(text: string): void {
 }
 
 describe('the daemon keeps its metrics file (in-process)', () => {
-  const dir = makeTempDir('hgreload-metrics-');
-  const base = dir.path;
-  const log = new Recorder<LogLine>();
-  const logger = createLogger('debug', { write: (s: string) => log.push(JSON.parse(s) as LogLine) });
-  let daemon: Daemon | undefined;
-  after(async () => {
-    await daemon?.close();
-    dir.remove();
-  });
+  const { base, log, daemon: make } = inProcessDaemons('hgreload-metrics-');
 
   it('a new repository: its reload, counted and timed, in a file promtool accepts; close leaves hgreload_up 0', async () => {
     repo(join(base, 'root/a'));
@@ -92,7 +82,7 @@ describe('the daemon keeps its metrics file (in-process)', () => {
     // A relative path, taken from the settings file's folder.
     const settings = parseSettings('webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\ndebounce = 20\n[metrics]\nfile = metrics/hgreload.prom\n', join(base, 'hgreload.ini'));
     const started = Date.now();
-    daemon = new Daemon(settings, { logger, cwd: base, scheduler: noSchedule });
+    const daemon = make(settings);
     await daemon.start();
     await waitForMetrics(file, (p) => p.value('hgreload_repositories') === 1, 'the first repository');
 
@@ -113,13 +103,7 @@ describe('the daemon keeps its metrics file (in-process)', () => {
     assert.ok(p.value('hgreload_publish_latency_seconds_sum')! >= 0.02 * latencies, 'at least the debounce each');
     assert.ok(p.value('hgreload_walk_duration_seconds')! >= 0);
     assert.ok(p.value('hgreload_watches')! >= 2, 'the root folder and hgweb.config');
-    let limit: number | undefined;
-    try {
-      limit = Number(readFileSync('/proc/sys/fs/inotify/max_user_watches', 'utf8'));
-    } catch {
-      limit = undefined; // no /proc here: the metric is left out
-    }
-    assert.equal(p.value('hgreload_watch_limit'), limit);
+    assert.equal(p.value('hgreload_watch_limit'), inotifyLimit('max_user_watches'));
     assert.equal(p.value('hgreload_watch_limit_reached'), 0);
     assert.equal(p.value('hgreload_polled_folders'), 0);
     assert.equal(p.value('hgreload_root_errors'), 0);
@@ -131,7 +115,6 @@ describe('the daemon keeps its metrics file (in-process)', () => {
     assert.deepEqual(readdirSync(join(base, 'metrics')), ['hgreload.prom']);
 
     await daemon.close();
-    daemon = undefined;
     const last = parsePromText(readFileSync(file, 'utf8'));
     assert.equal(last.value('hgreload_up'), 0);
     assert.equal(last.value('hgreload_repositories'), 2, 'the last figures stay beside up 0');
@@ -140,15 +123,7 @@ describe('the daemon keeps its metrics file (in-process)', () => {
 });
 
 describe('the metrics file when things go wrong (in-process)', () => {
-  const dir = makeTempDir('hgreload-metrics-faults-');
-  const base = dir.path;
-  const log = new Recorder<LogLine>();
-  const logger = createLogger('debug', { write: (s: string) => log.push(JSON.parse(s) as LogLine) });
-  let daemon: Daemon | undefined;
-  after(async () => {
-    await daemon?.close();
-    dir.remove();
-  });
+  const { base, log, daemon: make } = inProcessDaemons('hgreload-metrics-faults-');
 
   it('a failing reload and a missing root are counted; a file that cannot be written warns once; the daemon goes on', async () => {
     repo(join(base, 'root/a'));
@@ -159,7 +134,7 @@ describe('the metrics file when things go wrong (in-process)', () => {
     chmodSync(command, 0o755);
     const file = join(base, 'not-yet/hgreload.prom'); // its folder does not exist yet
     const settings = parseSettings(`webconf = hgweb.config\n[reload]\nmethod = command\ncommand = ${command}\nstate = state\ndebounce = 20\n[metrics]\nfile = ${file}\n`, join(base, 'hgreload.ini'));
-    daemon = new Daemon(settings, { logger, cwd: base, scheduler: noSchedule });
+    const daemon = make(settings);
     await daemon.start();
     const warning = await log.waitFor((l) => l.level === 'warn' && l.msg.startsWith('cannot write the metrics file'), 'the warning');
     assert.match(warning.msg, new RegExp(`^cannot write the metrics file ${file} \\(No such file or directory\\); the daemon goes on without it`));
