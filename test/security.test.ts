@@ -5,13 +5,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { DaemonStatus } from '../src/daemon/daemon.js';
 import { DaemonProcess, isReload } from './helpers/daemon-process.js';
 import { makeTempDir, runCli, runOracle } from './helpers/run.js';
-import { hgInit } from './helpers/web-site.js';
+import { cloneCommitPush, hgInit } from './helpers/web-site.js';
 
 const NASTY = ["quote'd\"name", '$(touch PWNED)', '`touch PWNED2`', 'semi;touch PWNED3', 'new\nline', '-rf', '--help', 'space name'];
 
@@ -68,13 +67,9 @@ describe('security', () => {
     try {
       await daemon.waitFor((l) => l.msg === 'ready', 'ready');
       const target = join(base, 'repos', '$(touch PWNED)');
-      const clone = join(base, 'clone');
-      assert.equal(spawnSync('hg', ['clone', '-q', target, clone], { env: { ...process.env, HGRCPATH: '' } }).status, 0);
-      writeFileSync(join(clone, 'f'), 'x\n');
-      spawnSync('hg', ['-R', clone, 'commit', '-q', '-A', '-m', 'x', '-u', 't'], { env: { ...process.env, HGRCPATH: '' } });
-      const push = spawnSync('hg', ['-R', clone, 'push', target], { encoding: 'utf8', env: { ...process.env, HGRCPATH: '' } });
+      const push = cloneCommitPush(target, join(base, 'clone'), 'x');
       assert.equal(push.status, 0, push.stderr);
-      assert.doesNotMatch(push.stdout + push.stderr, /hgreload: |warning: /, 'the hook reached the daemon');
+      assert.doesNotMatch(push.output, /hgreload: |warning: /, 'the hook reached the daemon');
       const status = JSON.parse(runCli(['-c', ini, 'status', '--json']).stdout) as DaemonStatus;
       assert.equal(status.requests.rescan, 1, 'the hook asked for one rescan');
       const published = JSON.parse(readFileSync(join(state, 'served.json'), 'utf8')) as { repos: Array<{ name: string }> };

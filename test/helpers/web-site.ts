@@ -27,6 +27,17 @@ export function hgInit(path: string): void {
   assert.equal(r.status, 0, r.stderr);
 }
 
+const hgEnv = () => ({ ...process.env, HGRCPATH: '' });
+
+/** A clone of `target` at `clone` with one new changeset (file f holding `content`), pushed back to `target`: the push's result. */
+export function cloneCommitPush(target: string, clone: string, content: string): { status: number | null; output: string; stderr: string } {
+  assert.equal(spawnSync('hg', ['clone', '-q', target, clone], { env: hgEnv() }).status, 0, `hg clone ${target}`);
+  writeFileSync(join(clone, 'f'), `${content}\n`);
+  assert.equal(spawnSync('hg', ['-R', clone, 'commit', '-q', '-A', '-m', content, '-u', 'test'], { env: hgEnv() }).status, 0, `hg commit in ${clone}`);
+  const r = spawnSync('hg', ['-R', clone, 'push', target], { encoding: 'utf8', env: hgEnv() });
+  return { status: r.status, output: r.stdout + r.stderr, stderr: r.stderr };
+}
+
 /**
  * Asks for the index until `done` holds (a server has no event for "restarted"),
  * `everyMs` apart; every answer is kept in `seen`.

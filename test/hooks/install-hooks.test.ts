@@ -14,7 +14,7 @@ import type { DaemonStatus } from '../../src/daemon/daemon.js';
 import { HOOK_NAME } from '../../src/hooks/hgrc-edit.js';
 import { CLI, PROJECT_ROOT, makeTempDir, runCli } from '../helpers/run.js';
 import { DaemonProcess, isReload } from '../helpers/daemon-process.js';
-import { hgInit } from '../helpers/web-site.js';
+import { cloneCommitPush, hgInit } from '../helpers/web-site.js';
 
 const SHAPES: Record<string, string | undefined> = {
   none: undefined,
@@ -214,14 +214,10 @@ describe('hgreload install-hooks', () => {
     const daemon = new DaemonProcess(['-c', ini]);
     try {
       await daemon.waitFor((l) => l.msg === 'ready', 'ready');
-      const clone = join(base, 'clone');
-      assert.equal(spawnSync('hg', ['clone', '-q', target, clone], { env: { ...process.env, HGRCPATH: '' } }).status, 0);
-      writeFileSync(join(clone, 'f'), 'x\n');
-      spawnSync('hg', ['-R', clone, 'commit', '-q', '-A', '-m', 'x', '-u', 'test'], { env: { ...process.env, HGRCPATH: '' } });
       const from = daemon.mark;
-      const push = spawnSync('hg', ['-R', clone, 'push', target], { encoding: 'utf8', env: { ...process.env, HGRCPATH: '' } });
+      const push = cloneCommitPush(target, join(base, 'clone'), 'x');
       assert.equal(push.status, 0, push.stderr);
-      assert.doesNotMatch(push.stderr + push.stdout, /hgreload: |warning: /, 'the hook says nothing when all is well');
+      assert.doesNotMatch(push.output, /hgreload: |warning: /, 'the hook says nothing when all is well');
       const status = () => JSON.parse(runCli(['-c', ini, 'status', '--json']).stdout) as DaemonStatus;
       assert.equal(status().requests.rescan, 1, 'the hook asked for a rescan');
       // The rescan finds the same list: a cookie repository made after it is the barrier that shows no reload came before.
@@ -263,14 +259,10 @@ describe('hgreload install-hooks', () => {
     const target = join(base, 'other/missing-hook');
     hgInit(target);
     writeFileSync(join(target, '.hg/hgrc'), `[hooks]\n${HOOK_NAME} = /usr/bin/python3 -IS ${base}/gone/hgreload_hook.py ${base}/state/control.sock\n`);
-    const clone = join(base, 'clone-missing');
-    assert.equal(spawnSync('hg', ['clone', '-q', target, clone], { env: { ...process.env, HGRCPATH: '' } }).status, 0);
-    writeFileSync(join(clone, 'f'), 'x\n');
-    spawnSync('hg', ['-R', clone, 'commit', '-q', '-A', '-m', 'x', '-u', 'test'], { env: { ...process.env, HGRCPATH: '' } });
-    const r = spawnSync('hg', ['-R', clone, 'push', target], { encoding: 'utf8', env: { ...process.env, HGRCPATH: '' } });
+    const r = cloneCommitPush(target, join(base, 'clone-missing'), 'x');
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout + r.stderr, /warning: changegroup\.hgreload hook exited with status 2/);
-    assert.doesNotMatch(r.stdout + r.stderr, /abort/);
+    assert.match(r.output, /warning: changegroup\.hgreload hook exited with status 2/);
+    assert.doesNotMatch(r.output, /abort/);
   });
 });
 
