@@ -79,6 +79,13 @@ export class MountTable {
     return { mount: mount ?? parent.mount, canonical };
   }
 
+  /** Whether a file system is mounted somewhere below the resolved `folder`. */
+  pointsBelow(folder: string): boolean {
+    const below = folder === '/' ? '/' : `${folder}/`;
+    for (const point of this.byPoint.keys()) if (point.startsWith(below) && point !== folder) return true;
+    return false;
+  }
+
   /** A string equal for two identities exactly when they are the same directory. */
   static key(id: DirIdentity): string {
     if (id.mount === undefined) return id.canonical;

@@ -8,7 +8,7 @@ import { parseList } from '../config/parse-list.js';
 import { abspath, normpath, physicalAbsolute, split, stripSlashes } from '../config/paths.js';
 import { walkFsFor, type WalkFs } from './dir-reader.js';
 import { MountTable } from './mount-table.js';
-import { WalkFailure, walkRepos } from './walk-repos.js';
+import { WalkFailure, walkRepos, type WalkOptions } from './walk-repos.js';
 
 export interface ServedRepo {
   readonly name: string;
@@ -57,12 +57,22 @@ export interface DiscoverOptions {
 
 /** A root whose walk fails: hgweb then fails every request. */
 export interface RootError {
-  readonly root: Exclude<Root, { kind: 'plain' }>;
+  readonly root: WalkedRoot;
   readonly error: HgreloadError;
 }
 
 /** What one root gives: its repositories and watched folders, or why its walk failed. */
-export type RootResult = { readonly root: Root; readonly repos: ServedRepo[]; readonly folders: string[] } | RootError;
+export type RootResult =
+  | {
+      readonly root: Root;
+      readonly repos: ServedRepo[];
+      readonly folders: string[];
+      /** The walk followed a symlink to a folder (see WalkResult.links). */
+      readonly links: boolean;
+      /** The top, resolved as the walk began ('' for a plain entry). */
+      readonly canonical: string;
+    }
+  | RootError;
 
 export interface Discovery {
   /** Each root's part, in hgweb's order. */
@@ -77,16 +87,12 @@ export interface Discovery {
 /** The repositories of every root, walked in parallel and listed in hgweb's order. */
 export async function discover(roots: readonly Root[], options: DiscoverOptions): Promise<Discovery> {
   const mounts = options.mounts ?? MountTable.fromSystem();
-  // Walks open their folder as written, relative to the working folder (a collection's value is not normalised).
-  const resolve = (path: string) => physicalAbsolute(path, options.cwd);
   const results = await Promise.all(
     roots.map(async (root): Promise<RootResult> => {
-      if (root.kind === 'plain') return { root, repos: [{ name: root.prefix, path: root.path }], folders: [] };
+      if (root.kind === 'plain') return { root, repos: [{ name: root.prefix, path: root.path }], folders: [], links: false, canonical: '' };
       try {
-        const fs = options.fs ?? walkFsFor(resolve(root.folder));
-        const found = await walkRepos(root.folder, root.kind === 'walk' && root.recurse, { fs, mounts, resolve });
-        const repos = root.kind === 'walk' ? urlRepos(root.prefix, root.folder, found.repos) : collectionRepos(root.prefix, found.repos);
-        return { root, repos, folders: found.folders };
+        const found = await walkRepos(root.folder, recurses(root), walkOptions(root, options, mounts));
+        return { root, repos: nameRepos(root, found.repos), folders: found.folders, links: found.links, canonical: found.canonical };
       } catch (err) {
         if (err instanceof WalkFailure) return { root, error: walkError(root, err) };
         throw err;
@@ -94,6 +100,24 @@ export async function discover(roots: readonly Root[], options: DiscoverOptions)
     }),
   );
   return combine(results);
+}
+
+export type WalkedRoot = Exclude<Root, { kind: 'plain' }>;
+
+/** Whether the walk goes on into repositories' working folders (`**`). */
+export function recurses(root: WalkedRoot): boolean {
+  return root.kind === 'walk' && root.recurse;
+}
+
+/** How a root's folders are read: walks open their folder as written, relative to the working folder (a collection's value is not normalised). */
+export function walkOptions(root: WalkedRoot, options: DiscoverOptions, mounts: MountTable): WalkOptions {
+  const resolve = (path: string) => physicalAbsolute(path, options.cwd);
+  return { fs: options.fs ?? walkFsFor(resolve(root.folder)), mounts, resolve };
+}
+
+/** hgweb's names for the repositories a root's walk found (walk paths, as walkRepos gives them). */
+export function nameRepos(root: WalkedRoot, paths: readonly string[]): ServedRepo[] {
+  return root.kind === 'walk' ? urlRepos(root.prefix, root.folder, paths) : collectionRepos(root.prefix, paths);
 }
 
 /** The served list, errors and watched folders of per-root results, in hgweb's order. */
@@ -127,7 +151,7 @@ function collectionRepos(prefix: string, paths: readonly string[]): ServedRepo[]
   });
 }
 
-function walkError(root: Exclude<Root, { kind: 'plain' }>, failure: WalkFailure): HgreloadError {
+function walkError(root: WalkedRoot, failure: WalkFailure): HgreloadError {
   const what = root.kind === 'walk' ? 'root' : 'collection';
   const at = `${root.source}: ${what} ${root.folder}`;
   const consequence = 'hgweb fails every request until this is fixed';

@@ -31,6 +31,10 @@ import { join } from '../config/paths.js';
  */
 const TRANSIENT = new Set(['EIO', 'ESTALE', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTDOWN', 'EHOSTUNREACH', 'ECONNABORTED', 'EMFILE', 'ENFILE', 'ENOMEM']);
 
+export function isTransient(err: unknown): boolean {
+  return TRANSIENT.has(errnoCode(err) ?? '');
+}
+
 /** A failure that makes hgweb's whole refresh fail (or, TRANSIENT, that must not shrink the list). */
 export class WalkFailure extends Error {
   constructor(
@@ -57,42 +61,57 @@ export interface WalkResult {
    * walked too. A watcher needs exactly these.
    */
   readonly folders: string[];
+  /**
+   * Whether a folder that is not a repository holds a symlink to a folder.
+   * Without one, each folder below the top is reached by one path only, and a
+   * part of the tree can be walked again on its own with the same result.
+   */
+  readonly links: boolean;
+  /** The top, resolved as the walk began. */
+  readonly canonical: string;
 }
 
-/** hgweb's walk below `top`. Throws WalkFailure where hgweb's walk raises. */
-export async function walkRepos(top: string, recurse: boolean, options: WalkOptions): Promise<WalkResult> {
-  return new RepoWalk(options, new DirReader(options.fs, recurse)).run(top, recurse);
+/**
+ * hgweb's walk below `top`. Throws WalkFailure where hgweb's walk raises.
+ * With `subtree`, `top` is a folder inside a walk, walked again on its own:
+ * failing to list it skips it as the whole walk would (unless TRANSIENT), and
+ * a top that is gone gives nothing.
+ */
+export async function walkRepos(top: string, recurse: boolean, options: WalkOptions, subtree = false): Promise<WalkResult> {
+  return new RepoWalk(options, new DirReader(options.fs, recurse)).run(top, recurse, subtree);
 }
 
 class RepoWalk {
   private readonly seen = new Set<string>();
   private readonly found: string[] = [];
   private readonly folders: string[] = [];
+  private links = false;
 
   constructor(
     private readonly options: WalkOptions,
     private readonly reader: DirReader,
   ) {}
 
-  async run(top: string, recurse: boolean): Promise<WalkResult> {
+  async run(top: string, recurse: boolean, subtree: boolean): Promise<WalkResult> {
     let canonical: string;
     try {
       // Python stats '' and fails; resolving it against the working folder would not.
       if (top === '') throw Object.assign(new Error("ENOENT: no such file or directory, stat ''"), { code: 'ENOENT' });
       canonical = await this.options.fs.realpath(this.options.resolve(top));
     } catch (err) {
+      if (subtree && !isTransient(err)) return { repos: [], folders: [], links: false, canonical: '' };
       throw new WalkFailure(top, err as NodeJS.ErrnoException);
     }
     const id = this.options.mounts.identify(canonical);
     this.seen.add(MountTable.key(id));
-    await this.walk(top, id, recurse, true);
-    return { repos: this.found, folders: this.folders };
+    await this.walk(top, id, recurse, !subtree);
+    return { repos: this.found, folders: this.folders, links: this.links, canonical };
   }
 
-  private async walk(path: string, id: DirIdentity, recurse: boolean, isTop: boolean): Promise<void> {
+  private async walk(path: string, id: DirIdentity, recurse: boolean, fatal: boolean): Promise<void> {
     const listing = await this.reader.take(id.canonical);
     if (!listing.ok) {
-      if (isTop || TRANSIENT.has(listing.error.code ?? '')) throw new WalkFailure(path, listing.error);
+      if (fatal || TRANSIENT.has(listing.error.code ?? '')) throw new WalkFailure(path, listing.error);
       return;
     }
     let descend = listing.subdirs;
@@ -105,6 +124,7 @@ class RepoWalk {
     } else {
       const kept = [];
       for (const d of descend) {
+        if (d.symlink) this.links = true;
         const subPath = join(path, d.name);
         const subId = d.symlink ? this.options.mounts.identify(d.target!) : this.options.mounts.child(id, d.name);
         if (!d.symlink && !(await this.statSucceeds(subPath, subId))) continue;

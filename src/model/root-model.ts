@@ -1,0 +1,135 @@
+/**
+ * One walked root's part of what hgweb serves, kept current by walking again
+ * only the part of the tree that an event names.
+ *
+ * That gives what a full walk gives only where each folder is reached by one
+ * path: no symlink to a folder followed (hgweb's first-seen-wins then decides
+ * which path serves a folder, and a change anywhere can move it) and no mount
+ * inside the root (a bind mount is the other way to reach a folder twice).
+ * Such a root, or a change that makes one, is walked whole instead: never a
+ * wrong list.
+ */
+import { lstat } from 'node:fs/promises';
+import { childPath } from '../discovery/dir-reader.js';
+import { fsPath } from '../discovery/fs-names.js';
+import { join, normpath } from '../config/paths.js';
+import { nameRepos, recurses, type ServedRepo, type WalkedRoot } from '../discovery/served-repos.js';
+import { isTransient, WalkFailure, walkRepos, type WalkOptions } from '../discovery/walk-repos.js';
+import { minimalSplice, applySplice, type Splice } from './splice.js';
+import { runWithin, walkKey } from './walk-order.js';
+
+export interface RootChange {
+  readonly splice: Splice | undefined;
+  /** Folders no longer to watch, and folders to watch (afresh: a folder made again at the same path is another folder). */
+  readonly foldersRemoved: readonly string[];
+  readonly foldersAdded: readonly string[];
+}
+
+/** The root must be walked whole: the event touches what a part cannot tell. */
+export const REWALK = 'rewalk';
+
+export class RootModel {
+  private readonly folders: Set<string>;
+  /** The length of the top's path with its slash: a repository's path less this is its place in the walk. */
+  private readonly cut: number;
+
+  private constructor(
+    readonly root: WalkedRoot,
+    /** hgweb's list for this root, in its order. */
+    readonly repos: ServedRepo[],
+    folders: readonly string[],
+    /** The top, resolved; undefined where changes cannot be applied in part. */
+    private readonly canonical: string | undefined,
+    private readonly options: WalkOptions,
+  ) {
+    this.folders = new Set(folders);
+    const top = normpath(root.folder);
+    this.cut = top === '/' ? 1 : top.length + 1;
+  }
+
+  /** The model of a root as a full walk found it; a root with links or a mount inside it is only ever walked whole. */
+  static of(root: WalkedRoot, walked: { repos: ServedRepo[]; folders: readonly string[]; links: boolean; canonical: string }, options: WalkOptions): RootModel {
+    const inPart = !walked.links && !options.mounts.pointsBelow(walked.canonical);
+    return new RootModel(root, walked.repos, walked.folders, inPart ? walked.canonical : undefined, options);
+  }
+
+  /** The model's top, resolved, or undefined when it is only walked whole. */
+  get top(): string | undefined {
+    return this.canonical;
+  }
+
+  owns(folder: string): boolean {
+    return this.folders.has(folder);
+  }
+
+  folderList(): IterableIterator<string> {
+    return this.folders.values();
+  }
+
+  /**
+   * `name` appeared, vanished or was renamed in the watched `folder` (null:
+   * the kernel did not say what). Walks that part again and applies it.
+   * `recheck`: the folder was just watched, to find what came between its
+   * read and its watch; its watch stays.
+   */
+  async change(folder: string, name: string | null, recheck: boolean): Promise<RootChange | typeof REWALK | undefined> {
+    const top = this.canonical;
+    if (top === undefined) return REWALK;
+    if (!this.folders.has(folder)) return undefined; // dropped by an earlier change of this cycle
+    const at = folder === top ? '' : folder.slice(top.length + 1);
+    // `.hg` made or removed turns the folder itself into a repository or back.
+    const rel = name === null || name === '.hg' ? at : at === '' ? name : `${at}/${name}`;
+    if (rel === '') return REWALK;
+    const target = childPath(top, rel);
+    const kind = await entryKind(target);
+    // A link is followed from a folder that is not a repository; in a repository's working folder (`**`) it is not.
+    if (kind === 'link' && !this.isRepo(at)) return REWALK;
+    const walked = kind === 'folder' ? await walkRepos(join(this.root.folder, rel), recurses(this.root), this.options, true) : { repos: [], folders: [], links: false, canonical: '' };
+    if (walked.links) return REWALK;
+    const [start, end] = runWithin(this.repos, this.keyOf, walkKey(rel));
+    const splice = minimalSplice(this.repos, start, end, nameRepos(this.root, walked.repos));
+    if (splice !== undefined) applySplice(this.repos, splice);
+    // Only a walked folder holds watched folders (a `*` walk stops at a repository, unwatched).
+    const before = this.folders.has(target) ? this.foldersWithin(target) : [];
+    for (const f of before) this.folders.delete(f);
+    for (const f of walked.folders) this.folders.add(f);
+    if (!recheck) return { splice, foldersRemoved: before, foldersAdded: walked.folders };
+    const was = new Set(before);
+    const is = new Set(walked.folders);
+    return { splice, foldersRemoved: before.filter((f) => !is.has(f)), foldersAdded: walked.folders.filter((f) => !was.has(f)) };
+  }
+
+  /** Replaces this model by a new full walk's: the change between them. */
+  changeTo(next: RootModel): RootChange {
+    const splice = minimalSplice(this.repos, 0, this.repos.length, next.repos);
+    const foldersAdded = [...next.folders].filter((f) => !this.folders.has(f));
+    const foldersRemoved = [...this.folders].filter((f) => !next.folders.has(f));
+    return { splice, foldersRemoved, foldersAdded };
+  }
+
+  private readonly keyOf = (r: ServedRepo): string[] => walkKey(r.path.length < this.cut ? '' : r.path.slice(this.cut));
+
+  private isRepo(rel: string): boolean {
+    const key = walkKey(rel);
+    const [start, end] = runWithin(this.repos, this.keyOf, key);
+    return end > start && this.keyOf(this.repos[start]!).length === key.length;
+  }
+
+  private foldersWithin(folder: string): string[] {
+    const below = `${folder}/`;
+    const out: string[] = [];
+    for (const f of this.folders) if (f === folder || f.startsWith(below)) out.push(f);
+    return out;
+  }
+}
+
+async function entryKind(path: string): Promise<'folder' | 'link' | 'other'> {
+  try {
+    const st = await lstat(fsPath(path));
+    return st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'folder' : 'other';
+  } catch (err) {
+    // A server that does not answer says nothing about the entry: the caller walks whole (and keeps the last good list).
+    if (isTransient(err)) throw new WalkFailure(path, err as NodeJS.ErrnoException);
+    return 'other'; // gone
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The incremental model against a full walk, in process: seeded random
+ * changes to a tree, each followed by the hints the kernel would give (the
+ * folder that changed and the entry's name), and after each the model's list
+ * (names, paths, order) and folders must be what a full walk finds. The
+ * full walk itself is checked against Mercurial by the parity tests, and the
+ * live daemon against hgwebdir by test/daemon/property.test.ts.
+ * HGRELOAD_SEED=N replays a seed.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { configuredRoots, discover } from '../../src/discovery/served-repos.js';
+import { readMercurialConfig } from '../../src/config/hgrc-reader.js';
+import { HGWEB_REMAP } from '../../src/discovery/served-repos.js';
+import { MountTable } from '../../src/discovery/mount-table.js';
+import { FULL, ServedModel, type Hint } from '../../src/model/served-model.js';
+import { applySplice } from '../../src/model/splice.js';
+import { makeTempDir } from '../helpers/run.js';
+import { random } from '../helpers/random.js';
+
+const STEPS = 150;
+const mounts = new MountTable([]);
+
+async function fullWalk(config: string, cwd: string) {
+  const { config: c } = readMercurialConfig(config, { remap: HGWEB_REMAP });
+  const roots = configuredRoots(c, cwd);
+  return discover(roots, { cwd, mounts });
+}
+
+for (const variant of [
+  { glob: '*', links: false },
+  { glob: '**', links: false },
+  { glob: '**', links: true },
+] as const) {
+  describe(`the model equals a full walk after each random change (${variant.glob}${variant.links ? ', with symlinks' : ''})`, () => {
+    it('over a seeded sequence', async (t) => {
+      const seed = process.env.HGRELOAD_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.HGRELOAD_SEED);
+      t.diagnostic(`seed ${seed} (HGRELOAD_SEED=${seed} replays it)`);
+      const rnd = random(seed);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
+      const dir = makeTempDir('hgreload-model-');
+      try {
+        const root = join(dir.path, 'root');
+        const other = join(dir.path, 'other');
+        mkdirSync(join(root, 'g/a/.hg'), { recursive: true });
+        mkdirSync(join(other, 'x/.hg'), { recursive: true });
+        const config = join(dir.path, 'hgweb.config');
+        writeFileSync(config, `[paths]\n/ = ${root}/${variant.glob}\nsecond = ${other}/*\n`);
+        const first = await fullWalk(config, dir.path);
+        let model = ServedModel.of(first.results, { cwd: dir.path, mounts }, mounts)!;
+        let fulls = 0;
+        let unseen = 0;
+        let watched = new Set(model.folders());
+        const names = ['a', 'b', 'c', '.hidden', 'Z', 'é'];
+        /** Folders below root, not into .hg (nor, under `*`, into repositories: nothing there matters to hgweb). */
+        const entries = (): string[] => {
+          const out = [root];
+          const walk = (d: string): void => {
+            if (variant.glob === '*' && d !== root && existsSync(join(d, '.hg'))) return;
+            for (const e of readdirSync(d, { withFileTypes: true })) {
+              if (!e.isDirectory() || e.name === '.hg') continue;
+              out.push(join(d, e.name));
+              walk(join(d, e.name));
+            }
+          };
+          walk(root);
+          return out;
+        };
+        /** Where things are made: under `*`, not in a repository. */
+        const folders = (): string[] => entries().filter((f) => variant.glob === '**' || !existsSync(join(f, '.hg')));
+        /** The kernel's event for a path made with the folders above it: the first folder made, in its parent (nothing watches the rest yet). */
+        const made = (top: string): Hint[] => [{ folder: dirname(top), name: basename(top) }];
+        const firstMissing = (path: string): string => {
+          let p = path;
+          while (!existsSync(dirname(p))) p = dirname(p);
+          return p;
+        };
+        const ops: Array<() => [string, Hint[]]> = [
+          () => {
+            const p = join(pick(folders()), pick(names));
+            const top = firstMissing(join(p, '.hg'));
+            mkdirSync(join(p, '.hg'), { recursive: true });
+            return [`repository ${p}`, made(top)];
+          },
+          () => {
+            const p = join(pick(folders()), pick(names), pick(names));
+            const top = firstMissing(p);
+            mkdirSync(p, { recursive: true });
+            return [`folders ${p}`, made(top)];
+          },
+          () => {
+            const victims = entries().filter((f) => f !== root);
+            if (victims.length === 0) return ['nothing', []];
+            const p = pick(victims);
+            rmSync(p, { recursive: true, force: true });
+            return [`removed ${p}`, [{ folder: dirname(p), name: basename(p) }]];
+          },
+          () => {
+            const repos = entries().filter((f) => existsSync(join(f, '.hg')));
+            if (repos.length === 0) return ['nothing', []];
+            const p = pick(repos);
+            rmSync(join(p, '.hg'), { recursive: true, force: true });
+            return [`unmade ${p}`, [{ folder: p, name: '.hg' }]];
+          },
+          () => {
+            const from = entries().filter((f) => f !== root);
+            if (from.length === 0) return ['nothing', []];
+            const a = pick(from);
+            const target = join(pick(folders().filter((f) => !f.startsWith(`${a}/`) && f !== a)), `moved-${Math.floor(rnd() * 100)}`);
+            if (existsSync(target)) return ['nothing', []];
+            renameSync(a, target);
+            return [`moved ${a} to ${target}`, [{ folder: dirname(a), name: basename(a) }, { folder: dirname(target), name: basename(target) }]];
+          },
+          () => {
+            const p = join(pick(folders()), `pq-${pick(names)}`);
+            if (existsSync(p)) return ['nothing', []];
+            mkdirSync(join(p, '.hg/patches/.hg'), { recursive: true });
+            return [`new repository with a patch queue ${p}`, made(p)];
+          },
+          () => {
+            const p = join(pick(folders()), `file-${pick(names)}`);
+            writeFileSync(p, 'x');
+            return [`file ${p}`, [{ folder: dirname(p), name: basename(p) }]];
+          },
+          () => {
+            const f = pick(folders());
+            return [`a look at ${f}`, [{ folder: f, name: null }]];
+          },
+          ...(variant.links
+            ? [
+                (): [string, Hint[]] => {
+                  const link = join(pick(folders()), `link-${Math.floor(rnd() * 100)}`);
+                  if (existsSync(link) || readdirSync(dirname(link)).includes(basename(link))) return ['nothing', []];
+                  const target = rnd() < 0.5 ? pick(folders()) : join(other, 'x');
+                  symlinkSync(target, link);
+                  return [`symlink ${link} -> ${target}`, [{ folder: dirname(link), name: basename(link) }]];
+                },
+              ]
+            : []),
+        ];
+        const log: string[] = [];
+        for (let step = 0; step < STEPS; step++) {
+          const [what, made] = pick(ops)();
+          log.push(what);
+          // The kernel tells only of folders watched when the change came. Nothing watches a repository's
+          // folder under `*` (or reached through a link), so its .hg removed alone, the folder kept, waits
+          // for the scheduled rescan; the WSGI script answers 404 for it meanwhile.
+          const hints = made.filter((h) => watched.has(h.folder));
+          if (hints.length < made.length) {
+            unseen++;
+            model = ServedModel.of((await fullWalk(config, dir.path)).results, { cwd: dir.path, mounts }, mounts)!;
+            watched = new Set(model.folders());
+            continue;
+          }
+          const before = [...model.repos];
+          let change = await model.update(hints);
+          if (change !== FULL && change.foldersAdded.length > 0) {
+            const again = await model.update(change.foldersAdded.map((folder) => ({ folder, name: null })), true);
+            if (again !== FULL) change = { ...change, splices: [...change.splices, ...again.splices] };
+            else change = FULL;
+          }
+          const walked = await fullWalk(config, dir.path);
+          const context = `seed ${seed}, step ${step}:\n${log.join('\n')}`;
+          if (change === FULL) {
+            fulls++;
+            model = ServedModel.of(walked.results, { cwd: dir.path, mounts }, mounts)!;
+            watched = new Set(model.folders());
+            continue;
+          }
+          assert.deepEqual(model.repos, walked.repos, context);
+          watched = new Set(model.folders());
+          assert.deepEqual(watched, new Set(walked.folders), `folders, ${context}`);
+          // The splices, applied to the list before, give the list after: what the journal carries.
+          for (const s of change.splices) applySplice(before, s);
+          assert.deepEqual(before, walked.repos, `splices, ${context}`);
+        }
+        t.diagnostic(`${fulls} of ${STEPS} changes needed a full walk, ${unseen} were not seen by any watch`);
+        if (!variant.links) assert.equal(fulls, 0, 'without symlinks every change applies in part');
+      } finally {
+        dir.remove();
+      }
+    });
+  });
+}
