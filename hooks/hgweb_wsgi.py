@@ -14,6 +14,7 @@ PUBLISHED = None
 import copy
 import errno
 import io
+import json
 import os
 import sys
 import threading
@@ -77,10 +78,14 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
 
     def __init__(self, conf, published):
         self._published = published
+        self._journal = _Journal(os.path.join(os.path.dirname(published), 'served.journal'))
         self._lock = threading.Lock()
         self._stamp = None
+        self._generation = None
+        # The list, never changed once made (a change makes a new one), so that hgwebdir can hold it as self.repos.
         self._repos = None
         self._by_name = {}
+        self._counts = {}
         # {path: stamp} of hgweb.config and its %includes when their settings were read; None: not read here yet.
         self._settings_stamps = None
         # The list is known before hgwebdir's first refresh, so that starting does not walk either.
@@ -105,65 +110,125 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
                 self._read_settings()
 
     def _runwsgi(self, req, res):
-        # A repository removed from disk stays listed until the daemon publishes again, and hgwebdir
-        # answers its pages with a 500 (it cannot open it). Such a request is answered as for a name
-        # that is not listed (a 404, or the index of what is listed below it): hgwebdir's own
-        # _runwsgi, the same routing on Mercurial 6.3 to 7.2, runs on a view of this site without it.
-        gone = self._gone(req) if self._repos is not None else None
-        if gone is None:
+        # hgwebdir's own _runwsgi (the same routing on Mercurial 6.3 to 7.2) runs on a per-request
+        # view of this site, so that self.repos stays as it is for the other threads:
+        # - for a repository's page, a view listing that repository alone: hgwebdir makes a dict of
+        #   its whole list on every request (10 ms at 100,000 repositories), which routes the same;
+        # - for a repository removed from disk but still listed (until the daemon publishes again;
+        #   hgwebdir would answer 500, unable to open it), a view without it: the answer for a name
+        #   that is not listed (a 404, or the index of what is listed below it).
+        route = self._route(req) if self._repos is not None else None
+        if route is None:
             return super()._runwsgi(req, res)
-        self.refresh()  # what hgwebdir would do first; the view must not refresh (that lists the name again)
-        view = copy.copy(self)  # per request: self.repos stays as it is for the other threads
-        view.repos = [(name, path) for name, path in self.repos if name != gone]
+        name, path = route
+        self.refresh()  # what hgwebdir would do first; the view must not refresh (that lists everything again)
+        view = copy.copy(self)
+        if _gone(path):
+            view.repos = [(n, p) for n, p in self.repos if n != name]
+        else:
+            view.repos = [(name, path)]
         view.refresh = lambda: None
         return hgwebdir_mod.hgwebdir._runwsgi(view, req, res)
 
-    def _gone(self, req):
-        """The listed name that hgwebdir's _runwsgi (the same routing on Mercurial 6.3 to 7.2) takes
-        this request to, if that repository's .hg no longer exists; else None. An index or a static
-        file costs nothing, a repository page one stat."""
+    def _route(self, req):
+        """The listed (name, path) that hgwebdir's _runwsgi takes this request to, or None for an
+        index or a static file (hgwebdir's own routing on the whole list serves those)."""
         virtual = req.dispatchpath.strip(b'/')
         if virtual.startswith(b'static/') or b'static' in req.qsparams:
             return None
+        # The dict changes in place under the lock (single lookups are safe without it); anything
+        # that iterates takes the list, which is never changed once made.
         repos = self._by_name
         if (not virtual or virtual == b'index') and virtual not in repos:
             return None
         if virtual.endswith(b'/index') and virtual not in repos:
             subdir = virtual[: -len(b'index')]
-            if any(r.startswith(subdir) for r in repos):
+            if any(name.startswith(subdir) for name, _path in self._repos):
                 return None
         for name in (virtual, *pathutil.finddirs(virtual)):
             path = repos.get(name)
             if path:
-                try:
-                    os.stat(os.path.join(path, b'.hg'))
-                except OSError as e:
-                    # Only a .hg that is not there; one that cannot be read gets Mercurial's answer.
-                    if e.errno in (errno.ENOENT, errno.ENOTDIR):
-                        return name
-                return None
+                return name, path
         return None
 
     def _check_published(self):
+        """Takes what the daemon published since the last look: a new snapshot (read whole), then
+        the journal's new complete lines (each applied in time that follows the change)."""
         stamp = _stamp(self._published)
-        if stamp == self._stamp:
-            return
-        self._stamp = stamp
+        if stamp != self._stamp:
+            self._stamp = stamp
+            self._take_snapshot(stamp)
+        if self._generation is not None:
+            self._take_journal()
+
+    def _take_snapshot(self, stamp):
         if stamp[0] == 'unreadable':
             return self._say('cannot read %s (%s)' % (self._published, os.strerror(stamp[1])))
         try:
-            repos = _read_published(self._published)
+            generation, repos = _read_published(self._published)
         except Exception as e:  # a damaged file must never fail a request
             return self._say('ignoring %s: %s' % (self._published, e))
-        if self._repos is not None:
-            # Routing and the index read self.repos on every request; replacing it is the whole refresh.
-            self.repos = list(repos)
-        # (The first list: hgweb's list came from a walk, or is not made yet. _settings_stamps is
-        # still None, so the settings are read now, with this list.)
-        self._repos = repos
+        self._generation = generation
+        self._journal.restart()
+        self._counts = {}
+        for name, _path in repos:
+            self._counts[name] = self._counts.get(name, 0) + 1
         # Looked up on every repository request: made once per list, not per request (a dict of
         # 100,000 names costs milliseconds).
         self._by_name = dict(repos)
+        self._use(repos)
+
+    def _use(self, repos):
+        if self._repos is not None:
+            # Routing and the index read self.repos on every request; replacing it is the whole refresh.
+            self.repos = repos
+        # (The first list: hgweb's list came from a walk, or is not made yet. _settings_stamps is
+        # still None, so the settings are read now, with this list.)
+        self._repos = repos
+
+    def _take_journal(self):
+        try:
+            lines = self._journal.new_lines()
+        except OSError:
+            return  # none yet, or being replaced: the next look takes it
+        repos = None
+        touched = {}
+        for line in lines:
+            try:
+                entry = json.loads(line)
+                if 'generation' in entry:
+                    # A journal of another snapshot: its snapshot is read first (the daemon writes it first).
+                    self._journal.applies = entry['generation'] == self._generation
+                    continue
+                if not self._journal.applies:
+                    continue
+                if repos is None:
+                    repos = list(self._repos)
+                for at, removed, inserted in entry['splices']:
+                    new = [(os.fsencode(n), os.fsencode(p)) for n, p in inserted]
+                    for name, _path in repos[at:at + removed]:
+                        self._counts[name] -= 1
+                        touched[name] = None
+                    for name, path in new:
+                        self._counts[name] = self._counts.get(name, 0) + 1
+                        touched[name] = path
+                    repos[at:at + removed] = new
+            except Exception as e:  # a damaged line: keep what was taken, until the next snapshot
+                self._journal.applies = False
+                self._say('ignoring the rest of %s: %s' % (self._journal.path, e))
+                break
+        if repos is None:
+            return
+        for name, path in touched.items():
+            count = self._counts.get(name, 0)
+            if count == 0:
+                del self._counts[name]
+                self._by_name.pop(name, None)
+            elif count == 1 and path is not None:
+                self._by_name[name] = path
+            else:  # a name listed twice (overlapping roots): hgwebdir's dict keeps the last one
+                self._by_name[name] = [p for n, p in repos if n == name][-1]
+        self._use(repos)
 
     def _settings_changed(self):
         if self._settings_stamps is None:
@@ -178,7 +243,7 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         request instead."""
         # Stamped before reading: an edit made during the read shows as a change on the next request.
         stamps = {path: _stamp(path) for path in _config_files(self.conf)}
-        self.repos = list(self._repos)
+        self.repos = self._repos
         try:
             u = uimod.ui.load()
             u.setconfig(b'ui', b'report_untrusted', b'off', b'hgwebdir')
@@ -222,6 +287,45 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
     def _say(self, problem):
         kept = 'keeping the last good list' if self._repos is not None else 'hgweb walks the disk itself'
         sys.stderr.write('hgreload: %s; %s\n' % (problem, kept))
+
+
+def _gone(path):
+    """Whether a listed repository's .hg is no longer there (one that cannot be read gets Mercurial's answer)."""
+    try:
+        os.stat(os.path.join(path, b'.hg'))
+    except OSError as e:
+        return e.errno in (errno.ENOENT, errno.ENOTDIR)
+    return False
+
+
+class _Journal:
+    """The complete lines a journal file gained since the last look. Opened, then stat-ed and read
+    by that descriptor (see _stamp); a file replaced (a new inode) is read from its start."""
+
+    def __init__(self, path):
+        self.path = path
+        self.restart()
+
+    def restart(self):
+        self._ino = None
+        self._offset = 0
+        # Whether its lines apply to the snapshot taken (its first line says); None: not read yet.
+        self.applies = None
+
+    def new_lines(self):
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            st = os.fstat(fd)
+            if st.st_ino != self._ino:
+                self._ino, self._offset, self.applies = st.st_ino, 0, None
+            if st.st_size <= self._offset:
+                return []
+            data = os.pread(fd, st.st_size - self._offset, self._offset)
+        finally:
+            os.close(fd)
+        end = data.rfind(b'\n') + 1  # a line still being written waits for the next look
+        self._offset += end
+        return data[:end].splitlines()
 
 
 def _stamp(path):
@@ -270,19 +374,17 @@ def _config_files(path):
 
 
 def _read_published(path):
-    import json
-
     with open(path, 'rb') as f:
         doc = json.loads(f.read().decode('utf-8'))
-    if not isinstance(doc, dict) or doc.get('format') != 1 or not isinstance(doc.get('repos'), list):
-        raise ValueError('not an hgreload list (format 1)')
+    if not isinstance(doc, dict) or doc.get('format') != 2 or not isinstance(doc.get('repos'), list):
+        raise ValueError('not an hgreload list (format 2: regenerate this script with `hgreload wsgi` after an upgrade)')
     repos = []
     for r in doc['repos']:
         if not isinstance(r, dict) or not isinstance(r.get('name'), str) or not isinstance(r.get('path'), str):
             raise ValueError('an entry is not {"name", "path"}')
         # Names that are not UTF-8 travel as surrogateescape escapes; fsencode restores their bytes.
         repos.append((os.fsencode(r['name']), os.fsencode(r['path'])))
-    return repos
+    return doc.get('generation'), repos
 
 
 if PUBLISHED is None:

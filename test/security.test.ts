@@ -5,12 +5,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { DaemonStatus } from '../src/daemon/daemon.js';
 import { DaemonProcess, isReload } from './helpers/daemon-process.js';
 import { makeTempDir, runCli, runOracle } from './helpers/run.js';
 import { cloneCommitPush, hgInit } from './helpers/web-site.js';
+import { readPublished } from './helpers/published.js';
 
 const NASTY = ["quote'd\"name", '$(touch PWNED)', '`touch PWNED2`', 'semi;touch PWNED3', 'new\nline', '-rf', '--help', 'space name'];
 
@@ -72,7 +73,7 @@ describe('security', () => {
       assert.doesNotMatch(push.output, /hgreload: |warning: /, 'the hook reached the daemon');
       const status = JSON.parse(runCli(['-c', ini, 'status', '--json']).stdout) as DaemonStatus;
       assert.equal(status.requests.rescan, 1, 'the hook asked for one rescan');
-      const published = JSON.parse(readFileSync(join(state, 'served.json'), 'utf8')) as { repos: Array<{ name: string }> };
+      const published = { repos: readPublished(state) };
       assert.deepEqual(published.repos.map((x) => x.name).sort(), [...NASTY].sort());
     } finally {
       await daemon.stop();

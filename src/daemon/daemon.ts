@@ -10,7 +10,7 @@
  */
 import { existsSync, type watch as fsWatch } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import cron from 'node-cron';
 import { HgreloadError } from '../errors.js';
 import type { Settings } from '../config/settings.js';
@@ -25,6 +25,9 @@ import { FolderPoller } from '../watch/folder-poller.js';
 import { modifiedSince } from '../watch/modified-since.js';
 import { TreeWatcher } from '../watch/tree-watcher.js';
 import { networkFileSystem } from '../discovery/network-fs.js';
+import { MountTable } from '../discovery/mount-table.js';
+import { FULL, ServedModel, type Hint, type ModelChange } from '../model/served-model.js';
+import type { Splice } from '../model/splice.js';
 import { Coalescer, realTimers, type Timers } from './coalescer.js';
 import { ForcedReloads } from './forced-reloads.js';
 import { Leadership } from './leadership.js';
@@ -35,7 +38,7 @@ import { tapErrors, type Logger } from './logger.js';
 import { DaemonMetrics } from './metrics.js';
 import { MetricsFile } from './metrics-file.js';
 import { diffServed } from './served-diff.js';
-import { digestOf, readState, writeState } from './state-file.js';
+import { digestAfter, digestOf, readState, writeState } from './state-file.js';
 
 /** A burst that never goes quiet still reloads this often. */
 const MAX_WAIT_FACTOR = 10;
@@ -43,6 +46,15 @@ const MAX_WAIT_FACTOR = 10;
 const SECOND_LOOK_SLACK_MS = 1000;
 /** Names listed in a reload's log line; the count is always there. */
 const NAMES_LOGGED = 20;
+/**
+ * More folder events than this in one cycle make a full walk instead: it
+ * costs no more than walking each part again, and a burst this big is when
+ * the kernel's queue (fs.inotify.max_queued_events) can overflow, and Node
+ * drops the overflow record without a word: only a full walk is sure then.
+ */
+const MAX_HINTS = 1000;
+/** Rounds of looking at folders just watched, for what came between their read and their watch. */
+const RECHECK_ROUNDS = 4;
 
 export interface Scheduler {
   readonly validate: (expression: string) => boolean;
@@ -134,6 +146,13 @@ export class Daemon {
   private readonly metricsFile: MetricsFile;
 
   private current: ServedState | undefined;
+  /** Digest of `current.repos`, kept in step with each change. */
+  private currentDigest: string | undefined;
+  /** What hgweb serves, kept current by folder events between full walks; undefined until a full walk that every root passed. */
+  private model: ServedModel | undefined;
+  /** Folder events waiting for the next cycle, and whether it must walk everything instead. */
+  private hints: Hint[] = [];
+  private fullWalk = true;
   /** Digest of the list hgweb was last made to serve (from the state file on start). */
   private reloadedDigest: string | undefined;
   private lastReload: LastReload | null = null;
@@ -180,7 +199,7 @@ export class Daemon {
     this.poller = new FolderPoller({
       intervalMs: settings.watch.pollInterval,
       timers,
-      onChange: (folders) => this.changed(`poll: ${folders.slice(0, 3).join(', ')}${folders.length > 3 ? ', ...' : ''} changed`),
+      onChange: (folders) => this.folderChanged(folders.map((folder) => ({ folder, name: null })), `poll: ${folders.slice(0, 3).join(', ')}${folders.length > 3 ? ', ...' : ''} changed`),
     });
     this.hooks = new AutoHooks({
       install: (repos) =>
@@ -189,7 +208,7 @@ export class Daemon {
       timers,
     });
     this.trees = new TreeWatcher({
-      onChange: (e) => this.changed(`${e.folder}/${e.name ?? ''}`),
+      onChange: (e) => this.folderChanged([e], `${e.folder}/${e.name ?? ''}`),
       onError: (folder, err) => this.log.debug({ folder, err }, 'folder watch ended'),
       ...(deps.watch === undefined ? {} : { watch: deps.watch }),
     });
@@ -247,7 +266,11 @@ export class Daemon {
       this.requests[request.command] = (this.requests[request.command] ?? 0) + 1;
       if (request.command === 'status') return { ok: true, status: this.status() };
       if (request.command === 'rescan') {
-        this.changed(request.reason ?? 'rescan requested');
+        // After a push: a look at that repository is enough where a watched folder holds it.
+        const folder = request.path === undefined ? undefined : dirname(request.path);
+        const reason = request.reason ?? 'rescan requested';
+        if (folder !== undefined && this.model?.owns(folder)) this.folderChanged([{ folder, name: basename(request.path!) }], reason);
+        else this.changed(reason);
       } else {
         this.checkAllHooks = true;
         this.requestReload(request.reason ?? 'hgreload touch', true);
@@ -270,8 +293,16 @@ export class Daemon {
     );
   }
 
-  /** Something may have changed: rescan after the quiet period, reload if the list changed. */
+  /** Something may have changed anywhere: walk every root after the quiet period, reload if the list changed. */
   changed(reason: string): void {
+    this.fullWalk = true;
+    this.reasons.add(reason);
+    this.coalescer.notify();
+  }
+
+  /** Entries appeared or vanished in watched folders: look at those after the quiet period. */
+  private folderChanged(hints: readonly Hint[], reason: string): void {
+    for (const h of hints) this.hints.push(h);
     this.reasons.add(reason);
     this.coalescer.notify();
   }
@@ -370,7 +401,17 @@ export class Daemon {
 
   /** @param firstChange when the first change this cycle answers came (timers.now()), for the latency metric */
   private async cycle(firstChange?: number): Promise<void> {
-    let state: ServedState;
+    const hints = this.hints;
+    this.hints = [];
+    if (!this.fullWalk && this.model !== undefined && hints.length <= MAX_HINTS) {
+      const change = await this.model.update(hints);
+      if (change !== FULL) return this.applyChange(change, firstChange);
+      this.reasons.add('a walk in part could not tell: walking every root');
+    } else if (!this.fullWalk && hints.length > MAX_HINTS) {
+      this.reasons.add(`${hints.length} folder events at once: walking every root`);
+    }
+    this.fullWalk = false;
+    let state: Awaited<ReturnType<Daemon['walk']>>;
     try {
       state = await this.walk();
     } catch (err) {
@@ -385,20 +426,83 @@ export class Daemon {
   }
 
   /** Reads hgweb.config and walks every root, timed for the metrics. */
-  private async walk(): Promise<ServedState> {
+  private async walk(): Promise<ServedState & { mounts: MountTable }> {
     const started = this.timers.now();
-    const state = await loadServed(this.webconf, { cwd: this.deps.cwd });
+    const mounts = MountTable.fromSystem();
+    const state = await loadServed(this.webconf, { cwd: this.deps.cwd, mounts });
     this.metrics.walked(this.timers.now() - started);
-    return state;
+    return { ...state, mounts };
   }
 
-  private async apply(walked: ServedState, firstChange?: number): Promise<void> {
+  /**
+   * A cycle that walked only what events named: the folders to watch change
+   * by what changed, folders just watched are looked at once more, and hgweb
+   * is reloaded with the change (publish writes only the change).
+   */
+  private async applyChange(first: ModelChange, firstChange: number | undefined): Promise<void> {
+    const started = performance.now();
+    const reasons = [...this.reasons];
+    this.reasons.clear();
+    const change = await this.watchChange(first);
+    if (change === FULL) {
+      this.fullWalk = true;
+      this.reasons.add('a walk in part could not tell: walking every root');
+      for (const r of reasons) this.reasons.add(r);
+      return this.cycle(firstChange);
+    }
+    const repos = this.model!.repos;
+    this.current = { ...this.current!, repos };
+    this.lastScan = this.now();
+    const inserted = change.splices.flatMap((s) => s.inserted);
+    if (this.settings.hooks.auto) {
+      void this.hooks.arrived((this.checkAllHooks ? repos : inserted).map((r) => physicalAbsolute(r.path, this.deps.cwd)));
+    }
+    this.checkAllHooks = false;
+    const from = this.currentDigest!;
+    const digest = digestAfter(from, change.splices);
+    this.currentDigest = digest;
+    if (!this.mustReload(digest)) {
+      this.log.debug({ reasons, repositories: repos.length }, 'served list unchanged; no reload');
+      return;
+    }
+    await this.reload(repos, digest, { splices: change.splices, from }, reasons, started, firstChange);
+  }
+
+  /**
+   * Applies a change's folders to the watches, then looks at the folders
+   * newly watched (`fresh`: watched already) until none are new.
+   */
+  private async watchChange(change: ModelChange, watched: readonly string[] = []): Promise<ModelChange | typeof FULL> {
+    const splices: Splice[] = [...change.splices];
+    let removed = change.foldersRemoved;
+    let added = change.foldersAdded;
+    for (let round = 0; ; round++) {
+      const fresh = round === 0 && watched.length > 0 ? watched : await this.watchFolders(removed, added);
+      if (fresh.length === 0) break;
+      if (round === RECHECK_ROUNDS) {
+        // Folders still appearing as fast as they are watched: the next cycle looks at them.
+        this.folderChanged(fresh.map((folder) => ({ folder, name: null })), `new folders watched: ${fresh.slice(0, 3).join(', ')}`);
+        break;
+      }
+      const again = await this.model!.update(fresh.map((folder) => ({ folder, name: null })), true);
+      if (again === FULL) return FULL;
+      splices.push(...again.splices);
+      removed = again.foldersRemoved;
+      added = again.foldersAdded;
+    }
+    return { splices, foldersRemoved: [], foldersAdded: [] };
+  }
+
+  private async apply(walked: ServedState & { mounts: MountTable }, firstChange?: number): Promise<void> {
     const started = performance.now();
     const reasons = [...this.reasons];
     this.reasons.clear();
     const firstScan = this.current === undefined;
     const previous = this.current?.repos ?? [];
-    const { state, failures } = this.lastGood.apply(walked);
+    const { state: served, failures } = this.lastGood.apply(walked);
+    // Events after a full walk that every root passed are applied in part; after a failed one, walked whole.
+    this.model = failures.length === 0 ? ServedModel.of(served.results, { cwd: this.deps.cwd }, walked.mounts) : undefined;
+    let state = this.model === undefined ? served : { ...served, repos: this.model.repos };
     this.current = state;
     this.lastScan = this.now();
     this.reportRootFailures(failures);
@@ -406,7 +510,9 @@ export class Daemon {
     await this.configs.set([this.webconf, ...state.configFiles.map((f) => f.path)]);
     if (!firstScan && newFolders.length > 0) {
       // A repository made in a new folder between its walk and its watch would be missed: look once more.
-      this.changed(`new folders watched: ${newFolders.slice(0, 3).join(', ')}${newFolders.length > 3 ? ', ...' : ''}`);
+      const again = this.model === undefined ? FULL : await this.watchChange({ splices: [], foldersRemoved: [], foldersAdded: [] }, newFolders);
+      if (again === FULL) this.changed(`new folders watched: ${newFolders.slice(0, 3).join(', ')}${newFolders.length > 3 ? ', ...' : ''}`);
+      else state = this.current = { ...state, repos: this.model!.repos };
     }
 
     if (this.settings.hooks.auto) {
@@ -417,22 +523,29 @@ export class Daemon {
     this.checkAllHooks = false;
 
     const digest = digestOf(state.repos);
+    this.currentDigest = digest;
+    if (!this.mustReload(digest)) {
+      this.log.debug({ reasons, repositories: state.repos.length }, 'served list unchanged; no reload');
+      return;
+    }
+    await this.reload(state.repos, digest, { previous }, reasons, started, firstChange);
+  }
+
+  /** Whether the list hgweb serves must be replaced: it changed, or `hgreload touch` asked (no sooner than ForcedReloads allows). */
+  private mustReload(digest: string): boolean {
     const changed = digest !== this.reloadedDigest;
     // A forced reload too soon after the last one waits (ForcedReloads wakes a cycle for it); a changed list satisfies it.
     const force = this.forceReload && (changed || this.forced.take());
     if (force || changed) this.forceReload = false;
     if (force && changed) this.forced.reloaded();
-    if (!force && !changed) {
-      this.log.debug({ reasons, repositories: state.repos.length }, 'served list unchanged; no reload');
-      return;
-    }
-    await this.reload(state.repos, digest, previous, reasons, started, firstChange);
+    return force || changed;
   }
 
+  /** @param change the list before, or the splices that made `repos` from the list last reloaded */
   private async reload(
     repos: readonly ServedRepo[],
     digest: string,
-    previous: readonly ServedRepo[],
+    change: { readonly previous: readonly ServedRepo[] } | { readonly splices: readonly Splice[]; readonly from: string | undefined },
     reasons: string[],
     started: number,
     firstChange: number | undefined,
@@ -442,12 +555,12 @@ export class Daemon {
       this.log.debug({ reasons, leader: this.leadership.leaderName }, 'standby: not publishing');
       return;
     }
-    const { added, removed } = diffServed(previous, repos);
+    const { added, removed } = 'splices' in change ? namesOf(change.splices) : diffServed(change.previous, repos);
     const at = this.now();
     let result: string;
     let ok = true;
     try {
-      result = await this.reloader.reload(repos);
+      result = await this.reloader.reload(repos, digest, 'splices' in change ? change : undefined);
     } catch (err) {
       ok = false;
       result = err instanceof Error ? err.message : String(err);
@@ -492,14 +605,30 @@ export class Daemon {
     this.rootProblems = now;
   }
 
-  /** Points the tree watcher at the walked folders, and at the nearest existing folder above each missing root. */
+  /**
+   * Points the tree watcher at the walked folders, and at the nearest existing
+   * folder above each missing root; polls anew by the settings of now.
+   */
   private async watch(state: ServedState): Promise<string[]> {
-    const folders = [...state.folders, ...state.errors.map((e) => this.nearestExisting(e))];
-    await this.poll(folders);
+    const folders = new Set([...state.folders, ...state.errors.map((e) => this.nearestExisting(e))]);
+    const removed = [...this.fileSystems.keys()].filter((f) => !folders.has(f));
+    const added = [...folders].filter((f) => !this.trees.has(f));
+    for (const f of removed) this.fileSystems.delete(f);
+    await this.poller.set([...folders].filter((f) => this.polls(f)));
+    return this.watchFolders(removed, added);
+  }
+
+  /**
+   * Stops watching `removed` and watches `added` (afresh, see
+   * TreeWatcher.update), by inotify and, where it cannot see every change,
+   * by polling. Returns the folders newly watched.
+   */
+  private async watchFolders(removed: readonly string[], added: readonly string[]): Promise<string[]> {
+    await this.poll(removed, added);
     try {
-      const added = this.trees.set(folders);
+      const fresh = this.trees.update(removed, added);
       this.watchLimitReached = false;
-      return added;
+      return fresh;
     } catch (err) {
       if (!this.watchLimitReached) this.log.error({ err }, (err as Error).message);
       this.watchLimitReached = true;
@@ -507,30 +636,33 @@ export class Daemon {
     }
   }
 
-  /** Points the poller at the folders inotify cannot fully see ([watch] poll), and says which when that changes. */
-  private async poll(folders: readonly string[]): Promise<void> {
+  /** Polls the folders inotify cannot fully see ([watch] poll), and says which when that changes. */
+  private async poll(removed: readonly string[], added: readonly string[]): Promise<void> {
     const { poll, pollInterval } = this.settings.watch;
-    const polled = new Map<string, string>();
-    for (const folder of folders) {
-      if (poll === 'never') break;
-      let fs = this.fileSystems.get(folder);
-      if (fs === undefined) {
-        fs = networkFileSystem(folder) ?? 'local';
-        this.fileSystems.set(folder, fs);
-      }
-      if (poll === 'always' || fs !== 'local') polled.set(folder, fs);
-    }
-    const current = new Set(folders);
-    for (const folder of this.fileSystems.keys()) if (!current.has(folder)) this.fileSystems.delete(folder);
-    await this.poller.set(polled.keys());
-    const kinds = [...new Set(polled.values())].sort();
-    const summary = `${polled.size} ${kinds.join(',')} ${pollInterval}`;
+    for (const folder of removed) this.fileSystems.delete(folder);
+    const before = this.poller.count;
+    await this.poller.update(removed, added.filter((f) => this.polls(f)));
+    if (this.poller.count === before && this.pollSummary !== '') return;
+    const kinds = [...new Set([...this.poller.folders()].map((f) => this.fileSystems.get(f) ?? 'local'))].sort();
+    const summary = `${this.poller.count} ${kinds.join(',')} ${pollInterval}`;
     if (summary === this.pollSummary) return;
     this.pollSummary = summary;
     this.pollKinds = kinds;
-    if (polled.size === 0) return void this.log.info('polling no folders: inotify sees every change');
+    if (this.poller.count === 0) return void this.log.info('polling no folders: inotify sees every change');
     const why = poll === 'always' ? '[watch] poll = always' : `on ${kinds.join(', ')}: inotify there does not see what other hosts change`;
-    this.log.info({ folders: polled.size, intervalMs: pollInterval, fileSystems: kinds }, `polling ${polled.size} folders every ${pollInterval} ms (${why})`);
+    this.log.info({ folders: this.poller.count, intervalMs: pollInterval, fileSystems: kinds }, `polling ${this.poller.count} folders every ${pollInterval} ms (${why})`);
+  }
+
+  /** Whether `folder` is polled ([watch] poll); its file system is looked up once (a statfs) while it is watched. */
+  private polls(folder: string): boolean {
+    const { poll } = this.settings.watch;
+    if (poll === 'never') return false;
+    let fs = this.fileSystems.get(folder);
+    if (fs === undefined) {
+      fs = networkFileSystem(folder) ?? 'local';
+      this.fileSystems.set(folder, fs);
+    }
+    return poll === 'always' || fs !== 'local';
   }
 
   private nearestExisting({ root }: RootError): string {
@@ -538,6 +670,14 @@ export class Daemon {
     while (!existsSync(folder) && folder !== dirname(folder)) folder = dirname(folder);
     return folder;
   }
+}
+
+/** Names that came and went through splices (a repository moved shows in both; one a walked-again run kept shows in neither). */
+function namesOf(splices: readonly Splice[]): { added: string[]; removed: string[] } {
+  return diffServed(
+    splices.flatMap((s) => s.removed),
+    splices.flatMap((s) => s.inserted),
+  );
 }
 
 /** Repositories (by path) in `after` that `before` did not have. */

@@ -25,7 +25,7 @@ export interface RootChange {
   readonly foldersAdded: readonly string[];
 }
 
-/** The root must be walked whole: the event touches what a part cannot tell. */
+/** The root must be walked whole: the change touches what a part cannot tell. */
 export const REWALK = 'rewalk';
 
 export class RootModel {
@@ -97,14 +97,6 @@ export class RootModel {
     const was = new Set(before);
     const is = new Set(walked.folders);
     return { splice, foldersRemoved: before.filter((f) => !is.has(f)), foldersAdded: walked.folders.filter((f) => !was.has(f)) };
-  }
-
-  /** Replaces this model by a new full walk's: the change between them. */
-  changeTo(next: RootModel): RootChange {
-    const splice = minimalSplice(this.repos, 0, this.repos.length, next.repos);
-    const foldersAdded = [...next.folders].filter((f) => !this.folders.has(f));
-    const foldersRemoved = [...this.folders].filter((f) => !next.folders.has(f));
-    return { splice, foldersRemoved, foldersAdded };
   }
 
   private readonly keyOf = (r: ServedRepo): string[] => walkKey(r.path.length < this.cut ? '' : r.path.slice(this.cut));

@@ -1,7 +1,7 @@
 /**
  * What hgweb serves, kept current between full walks: each folder event walks
- * again only what it names, in the roots that watch that folder, and a root
- * whose change cannot be applied in part is walked whole. The result is the
+ * again only what it names, in the roots that watch that folder; a change
+ * that cannot be applied in part makes the daemon walk everything (FULL). The result is the
  * list a full walk would give, in hgweb's order (the property tests compare
  * it with Mercurial's hgwebdir), at a cost that follows the change.
  *
@@ -11,10 +11,10 @@
 import { realpath } from 'node:fs/promises';
 import { decodeName, fsPath } from '../discovery/fs-names.js';
 import type { MountTable } from '../discovery/mount-table.js';
-import { nameRepos, recurses, walkOptions, type DiscoverOptions, type RootResult, type ServedRepo } from '../discovery/served-repos.js';
+import { walkOptions, type DiscoverOptions, type RootResult, type ServedRepo } from '../discovery/served-repos.js';
 import { physicalAbsolute } from '../config/paths.js';
-import { walkRepos, WalkFailure } from '../discovery/walk-repos.js';
-import { RootModel, REWALK, type RootChange } from './root-model.js';
+import { WalkFailure } from '../discovery/walk-repos.js';
+import { RootModel, REWALK } from './root-model.js';
 import { applySplice, shifted, type Splice } from './splice.js';
 
 /** Something changed in a watched folder: `name` in it, or (null) anything. */
@@ -41,7 +41,6 @@ export class ServedModel {
     /** The whole list, in hgweb's order (kept in step with the parts). */
     readonly repos: ServedRepo[],
     private readonly options: DiscoverOptions,
-    private readonly mounts: MountTable,
   ) {}
 
   /** The model of a full walk's results, or undefined when a root failed. */
@@ -51,7 +50,7 @@ export class ServedModel {
       if ('error' in r) return undefined;
       parts.push(r.root.kind === 'plain' ? { repos: r.repos } : RootModel.of(r.root, r, walkOptions(r.root, options, mounts)));
     }
-    return new ServedModel(parts, parts.flatMap((p) => p.repos), options, mounts);
+    return new ServedModel(parts, parts.flatMap((p) => p.repos), options);
   }
 
   /** The folders to watch, each once. */
@@ -85,8 +84,10 @@ export class ServedModel {
             checked.add(i);
             if (!(await this.topUnmoved(part))) return FULL;
           }
-          let change = await part.change(hint.folder, hint.name, recheck);
-          if (change === REWALK) change = await this.rewalk(i);
+          const change = await part.change(hint.folder, hint.name, recheck);
+          // A root with links is walked whole, with every other: the daemon's full walk, which
+          // also keeps a failed root's last good list.
+          if (change === REWALK) return FULL;
           if (change === undefined) continue;
           const offset = this.offset(i);
           if (change.splice !== undefined) {
@@ -120,13 +121,4 @@ export class ServedModel {
     }
   }
 
-  private async rewalk(index: number): Promise<RootChange> {
-    const old = this.parts[index] as RootModel;
-    const options = walkOptions(old.root, this.options, this.mounts);
-    const walked = await walkRepos(old.root.folder, recurses(old.root), options);
-    const next = RootModel.of(old.root, { ...walked, repos: nameRepos(old.root, walked.repos) }, options);
-    const change = old.changeTo(next);
-    this.parts[index] = next;
-    return change;
-  }
 }

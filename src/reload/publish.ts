@@ -1,44 +1,116 @@
 /**
- * `publish`: write the served list to the state folder, atomically. The WSGI
- * script stats this file once per request; when it changed, hgwebdir takes
- * the list from it in place, without a walk and without a restart.
+ * `publish`: the served list for the WSGI script, as a snapshot and a journal.
+ *
+ * The snapshot (served.json) holds the whole list; the journal
+ * (served.journal) the changes since, one line each, that a WSGI process
+ * applies in time that follows the change, not the list: at 100,000
+ * repositories re-reading the whole list cost a WSGI process 0.45 s per
+ * change, holding every request of that process. Both files are replaced
+ * atomically when a snapshot is written; the journal grows by appends of whole
+ * lines, and a reader takes only complete lines. Each snapshot has a new
+ * generation, which the journal's first line names: a journal of another
+ * generation is not applied (the reader sees the new snapshot first).
  */
+import { appendFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { HgreloadError, strerror } from '../errors.js';
 import type { Settings } from '../config/settings.js';
 import type { ServedRepo } from '../discovery/served-repos.js';
+import type { Splice } from '../model/splice.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 export const PUBLISHED_FILE = 'served.json';
+export const JOURNAL_FILE = 'served.journal';
+/** The journal is folded into a new snapshot once it is this large, or half the snapshot's size if more. */
+const JOURNAL_MIN_BYTES = 64 * 1024;
 
 /** Where `publish` writes: the shared store's folder when front ends mount it ([shared] folder), else the state folder. */
 export function publishFolder(settings: Settings): string {
   return settings.shared.folder ?? settings.reload.state;
 }
 
-/** The published list, as the daemon writes it and the WSGI script reads it. */
+/** The published snapshot, as the daemon writes it and the WSGI script reads it. */
 export function publishedFile(settings: Settings): string {
   return join(publishFolder(settings), PUBLISHED_FILE);
 }
 
-/** The published document; `format` changes only when the WSGI side must change with it. */
+/** The snapshot; `format` changes only when the WSGI side must change with it (2: with a journal). */
 export interface Published {
-  readonly format: 1;
+  readonly format: 2;
+  readonly generation: string;
   readonly generated: string;
   readonly repos: readonly ServedRepo[];
 }
 
-export async function publishList(stateDir: string, repos: readonly ServedRepo[], now: Date = new Date()): Promise<string> {
-  const path = join(stateDir, PUBLISHED_FILE);
-  const doc: Published = { format: 1, generated: now.toISOString(), repos };
+/** A journal line: the splices of one change, in order, as [at, how many removed, [[name, path], ...] inserted]. */
+export type JournalEntry = { readonly generation: string } | { readonly splices: ReadonlyArray<readonly [number, number, ReadonlyArray<readonly [string, string]>]> };
+
+/** Writes a snapshot of `repos` and an empty journal after it; returns the log line. */
+export async function publishList(folder: string, repos: readonly ServedRepo[], now: Date = new Date()): Promise<string> {
+  await writeSnapshot(folder, repos, now);
+  return `published ${repos.length} repositories to ${join(folder, PUBLISHED_FILE)}`;
+}
+
+async function writeSnapshot(folder: string, repos: readonly ServedRepo[], now: Date): Promise<{ bytes: number }> {
+  const generation = `${now.getTime().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const doc: Published = { format: 2, generation, generated: now.toISOString(), repos };
+  const text = `${JSON.stringify(doc)}\n`;
+  // World-readable: the web server's user reads them. The snapshot first: a reader that sees the
+  // new journal sees the new snapshot too.
+  await guarded(join(folder, PUBLISHED_FILE), (path) => writeFileAtomic(path, text, { mode: 0o644 }));
+  await guarded(join(folder, JOURNAL_FILE), (path) => writeFileAtomic(path, line({ generation }), { mode: 0o644 }));
+  return { bytes: text.length };
+}
+
+const line = (entry: JournalEntry): string => `${JSON.stringify(entry)}\n`;
+
+async function guarded(path: string, write: (path: string) => Promise<void>): Promise<void> {
   try {
-    // World-readable: the web server's user reads it.
-    await writeFileAtomic(path, `${JSON.stringify(doc)}\n`, { mode: 0o644 });
+    await write(path);
   } catch (err) {
     throw new HgreloadError('reload', `cannot publish ${path} (${strerror(err)})`, {
-      hint: 'the state folder ("state" in [reload]) must exist and be writable by the daemon\'s user',
+      hint: 'the state folder ("state" in [reload]), or [shared] folder, must exist and be writable by the daemon\'s user',
       cause: err,
     });
   }
-  return `published ${repos.length} repositories to ${path}`;
+}
+
+/** The digests of the list before and after a change's splices. */
+export interface ListChange {
+  readonly splices: readonly Splice[];
+  readonly from: string | undefined;
+}
+
+/**
+ * The daemon's publisher: a change to the list it last wrote goes to the
+ * journal; anything else (its first publish, a failed write before, a forced
+ * reload, a journal grown large) writes a snapshot.
+ */
+export class Publisher {
+  /** Digest of the list the files hold, when this publisher wrote them. */
+  private digest: string | undefined;
+  private snapshotBytes = 0;
+  private journalBytes = 0;
+
+  constructor(private readonly folder: string) {}
+
+  async publish(repos: readonly ServedRepo[], digest: string, change?: ListChange): Promise<string> {
+    const appendable = change !== undefined && change.splices.length > 0 && change.from !== undefined && change.from === this.digest;
+    this.digest = undefined; // until this write is known to have landed
+    if (appendable && this.journalBytes < Math.max(JOURNAL_MIN_BYTES, this.snapshotBytes / 2)) {
+      const text = line({ splices: change.splices.map((s) => [s.at, s.removed.length, s.inserted.map((r) => [r.name, r.path] as const)] as const) });
+      await guarded(join(this.folder, JOURNAL_FILE), (path) => appendFile(path, text));
+      this.journalBytes += text.length;
+      this.digest = digest;
+      const added = change.splices.reduce((n, s) => n + s.inserted.length, 0);
+      const removed = change.splices.reduce((n, s) => n + s.removed.length, 0);
+      return `published a change (+${added} -${removed}) to ${join(this.folder, JOURNAL_FILE)}`;
+    }
+    const { bytes } = await writeSnapshot(this.folder, repos, new Date());
+    this.snapshotBytes = bytes;
+    this.journalBytes = 0;
+    this.digest = digest;
+    return `published ${repos.length} repositories to ${join(this.folder, PUBLISHED_FILE)}`;
+  }
 }

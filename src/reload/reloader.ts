@@ -6,7 +6,7 @@
 import { HgreloadError } from '../errors.js';
 import type { Settings } from '../config/settings.js';
 import type { ServedRepo } from '../discovery/served-repos.js';
-import { publishFolder, publishList } from './publish.js';
+import { publishFolder, publishList, Publisher, type ListChange } from './publish.js';
 import { runCommand } from './run-command.js';
 import { checkSignalName, signalFromPidfile } from './send-signal.js';
 import { splitArgv } from './split-argv.js';
@@ -14,8 +14,12 @@ import { touchScript } from './touch.js';
 
 export interface Reloader {
   readonly method: Settings['reload']['method'];
-  /** Makes hgweb serve `repos`; resolves to a line for the log, rejects with an HgreloadError. */
-  readonly reload: (repos: readonly ServedRepo[]) => Promise<string>;
+  /**
+   * Makes hgweb serve `repos` (whose digest is `digest`; `change`: the splices
+   * that made it from the list of digest `change.from`). Resolves to a line
+   * for the log, rejects with an HgreloadError.
+   */
+  readonly reload: (repos: readonly ServedRepo[], digest?: string, change?: ListChange) => Promise<string>;
 }
 
 /** Long enough for `apachectl -k graceful`, short enough that a hung command does not stall reloads for long. */
@@ -46,7 +50,9 @@ export function createReloader(settings: Settings, commandTimeoutMs = COMMAND_TI
       const argv = splitArgv(need('command', 'a command line, run without a shell'));
       return { method, reload: () => runCommand(argv, { timeoutMs: commandTimeoutMs }) };
     }
-    case 'publish':
-      return { method, reload: (repos) => publishList(publishFolder(settings), repos) };
+    case 'publish': {
+      const publisher = new Publisher(publishFolder(settings));
+      return { method, reload: (repos, digest, change) => (digest === undefined ? publishList(publishFolder(settings), repos) : publisher.publish(repos, digest, change)) };
+    }
   }
 }

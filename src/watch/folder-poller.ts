@@ -63,6 +63,10 @@ export class FolderPoller {
     return this.stamps.size;
   }
 
+  folders(): IterableIterator<string> {
+    return this.stamps.keys();
+  }
+
   get intervalMs(): number {
     return this.options.intervalMs;
   }
@@ -79,10 +83,17 @@ export class FolderPoller {
    */
   async set(folders: Iterable<string>): Promise<void> {
     const wanted = new Set(folders);
-    for (const folder of this.stamps.keys()) if (!wanted.has(folder)) this.stamps.delete(folder);
-    const fresh = [...wanted].filter((f) => !this.stamps.has(f));
-    const stamps = await this.readAll(fresh);
-    fresh.forEach((f, i) => this.stamps.set(f, stamps[i]));
+    await this.update(
+      [...this.stamps.keys()].filter((f) => !wanted.has(f)),
+      [...wanted].filter((f) => !this.stamps.has(f)),
+    );
+  }
+
+  /** Stops polling `removed`; polls `added` from now on, their stamps taken now (as set()). */
+  async update(removed: Iterable<string>, added: readonly string[]): Promise<void> {
+    for (const folder of removed) this.stamps.delete(folder);
+    const stamps = await this.readAll(added);
+    added.forEach((f, i) => this.stamps.set(f, stamps[i]));
     this.schedule();
   }
 

@@ -50,37 +50,52 @@ export class TreeWatcher {
    */
   set(folders: Iterable<string>): string[] {
     const wanted = new Set(folders);
-    for (const [folder, w] of this.watches) {
-      if (!wanted.has(folder)) {
-        w.close();
-        this.watches.delete(folder);
-      }
+    return this.update(
+      [...this.watches.keys()].filter((f) => !wanted.has(f)),
+      [...wanted].filter((f) => !this.watches.has(f)),
+    );
+  }
+
+  /**
+   * Stops watching `removed`, then watches `added` (afresh when watched
+   * already: a folder made again at the same path is another folder, and the
+   * old watch saw it go). Returns the folders newly watched; throws as set().
+   */
+  update(removed: Iterable<string>, added: Iterable<string>): string[] {
+    for (const folder of removed) {
+      this.watches.get(folder)?.close();
+      this.watches.delete(folder);
     }
-    const added: string[] = [];
-    for (const folder of wanted) {
-      if (this.watches.has(folder)) continue;
-      let w: FSWatcher;
-      try {
-        // Content changes ('change') never make or remove a repository; creations, removals and renames do.
-        // Paths and names travel as bytes, so that folders whose names are not UTF-8 are watched too.
-        w = this.watchFn(fsPath(folder), { persistent: true, encoding: 'buffer' }, (type, name) => {
-          if (type === 'rename') this.options.onChange({ folder, name: name === null ? null : decodeName(name) });
-        });
-      } catch (err) {
-        if (errnoCode(err) === 'ENOSPC') throw watchLimitError(this.watches.size, err);
-        if (errnoCode(err) === 'EMFILE' || errnoCode(err) === 'ENFILE') throw tooManyFilesError(err);
-        // The folder went away since the walk: the rescan its parent's event causes will tell.
-        continue;
-      }
-      w.on('error', (err) => {
-        w.close();
-        this.watches.delete(folder);
-        this.options.onError(folder, err);
+    const fresh: string[] = [];
+    for (const folder of added) {
+      this.watches.get(folder)?.close();
+      this.watches.delete(folder);
+      if (this.watch(folder)) fresh.push(folder);
+    }
+    return fresh;
+  }
+
+  private watch(folder: string): boolean {
+    let w: FSWatcher;
+    try {
+      // Content changes ('change') never make or remove a repository; creations, removals and renames do.
+      // Paths and names travel as bytes, so that folders whose names are not UTF-8 are watched too.
+      w = this.watchFn(fsPath(folder), { persistent: true, encoding: 'buffer' }, (type, name) => {
+        if (type === 'rename') this.options.onChange({ folder, name: name === null ? null : decodeName(name) });
       });
-      this.watches.set(folder, w);
-      added.push(folder);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOSPC') throw watchLimitError(this.watches.size, err);
+      if (errnoCode(err) === 'EMFILE' || errnoCode(err) === 'ENFILE') throw tooManyFilesError(err);
+      // The folder went away since the walk: the event its parent's watch sent says so.
+      return false;
     }
-    return added;
+    w.on('error', (err) => {
+      w.close();
+      if (this.watches.get(folder) === w) this.watches.delete(folder);
+      this.options.onError(folder, err);
+    });
+    this.watches.set(folder, w);
+    return true;
   }
 
   close(): void {

@@ -6,14 +6,15 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { DaemonProcess, isReload, type LogLine } from '../helpers/daemon-process.js';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
 import { makeTempDir, runCli, runOracle } from '../helpers/run.js';
+import { publishedNames } from '../helpers/published.js';
 
 const served = (state: string): string[] =>
-  (JSON.parse(readFileSync(join(state, 'served.json'), 'utf8')) as { repos: Array<{ name: string }> }).repos.map((r) => r.name);
+  publishedNames(state);
 const repo = (path: string) => mkdirSync(join(path, '.hg'), { recursive: true });
 const added = (l: LogLine) => l.added as string[];
 

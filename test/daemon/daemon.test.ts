@@ -9,9 +9,10 @@ import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileS
 import { join } from 'node:path';
 import { DaemonProcess, isReload, type LogLine } from '../helpers/daemon-process.js';
 import { makeTempDir, runCli } from '../helpers/run.js';
+import { publishedNames } from '../helpers/published.js';
 
 const served = (state: string): string[] =>
-  (JSON.parse(readFileSync(join(state, 'served.json'), 'utf8')) as { repos: Array<{ name: string }> }).repos.map((r) => r.name);
+  publishedNames(state);
 const added = (line: LogLine): string[] => line.added as string[];
 const removed = (line: LogLine): string[] => line.removed as string[];
 const repo = (path: string) => mkdirSync(join(path, '.hg'), { recursive: true });

@@ -9,11 +9,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
 import { DaemonProcess, isReload } from '../helpers/daemon-process.js';
 import { makeTempDir, runCli } from '../helpers/run.js';
+import { publishedNames } from '../helpers/published.js';
 
 const repo = (path: string) => mkdirSync(join(path, '.hg'), { recursive: true });
 const LEASE_MS = 900;
@@ -23,7 +24,7 @@ describe('two daemons publishing to one shared folder', () => {
   const base = dir.path;
   const mounts = { a: join(base, 'host-a'), b: join(base, 'host-b') };
   const daemons: DaemonProcess[] = [];
-  const published = () => (JSON.parse(readFileSync(join(base, 'store/shared/served.json'), 'utf8')) as { repos: Array<{ name: string }> }).repos.map((r) => r.name);
+  const published = () => publishedNames(join(base, 'store/shared'));
 
   before(() => {
     mkdirSync(join(base, 'store/repos'), { recursive: true });

@@ -131,7 +131,7 @@ describe('hgreload doctor', () => {
   it('the WSGI script must read what the daemon publishes, and the web server must be able to read it', () => {
     const d = deployment('method = publish', undefined, daemonSite);
     mkdirSync(join(d.here, 'state'), { mode: 0o700 });
-    writeFileSync(join(d.here, 'state/served.json'), '{"format": 1, "repos": []}');
+    writeFileSync(join(d.here, 'state/served.json'), '{"format": 2, "generation": "g", "repos": []}');
     let f = d.findings();
     assert.equal(f.find((x) => x.check === 'wsgi script')!.level, 'ok');
     const reads = f.find((x) => x.check === 'web server reads')!;

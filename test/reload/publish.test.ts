@@ -1,9 +1,10 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { HgreloadError } from '../../src/errors.js';
-import { publishList, PUBLISHED_FILE } from '../../src/reload/publish.js';
+import { JOURNAL_FILE, publishList, Publisher, PUBLISHED_FILE } from '../../src/reload/publish.js';
+import { readPublished } from '../helpers/published.js';
 import { makeTempDir } from '../helpers/run.js';
 
 describe('publish', () => {
@@ -19,14 +20,35 @@ describe('publish', () => {
       process.umask(old);
     }
     const file = join(dir.path, PUBLISHED_FILE);
-    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { format: 1, generated: '2026-11-25T00:00:00.000Z', repos });
-    assert.equal(statSync(file).mode & 0o777, 0o644);
-    assert.deepEqual(readdirSync(dir.path), [PUBLISHED_FILE]);
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    assert.deepEqual({ ...doc, generation: '' }, { format: 2, generation: '', generated: '2026-11-25T00:00:00.000Z', repos });
+    // An empty journal of the same generation beside it.
+    assert.equal(readFileSync(join(dir.path, JOURNAL_FILE), 'utf8'), `${JSON.stringify({ generation: doc.generation })}\n`);
+    for (const f of [PUBLISHED_FILE, JOURNAL_FILE]) assert.equal(statSync(join(dir.path, f)).mode & 0o777, 0o644);
+    assert.deepEqual(readdirSync(dir.path).sort(), [JOURNAL_FILE, PUBLISHED_FILE]);
   });
 
   it('replaces the previous list', async () => {
     await publishList(dir.path, []);
     assert.deepEqual(JSON.parse(readFileSync(join(dir.path, PUBLISHED_FILE), 'utf8')).repos, []);
+  });
+
+  it('writes a change to the journal when it follows the list it wrote, and a snapshot otherwise', async () => {
+    const folder = join(dir.path, 'journal');
+    mkdirSync(folder);
+    const publisher = new Publisher(folder);
+    const a = { name: 'a', path: '/srv/a' };
+    const b = { name: 'b', path: '/srv/b' };
+    assert.match(await publisher.publish([a], 'd1', { splices: [{ at: 0, removed: [], inserted: [a] }], from: 'd0' }), /published 1 repositories/);
+    const snapshot = readFileSync(join(folder, PUBLISHED_FILE), 'utf8');
+    assert.match(await publisher.publish([a, b], 'd2', { splices: [{ at: 1, removed: [], inserted: [b] }], from: 'd1' }), /published a change \(\+1 -0\)/);
+    assert.equal(readFileSync(join(folder, PUBLISHED_FILE), 'utf8'), snapshot, 'the snapshot stays');
+    assert.deepEqual(readPublished(folder), [a, b]);
+    assert.match(await publisher.publish([b], 'd3', { splices: [{ at: 0, removed: [a], inserted: [] }], from: 'd2' }), /\(\+0 -1\)/);
+    assert.deepEqual(readPublished(folder), [b]);
+    // A change to a list this publisher did not write (a failed write, another leader's) makes a snapshot.
+    assert.match(await publisher.publish([a, b], 'd5', { splices: [{ at: 0, removed: [], inserted: [a] }], from: 'd4' }), /published 2 repositories/);
+    assert.deepEqual(readPublished(folder), [a, b]);
   });
 
   it('names the state folder when it cannot write', () =>

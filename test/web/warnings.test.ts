@@ -100,7 +100,7 @@ describe('hgweb warnings under mod_wsgi', () => {
 
     it('serves the last good list while the published file is damaged, and recovers when it is whole', async () => {
       const published = join(dir.path, 'state/served.json');
-      const whole = JSON.stringify({ format: 1, generated: new Date().toISOString(), repos: [{ name: 'second', path: join(dir.path, 'repos/second') }, { name: 'x', path: join(dir.path, 'repos/second') }] });
+      const whole = JSON.stringify({ format: 2, generation: 'damage-test', generated: new Date().toISOString(), repos: [{ name: 'second', path: join(dir.path, 'repos/second') }, { name: 'x', path: join(dir.path, 'repos/second') }] });
       const background = client(apache.url);
       // Written in place, not atomically: what a crash or a full disk could leave behind.
       writeFileSync(published, whole.slice(0, 40));

@@ -1,0 +1,25 @@
+/**
+ * The list a WSGI process serves after taking everything published: the
+ * snapshot with the journal's splices applied, as hooks/hgweb_wsgi.py applies
+ * them (the WSGI tests run that code itself).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ServedRepo } from '../../src/discovery/served-repos.js';
+
+export function readPublished(folder: string): ServedRepo[] {
+  const snapshot = JSON.parse(readFileSync(join(folder, 'served.json'), 'utf8')) as { generation: string; repos: ServedRepo[] };
+  const repos = [...snapshot.repos];
+  const journal = join(folder, 'served.journal');
+  if (!existsSync(journal)) return repos;
+  let applies = false;
+  for (const line of readFileSync(journal, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const entry = JSON.parse(line) as { generation?: string; splices?: Array<[number, number, Array<[string, string]>]> };
+    if (entry.generation !== undefined) applies = entry.generation === snapshot.generation;
+    else if (applies) for (const [at, removed, inserted] of entry.splices!) repos.splice(at, removed, ...inserted.map(([name, path]) => ({ name, path })));
+  }
+  return repos;
+}
+
+export const publishedNames = (folder: string): string[] => readPublished(folder).map((r) => r.name);
