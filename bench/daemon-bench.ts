@@ -76,9 +76,15 @@ export async function startSite(dir: string, kind: ServerKind, method: Method, m
   const server =
     kind === 'apache' ? new Apache({ dir, wsgiScript: script, group: `hb${method[0]}${process.pid % 100_000}` }) : new Gunicorn(dir, script);
   const site = new Site({ base: dir, method, signal: kind === 'gunicorn' ? 'SIGHUP' : 'SIGUSR1', script, server, debounce: DEBOUNCE_MS, ...more });
-  await site.start();
-  // Let the first reload (a restart, for touch and signal) settle before measuring.
-  for (let i = 0; i < 4; i++) await until(server.url, (repos) => repos.includes('first'), server);
+  try {
+    await site.start();
+    // Let the first reload (a restart, for touch and signal) settle before measuring.
+    for (let i = 0; i < 4; i++) await until(server.url, (repos) => repos.includes('first'), server);
+  } catch (err) {
+    // A server or daemon that started must not outlive a failed start.
+    await site.stop();
+    throw err;
+  }
   return site;
 }
 
