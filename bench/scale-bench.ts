@@ -143,7 +143,7 @@ async function measure(served: Served, iterations: number): Promise<Omit<ScaleSi
   }
 }
 
-/** `/standins = TREE/**` with `standins` stand-in repositories, none working subfolder (one inotify watch each); none for 0. */
+/** `/standins = TREE/**` of `standins` stand-in repositories without working subfolders (one inotify watch each); nothing for 0. */
 async function secondRoot(dir: string, standins: number): Promise<string> {
   if (standins === 0) return '';
   log(`  building ${count(standins)} stand-in repositories`);
@@ -153,7 +153,7 @@ async function secondRoot(dir: string, standins: number): Promise<string> {
   return `[paths]\n/standins = ${tree.root}/**\n`;
 }
 
-/** Item 1 and 4: real `hg init`s one at a time, each timed until the index lists it; the daemon's CPU over them. */
+/** Real `hg init`s one at a time, each timed until the index lists it; the daemon's CPU over them. */
 async function visibleAfterInit(served: Served, iterations: number): Promise<Pick<ScaleSiteResult, 'visibleMs' | 'cpuPerChangeMs'>> {
   log(`  visible after hg init, and the daemon's CPU: ${iterations} repositories`);
   const pid = served.site.daemon!.pid;
@@ -171,7 +171,9 @@ async function visibleAfterInit(served: Served, iterations: number): Promise<Pic
     cpuAfter = await quietCpuMs(pid);
     log(`    ${name}: visible after ${ms(visibleMs[i]!)}`);
   }
-  return { visibleMs, cpuPerChangeMs: (cpuAfter - cpuBefore) / iterations };
+  const cpuPerChangeMs = (cpuAfter - cpuBefore) / iterations;
+  log(`    the daemon's CPU per change: ${ms(cpuPerChangeMs)}`);
+  return { visibleMs, cpuPerChangeMs };
 }
 
 /** The daemon's CPU once it has used none for QUIET_MS. */
@@ -186,7 +188,7 @@ async function quietCpuMs(pid: number): Promise<number> {
   }
 }
 
-/** Item 2: a repository page asked for without pause while stand-ins are made, against its idle time. */
+/** A repository page asked for without pause while stand-ins are made, against its idle time. */
 async function requestsDuringChanges(
   served: Served,
   iterations: number,
@@ -214,7 +216,7 @@ async function requestsDuringChanges(
   };
 }
 
-/** Item 3: for each of `iterations` listed repositories, a client on its page while `rm -rf` removes it. */
+/** For each of `iterations` listed repositories, a client on its page while `rm -rf` removes it. */
 async function errorsDuringRemovals(served: Served, iterations: number): Promise<Pick<ScaleSiteResult, 'removals' | 'removalAnswers' | 'removalErrors' | 'removalStatuses'>> {
   log(`  error answers while ${iterations} repositories are removed`);
   const names = Array.from({ length: iterations }, (_, i) => `gone-${i}`);
@@ -240,7 +242,7 @@ async function errorsDuringRemovals(served: Served, iterations: number): Promise
   return { removals: names.length, removalAnswers: during.length, removalErrors: during.filter(isFailure).length, removalStatuses };
 }
 
-/** Item 5: after each change the daemon published, the time the WSGI application takes to take it. */
+/** After each change the daemon published, the time the WSGI application takes to take it. */
 async function wsgiTakes(served: Served, taker: WsgiTaker, iterations: number): Promise<number[]> {
   log(`  WSGI time to take ${iterations} changes`);
   const daemon = served.site.daemon!;
@@ -328,11 +330,11 @@ export function scaleSiteMarkdown(results: readonly ScaleSiteResult[]): string {
     '|---:|---:|---:|---:|---:|---:|',
     ...results.map((r) => {
       const failed = r.failedRequests > 0 ? `, ${r.failedRequests} failed` : '';
-      return `| ${count(r.served)} | ${ms(median(r.visibleMs))} / ${ms(Math.max(...r.visibleMs))} | ${ms(r.slowestRequestMs)} (${ms(r.idleRequestMs)}) of ${r.requests}${failed} | ${r.removalErrors} of ${r.removalAnswers} | ${fineMs(r.cpuPerChangeMs)} | ${fineMs(median(r.wsgiTakeMs))} / ${fineMs(Math.max(...r.wsgiTakeMs))} |`;
+      return `| ${count(r.served)} | ${ms(median(r.visibleMs))} / ${ms(Math.max(...r.visibleMs))} | ${ms(r.slowestRequestMs)} (${ms(r.idleRequestMs)}), ${r.requests} requests${failed} | ${r.removalErrors} of ${r.removalAnswers} | ${fineMs(r.cpuPerChangeMs)} | ${fineMs(median(r.wsgiTakeMs))} / ${fineMs(Math.max(...r.wsgiTakeMs))} |`;
     }),
     '',
     "- **served**: repositories the daemon reported (`hgreload status`) before anything was timed: the site's own root `/ = repos/**` (first, second, third: `hg init`) and, above 3, a second root `/standins = tree/**` of stand-ins (`.hg/requires`, `.hg/store/`, a README; no working subfolder, so one inotify watch each).",
-    "- **visible after hg init**: from the return of a real `hg init repos/new-i` to the first index (asked without pause) that lists it, one repository at a time, each on a daemon that had been quiet (no CPU) for " +
+    "- **visible after hg init**: from the return of a real `hg init repos/new-i` to the first index (asked without pause) that lists it, the daemon's quiet period included, one repository at a time, each on a daemon that had been quiet (no CPU) for " +
       `${QUIET_MS} ms. hgweb.config sets [web] descend = false, so the index lists the own root only: hgweb opens every repository its index lists, and an index of all of them would time hgweb, not the change.`,
     `- **slowest request**: the slowest answer to a client asking for \`${PAGE}\` (first's log page) without pause while stand-ins were made one at a time (\`mkdir -p repos/standin-i/.hg\`: no Python start), each waited for in the index; in brackets the median of ${IDLE_REQUESTS} requests with nothing happening; then the number of requests (and any failed: 5xx or no answer).`,
     '- **error answers during removal**: answers of 500 or more and requests without an answer, of all answers that arrived from the start of `rm -rf` of a listed repository (made with `hg init`) until the index no longer listed it, from a client asking for that repository\'s page without pause; one removal per sample. 404 is the right answer for a removed repository, and 200 before it is gone is fine.',
