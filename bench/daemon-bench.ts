@@ -14,7 +14,7 @@ import { Apache, getIndex } from '../test/helpers/apache.js';
 import { DaemonProcess, isReload } from '../test/helpers/daemon-process.js';
 import { Gunicorn } from '../test/helpers/gunicorn.js';
 import { runCli } from '../test/helpers/run.js';
-import { hgInit, Site, type WebServer } from '../test/helpers/web-site.js';
+import { hgInit, Site, type SiteOptions, type WebServer } from '../test/helpers/web-site.js';
 import { median } from './timing.js';
 import { buildTree } from './tree.js';
 
@@ -60,55 +60,77 @@ export interface ScaleResult {
   readonly idleSeconds?: number;
 }
 
-const SETTLE_SECONDS = 30;
+/** V8 collects the daemon's start-up garbage once, ~15 s after start: CPU measured after this many seconds misses it. */
+export const SETTLE_SECONDS = 30;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 export type ServerKind = 'apache' | 'gunicorn';
 
+/** Site options that a part may set beyond the server and the method. */
+export type MoreSiteOptions = Pick<SiteOptions, 'webConfig' | 'settings' | 'daemonFirst' | 'readyTimeoutMs'>;
+
 /** An hgweb behind Apache or gunicorn and an hgreload daemon, in `dir` (the tests' Site). */
-async function startSite(dir: string, kind: ServerKind, method: Method): Promise<Site> {
+export async function startSite(dir: string, kind: ServerKind, method: Method, more: MoreSiteOptions = {}): Promise<Site> {
   mkdirSync(dir, { recursive: true });
   const script = join(dir, 'hgweb.wsgi');
   const server =
     kind === 'apache' ? new Apache({ dir, wsgiScript: script, group: `hb${method[0]}${process.pid % 100_000}` }) : new Gunicorn(dir, script);
-  const site = new Site({ base: dir, method, signal: kind === 'gunicorn' ? 'SIGHUP' : 'SIGUSR1', script, server, debounce: DEBOUNCE_MS });
-  await site.start();
-  // Let the first reload (a restart, for touch and signal) settle before measuring.
-  for (let i = 0; i < 4; i++) await until(server.url, (repos) => repos.includes('first'), server);
+  const site = new Site({ base: dir, method, signal: kind === 'gunicorn' ? 'SIGHUP' : 'SIGUSR1', script, server, debounce: DEBOUNCE_MS, ...more });
+  try {
+    await site.start();
+    // Let the first reload (a restart, for touch and signal) settle before measuring.
+    for (let i = 0; i < 4; i++) await until(server.url, (repos) => repos.includes('first'), server);
+  } catch (err) {
+    // A server or daemon that started must not outlive a failed start.
+    await site.stop();
+    throw err;
+  }
   return site;
 }
 
-/** Requests the index one after another until stopped; keeps the slowest and counts failures. */
-function client(url: string) {
+/** One request of a client's: when it started and ended (performance.now()), and its status (0: no answer at all). */
+export interface ClientAnswer {
+  readonly start: number;
+  readonly end: number;
+  readonly status: number;
+}
+
+/** A server error or no answer: what a client must never get. */
+export const isFailure = (a: ClientAnswer): boolean => a.status === 0 || a.status >= 500;
+
+/** Sends `request` one after another, without pause, until stopped; keeps every answer. */
+export function client(request: () => Promise<{ readonly status: number }>) {
   let running = true;
-  const times: number[] = [];
-  let failed = 0;
+  const answers: ClientAnswer[] = [];
   const done = (async () => {
     while (running) {
+      const start = performance.now();
+      let status = 0;
       try {
-        const a = await getIndex(url);
-        times.push(a.ms);
-        if (a.status >= 500) failed++;
+        ({ status } = await request());
       } catch {
-        failed++;
+        // a connection refused or reset: status 0
       }
+      answers.push({ start, end: performance.now(), status });
     }
   })();
   return {
-    stop: async () => {
+    stop: async (): Promise<ClientAnswer[]> => {
       running = false;
       await done;
-      return { times, failed };
+      return answers;
     },
   };
 }
 
-async function until(url: string, ok: (repos: string[]) => boolean, server: WebServer): Promise<void> {
+/** Asks for the index without pause until an answer of 200 satisfies `ok`; `what` names it in the error. */
+export async function until(url: string, ok: (repos: string[]) => boolean, server: WebServer, what = 'the new repository'): Promise<void> {
   const deadline = performance.now() + 60_000;
   for (;;) {
     const answer = await getIndex(url);
-    if (ok(answer.repos)) return;
-    if (performance.now() > deadline) throw new Error(`not visible within 60 s; last answer ${answer.status}; server log:\n${server.log().slice(-2000)}`);
+    // An error page lists no repository: it must not pass for "gone".
+    if (answer.status === 200 && ok(answer.repos)) return;
+    if (performance.now() > deadline) throw new Error(`the index did not show ${what} within 60 s; last answer ${answer.status}; server log:\n${server.log().slice(-2000)}`);
   }
 }
 
@@ -131,14 +153,23 @@ export async function benchMethod(dir: string, kind: ServerKind, method: Method,
     // The slowest request during reloads, measured apart: on 2 cores an `hg init` (a Python start)
     // slows a concurrent request by ~100 ms by itself, reload or not. Here a stand-in repository
     // (mkdir .hg) triggers each reload.
-    const background = client(apache.url);
+    const background = client(() => getIndex(apache.url));
     for (let i = 0; i < iterations; i++) {
       const name = `standin-${i}`;
       mkdirSync(join(dir, 'repos', name, '.hg'), { recursive: true });
       await until(apache.url, (repos) => repos.includes(name), apache);
     }
-    const { times, failed } = await background.stop();
-    return { server: kind, method, visibleMs, idleRequestMs: median(idle), slowestRequestMs: Math.max(...times), requests: times.length, failedRequests: failed };
+    const answers = await background.stop();
+    const times = answers.filter((a) => a.status !== 0).map((a) => a.end - a.start);
+    return {
+      server: kind,
+      method,
+      visibleMs,
+      idleRequestMs: median(idle),
+      slowestRequestMs: Math.max(...times),
+      requests: times.length,
+      failedRequests: answers.filter(isFailure).length,
+    };
   } finally {
     await site.stop();
   }
@@ -170,17 +201,18 @@ function rssMb(pid: number): number {
   return kb / 1024;
 }
 
-function cpuMs(pid: number): number {
+/** The CPU a process has used so far: user and system time. */
+export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ ticks
 }
 
 /** Timing a daemon that serves the wrong list is worthless: its own count must be the tree's. */
-function expectDaemonCount(ini: string, expected: number): void {
+export function expectDaemonCount(ini: string, expected: number): void {
   const answer = runCli(['-c', ini, 'status', '--json']);
   if (answer.status !== 0) throw new Error(`hgreload status --json: exit status ${answer.status}\n${answer.stderr}`);
   const { repositories } = JSON.parse(answer.stdout) as DaemonStatus;
-  if (repositories !== expected) throw new Error(`the daemon reports ${repositories} repositories; the stand-in tree has ${expected}`);
+  if (repositories !== expected) throw new Error(`the daemon reports ${repositories} repositories; the tree has ${expected}`);
 }
 
 export async function benchScale(dir: string, count: number, idleSeconds: number): Promise<ScaleResult> {
@@ -206,8 +238,7 @@ export async function benchScale(dir: string, count: number, idleSeconds: number
     };
     expectDaemonCount(ini, tree.names.length);
     if (idleSeconds <= 0) return result;
-    // V8 collects the start-up garbage once, ~15 s after start (~40 ms of CPU): measured here
-    // apart, the idle window starts after it.
+    // The start-up garbage collection (~40 ms of CPU) measured apart: the idle window starts after it.
     log(`  settling for ${SETTLE_SECONDS} s, then idle for ${idleSeconds} s`);
     const started = cpuMs(daemon.pid);
     await new Promise((r) => setTimeout(r, SETTLE_SECONDS * 1000));
@@ -219,7 +250,7 @@ export async function benchScale(dir: string, count: number, idleSeconds: number
   }
 }
 
-const ms = (n: number): string => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${Math.round(n)} ms`);
+export const ms = (n: number): string => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${Math.round(n)} ms`);
 
 export function daemonMarkdown(methods: readonly MethodResult[], burst: BurstResult | undefined, scale: readonly ScaleResult[]): string {
   const lines = [

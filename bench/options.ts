@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 
 /** Mercurial's walk is quadratic: above this many repositories it takes minutes, so it runs only on request. */
 export const MERCURIAL_DEFAULT_LIMIT = 20_000;
+/** The scale part's site serves at least its own root's repositories (see scale-bench.ts). */
+export const SCALE_MIN_SIZE = 3;
 
 export interface BenchOptions {
   readonly sizes: readonly number[];
@@ -11,29 +13,36 @@ export interface BenchOptions {
   readonly mercurialAll: boolean;
   /** Print only the JSON summary line on stdout. */
   readonly jsonOnly: boolean;
-  /** Which part runs: the discovery walk, the hook's cost, the daemon against web servers; all when undefined. */
-  readonly only: 'discovery' | 'hook' | 'daemon' | undefined;
+  /**
+   * Which part runs: the discovery walk, the hook's cost, the daemon against web servers, one site at
+   * scale end to end; all when undefined.
+   */
+  readonly only: 'discovery' | 'hook' | 'daemon' | 'scale' | undefined;
   /** Pushes timed with and without the hook. */
   readonly pushes: number;
-  /** Repositories made one at a time per reload method. */
+  /** Repositories made one at a time per reload method; samples per measurement of the scale part. */
   readonly iterations: number;
+  /** Repositories the scale part's site serves, one site per size. */
+  readonly scaleSizes: readonly number[];
   /** Repositories in the burst. */
   readonly burst: number;
   /** Seconds the daemon is left idle to measure its CPU (0 skips it). */
   readonly idleSeconds: number;
 }
 
-export const USAGE = `usage: node dist/bench/run.js [--only discovery|hook|daemon] [--sizes 10000,100000] [--runs N] [--hg-all]
-                            [--pushes N] [--iterations N] [--burst N] [--idle-seconds N] [--json]
+export const USAGE = `usage: node dist/bench/run.js [--only discovery|hook|daemon|scale] [--sizes 10000,100000] [--runs N] [--hg-all]
+                            [--pushes N] [--iterations N] [--burst N] [--idle-seconds N] [--scale-sizes 3,10000,100000] [--json]
 
-  --only PART         run only one part: discovery, hook or daemon (default all three)
-  --sizes LIST        numbers of stand-in repositories (default 10000,100000)
+  --only PART         run only one part: discovery, hook, daemon or scale (default all four, in that order)
+  --sizes LIST        numbers of stand-in repositories for discovery and daemon (default 10000,100000)
   --runs N            timed discovery runs per contender (default 5 up to ${MERCURIAL_DEFAULT_LIMIT.toLocaleString('en-US')}, 3 above)
   --hg-all            run Mercurial's quadratic walk at every size (minutes at 100,000)
   --pushes N          pushes timed with and without the hook (default 20)
-  --iterations N      repositories made one at a time per reload method (default 10)
+  --iterations N      repositories made one at a time per reload method, and samples per measurement
+                      of the scale part (default 10)
   --burst N           repositories in the burst (default 1000)
   --idle-seconds N    how long the daemon is left idle to measure its CPU (default 60, 0 skips)
+  --scale-sizes LIST  repositories one site on Apache serves, end to end (default 3,10000,100000; at least ${SCALE_MIN_SIZE})
   --json              print only the JSON summary lines on stdout
 `;
 
@@ -48,6 +57,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       iterations: { type: 'string' },
       burst: { type: 'string' },
       'idle-seconds': { type: 'string' },
+      'scale-sizes': { type: 'string' },
       pushes: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -55,7 +65,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     strict: true,
   });
   if (values.help) return 'help';
-  const sizes = (values.sizes ?? '10000,100000').split(',').map((s) => positiveInt('--sizes', s.trim()));
+  const sizes = sizeList('--sizes', values.sizes ?? '10000,100000');
+  const scaleSizes = sizeList('--scale-sizes', values['scale-sizes'] ?? `${SCALE_MIN_SIZE},10000,100000`);
+  const small = scaleSizes.find((n) => n < SCALE_MIN_SIZE);
+  if (small !== undefined) throw new Error(`--scale-sizes: ${small} is fewer than the ${SCALE_MIN_SIZE} repositories of the site's own root`);
   return {
     sizes,
     runs: values.runs === undefined ? undefined : positiveInt('--runs', values.runs),
@@ -63,10 +76,15 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     jsonOnly: values.json,
     only: parseOnly(values.only),
     iterations: values.iterations === undefined ? 10 : positiveInt('--iterations', values.iterations),
+    scaleSizes,
     pushes: values.pushes === undefined ? 20 : positiveInt('--pushes', values.pushes),
     burst: values.burst === undefined ? 1000 : positiveInt('--burst', values.burst),
     idleSeconds: values['idle-seconds'] === undefined ? 60 : Number(values['idle-seconds'] === '0' ? 0 : positiveInt('--idle-seconds', values['idle-seconds'])),
   };
+}
+
+function sizeList(option: string, text: string): number[] {
+  return text.split(',').map((s) => positiveInt(option, s.trim()));
 }
 
 function positiveInt(option: string, text: string): number {
@@ -76,6 +94,6 @@ function positiveInt(option: string, text: string): number {
 }
 
 function parseOnly(value: string | undefined): BenchOptions['only'] {
-  if (value === undefined || value === 'discovery' || value === 'hook' || value === 'daemon') return value;
-  throw new Error(`--only: "${value}" is not discovery, hook or daemon`);
+  if (value === undefined || value === 'discovery' || value === 'hook' || value === 'daemon' || value === 'scale') return value;
+  throw new Error(`--only: "${value}" is not discovery, hook, daemon or scale`);
 }

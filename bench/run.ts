@@ -1,7 +1,8 @@
 /**
- * The discovery benchmark: hgreload's walk against `find` and Mercurial's own
- * walk on stand-in trees of N repositories. report.ts says what each figure
- * includes.
+ * The benchmark: hgreload's walk against `find` and Mercurial's own walk on
+ * stand-in trees of N repositories (report.ts says what each figure includes),
+ * then the hook's cost, the daemon against real web servers, and one site end
+ * to end at scale (scale-bench.ts), each part's tables and JSON line in turn.
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { buildTree } from './tree.js';
 import { benchHook, hookMarkdown } from './hook-bench.js';
 import { benchPoll, pollMarkdown, type PollResult } from './poll-bench.js';
 import { benchBurst, benchMethod, benchScale, daemonMarkdown, SERVER_METHODS, type MethodResult, type ScaleResult } from './daemon-bench.js';
+import { benchScaleSite, scaleSiteMarkdown, type ScaleSiteResult } from './scale-bench.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -69,6 +71,15 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       if (!options.jsonOnly) process.stdout.write(`${daemonMarkdown(methods, burst, scale)}\n\n`);
       process.stdout.write(`${JSON.stringify({ benchmark: 'daemon', machine, methods, burst, scale })}\n`);
+    }
+    if (options.only === undefined || options.only === 'scale') {
+      const results: ScaleSiteResult[] = [];
+      for (const size of options.scaleSizes) {
+        results.push(await benchScaleSite(join(work, `site-${size}`), size, options.iterations));
+        rmSync(join(work, `site-${size}`), { recursive: true, force: true });
+      }
+      if (!options.jsonOnly) process.stdout.write(`${scaleSiteMarkdown(results)}\n\n`);
+      process.stdout.write(`${JSON.stringify({ benchmark: 'scale', machine, results })}\n`);
     }
     return 0;
   } catch (err) {

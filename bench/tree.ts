@@ -1,9 +1,9 @@
 /**
  * Stand-in hosting trees: N small repositories spread over group folders the
  * way a real hgweb host lays them out. Only what a walk looks at is real
- * (`.hg` with `requires` and `store/`, a working folder with a file and a
- * subfolder); no history. Built with sync calls in a tight loop: 100,000
- * repositories take seconds.
+ * (`.hg` with `requires` and `store/`, a working folder with a file and,
+ * unless left out, a subfolder); no history. Built with sync calls in a
+ * tight loop: 100,000 repositories take seconds.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +25,17 @@ export interface StandInTree {
   readonly names: readonly string[];
 }
 
-export async function buildTree(dir: string, count: number): Promise<StandInTree> {
+export interface TreeOptions {
+  /**
+   * Each repository's working subfolder (`src/`, default true). Under a `**`
+   * root the daemon watches every working folder: without it a repository
+   * costs one inotify watch, not two (100,000 repositories fit the default
+   * limit of a machine's watches).
+   */
+  readonly workingSubfolder?: boolean;
+}
+
+export async function buildTree(dir: string, count: number, { workingSubfolder = true }: TreeOptions = {}): Promise<StandInTree> {
   const root = join(dir, 'repos');
   mkdirSync(root, { recursive: true });
   const names: string[] = [];
@@ -39,7 +49,7 @@ export async function buildTree(dir: string, count: number): Promise<StandInTree
       // Zero-padded, ever-increasing names: creation order is hgweb's sorted order.
       for (let r = 0; r < share(inGroup, folders.length, f); r++) {
         const name = `${folder}/${REPO_PREFIX}${pad(names.length, 6)}`;
-        makeRepo(join(root, name));
+        makeRepo(join(root, name), workingSubfolder);
         names.push(name);
       }
     });
@@ -50,12 +60,13 @@ export async function buildTree(dir: string, count: number): Promise<StandInTree
   return { root, config, names };
 }
 
-function makeRepo(repo: string): void {
+function makeRepo(repo: string, workingSubfolder: boolean): void {
   mkdirSync(repo);
   mkdirSync(`${repo}/.hg`);
   writeFileSync(`${repo}/.hg/requires`, REQUIRES);
   mkdirSync(`${repo}/.hg/store`);
   writeFileSync(`${repo}/README`, 'stand-in repository\n');
+  if (!workingSubfolder) return;
   mkdirSync(`${repo}/src`);
   writeFileSync(`${repo}/src/main.c`, 'int main(void) { return 0; }\n');
 }

@@ -145,30 +145,32 @@ export interface IndexAnswer {
  * each time: a kept-alive connection that a graceful restart closes would make
  * a client-side failure look like the server's.
  */
-export function getIndex(baseUrl: string, timeoutMs = 30_000): Promise<IndexAnswer> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const request = httpGet(`${baseUrl}/?style=raw`, { agent: false, timeout: timeoutMs }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => {
-        const status = response.statusCode ?? 0;
-        const repos = status === 200 ? body.split('\n').map((l) => l.trim().replace(/^\/|\/$/g, '')).filter(Boolean) : [];
-        resolve({ status, repos, ms: performance.now() - started });
-      });
-    });
-    request.on('timeout', () => request.destroy(new Error(`no answer from ${baseUrl} within ${timeoutMs} ms`)));
-    request.on('error', reject);
-  });
+export async function getIndex(baseUrl: string, timeoutMs = 30_000): Promise<IndexAnswer> {
+  const { status, body, ms } = await getPage(baseUrl, '/?style=raw', timeoutMs);
+  const repos = status === 200 ? body.split('\n').map((l) => l.trim().replace(/^\/|\/$/g, '')).filter(Boolean) : [];
+  return { status, repos, ms };
 }
 
 /** The status of a GET of `path` (a repository's page, say), on a new connection; the body is read and dropped. */
-export function getStatus(baseUrl: string, path: string, timeoutMs = 30_000): Promise<number> {
+export async function getStatus(baseUrl: string, path: string, timeoutMs = 30_000): Promise<number> {
+  return (await getPage(baseUrl, path, timeoutMs)).status;
+}
+
+export interface PageAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly ms: number;
+}
+
+/** A GET of `path`, on a new connection: its status, body and time. */
+export function getPage(baseUrl: string, path: string, timeoutMs = 30_000): Promise<PageAnswer> {
+  const started = performance.now();
   return new Promise((resolve, reject) => {
     const request = httpGet(`${baseUrl}${path}`, { agent: false, timeout: timeoutMs }, (response) => {
-      response.resume();
-      response.on('end', () => resolve(response.statusCode ?? 0));
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body, ms: performance.now() - started }));
     });
     request.on('timeout', () => request.destroy(new Error(`no answer from ${baseUrl}${path} within ${timeoutMs} ms`)));
     request.on('error', reject);

@@ -79,6 +79,16 @@ export interface SiteOptions {
   readonly glob?: '*' | '**';
   /** More of hgreload's settings, whole sections appended to the file (`[watch]\npoll = auto\n`). */
   readonly settings?: string;
+  /** More of hgweb.config, whole sections appended (`[paths]\n/more = /srv/more/**\n`: a second root). */
+  readonly webConfig?: string;
+  /**
+   * Start the daemon before the server (method publish): a WSGI process that
+   * finds no published list walks the tree itself, as hgweb does, and on a
+   * tree of 100,000 repositories that takes minutes.
+   */
+  readonly daemonFirst?: boolean;
+  /** How long the daemon may take to be ready, ms (default 15,000; a big tree takes longer). */
+  readonly readyTimeoutMs?: number;
 }
 
 export class Site {
@@ -94,13 +104,14 @@ export class Site {
   /**
    * Writes the tree (`first`, unless the store already holds it: another
    * front end's site made it), configs and script, then starts the server and
-   * the daemon (server first: signal needs its pidfile). The configs, the
-   * script and the daemon's state are in BASE, outside a shared store.
+   * the daemon (server first unless `daemonFirst`: signal needs its pidfile).
+   * The configs, the script and the daemon's state are in BASE, outside a
+   * shared store.
    */
   async start(): Promise<void> {
-    const { base, method, signal = 'SIGUSR1', script, server, debounce = 100, glob = '**', settings = '' } = this.options;
+    const { base, method, signal = 'SIGUSR1', script, server, debounce = 100, glob = '**', settings = '', webConfig = '', daemonFirst = false, readyTimeoutMs } = this.options;
     if (!existsSync(join(this.repos, 'first'))) hgInit(join(this.repos, 'first'));
-    writeFileSync(join(base, 'hgweb.config'), `[web]\nrefreshinterval = 86400\n[paths]\n/ = ${this.repos}/${glob}\n`);
+    writeFileSync(join(base, 'hgweb.config'), `[web]\nrefreshinterval = 86400\n[paths]\n/ = ${this.repos}/${glob}\n${webConfig}`);
     const ini = join(base, 'hgreload.ini');
     writeFileSync(
       ini,
@@ -109,9 +120,10 @@ export class Site {
     const wsgi = runCli(['-c', ini, 'wsgi']);
     assert.equal(wsgi.status, 0, wsgi.stderr);
     writeFileSync(script, wsgi.stdout);
-    await server.start();
+    if (!daemonFirst) await server.start();
     this.daemon = new DaemonProcess(['-c', ini]);
-    await this.daemon.waitFor((l) => l.msg === 'ready', 'ready');
+    await this.daemon.waitFor((l) => l.msg === 'ready', 'ready', { timeoutMs: readyTimeoutMs });
+    if (daemonFirst) await server.start();
   }
 
   async stop(): Promise<void> {
