@@ -115,8 +115,9 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         # - for a repository's page, a view listing that repository alone: hgwebdir makes a dict of
         #   its whole list on every request (10 ms at 100,000 repositories), which routes the same;
         # - for a repository removed from disk but still listed (until the daemon publishes again;
-        #   hgwebdir would answer 500, unable to open it), a view without it: the answer for a name
-        #   that is not listed (a 404, or the index of what is listed below it).
+        #   hgwebdir would answer 500, unable to open it), or half-way through its removal, a view
+        #   without it: the answer for a name that is not listed (a 404, or the index of what is
+        #   listed below it).
         route = self._route(req) if self._repos is not None else None
         if route is None:
             return super()._runwsgi(req, res)
@@ -290,12 +291,29 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
 
 
 def _gone(path):
-    """Whether a listed repository's .hg is no longer there (one that cannot be read gets Mercurial's answer)."""
+    """Whether a listed repository is gone from disk, or half-way through `rm -rf`: in a state that
+    only a removal (or a creation) in progress leaves, and that Mercurial cannot serve. rm -rf
+    takes .hg's entries in the order the folder lists them, so .hg/requires may go before the
+    dummy changelog beside it (Mercurial then answers 500: unknown version 65535), or the store's
+    requires before the share-safe .hg/requires that names it (an exception, so a 500). Any other
+    .hg that cannot be read gets Mercurial's own answer."""
+    hg = os.path.join(path, b'.hg')
     try:
-        os.stat(os.path.join(path, b'.hg'))
+        with open(os.path.join(hg, b'requires'), 'rb') as f:
+            requires = f.read().splitlines()
     except OSError as e:
-        return e.errno in (errno.ENOENT, errno.ENOTDIR)
-    return False
+        if e.errno not in (errno.ENOENT, errno.ENOTDIR):
+            return False
+        try:
+            os.stat(hg)
+        except OSError as e:
+            return e.errno in (errno.ENOENT, errno.ENOTDIR)
+        try:
+            with open(os.path.join(hg, b'00changelog.i'), 'rb') as f:
+                return f.read(4) == b'\0\0\xff\xff'  # the dummy that `hg init` writes with requires
+        except OSError:
+            return False
+    return b'share-safe' in requires and not os.path.exists(os.path.join(hg, b'store', b'requires'))
 
 
 class _Journal:

@@ -1,7 +1,10 @@
 /**
  * Turns a stream of "something changed" into few reloads: one reload after
  * `quietMs` without changes, and no later than `maxWaitMs` after the first
- * change of a burst that never goes quiet. Reloads never overlap: changes that
+ * change of a burst that never goes quiet. With `leading`, the first change
+ * after a quiet period (no cycle for `quietMs`) runs a cycle at once, and the
+ * rest of its burst waits as above: a lone change does not pay the quiet
+ * period, a burst makes one or two cycles. Reloads never overlap: changes that
  * arrive while one runs make exactly one more afterwards. A failed reload is
  * reported and waits for the next change (a retry loop would hammer a broken
  * server).
@@ -23,6 +26,8 @@ export interface CoalescerOptions {
   readonly quietMs: number;
   readonly maxWaitMs: number;
   readonly timers?: Timers;
+  /** Run the first change after a quiet period at once (see above). */
+  readonly leading?: boolean;
   /** Called with the error of a failed reload; the coalescer carries on. */
   readonly onError: (err: unknown) => void;
 }
@@ -35,6 +40,10 @@ export class Coalescer {
   private firstChange: number | undefined;
   private running: Promise<void> | undefined;
   private dirtyWhileRunning = false;
+  /** A cycle is due at once for the first change after a quiet period: later changes do not push it back. */
+  private leadingDue = false;
+  /** When the last cycle ended (timers.now()). */
+  private lastEnd: number | undefined;
   private closed = false;
   private timing: { quietMs: number; maxWaitMs: number };
 
@@ -64,8 +73,13 @@ export class Coalescer {
       this.dirtyWhileRunning = true;
       return;
     }
+    if (this.leadingDue) return;
+    const quiet = this.burstStart === undefined && (this.lastEnd === undefined || now - this.lastEnd >= this.timing.quietMs);
     this.burstStart ??= now;
-    const deadline = Math.min(now + this.timing.quietMs, this.burstStart + this.timing.maxWaitMs);
+    this.leadingDue = this.options.leading === true && quiet;
+    // At once still goes through a timer: changes reported in the same turn (one read of the
+    // kernel's events) join this cycle.
+    const deadline = this.leadingDue ? now : Math.min(now + this.timing.quietMs, this.burstStart + this.timing.maxWaitMs);
     this.clearTimer();
     this.timer = this.timers.setTimeout(() => void this.fire(), Math.max(0, deadline - now));
   }
@@ -97,12 +111,14 @@ export class Coalescer {
 
   private async fire(): Promise<void> {
     this.timer = undefined;
+    this.leadingDue = false;
     this.burstStart = undefined;
     const firstChange = this.firstChange;
     this.firstChange = undefined;
     this.running = this.reload(firstChange).catch((err: unknown) => this.options.onError(err));
     await this.running;
     this.running = undefined;
+    this.lastEnd = this.timers.now();
     if (this.dirtyWhileRunning) {
       this.dirtyWhileRunning = false;
       this.notify();

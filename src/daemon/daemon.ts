@@ -384,6 +384,8 @@ export class Daemon {
     return new Coalescer((firstChange) => this.cycle(firstChange).finally(() => this.metricsFile.update()), {
       quietMs,
       maxWaitMs,
+      // A lone change (a new repository) is published at once; a burst waits for quiet.
+      leading: true,
       ...(this.deps.timers === undefined ? {} : { timers: this.deps.timers }),
       onError: (err) => this.log.error({ err }, 'rescan failed'),
     });

@@ -32,6 +32,39 @@ describe('Coalescer', () => {
     assert.equal(reloads, 1);
   });
 
+  it('with leading: the first change after a quiet period runs at once, the rest of its burst after quiet', async () => {
+    let reloads = 0;
+    const c = new Coalescer(async () => void reloads++, { quietMs: 500, maxWaitMs: 5_000, leading: true, onError: () => undefined });
+    c.notify();
+    c.notify(); // the same turn: the same cycle
+    mock.timers.tick(0);
+    await settle();
+    assert.equal(reloads, 1);
+    for (let i = 0; i < 1000; i++) {
+      c.notify();
+      mock.timers.tick(1);
+    }
+    await settle();
+    assert.equal(reloads, 1, 'the burst after it waits for quiet');
+    mock.timers.tick(499);
+    await settle();
+    assert.equal(reloads, 2);
+    // A change less than a quiet period after the last cycle waits too; one after, does not.
+    mock.timers.tick(100);
+    c.notify();
+    mock.timers.tick(0);
+    await settle();
+    assert.equal(reloads, 2);
+    mock.timers.tick(500);
+    await settle();
+    assert.equal(reloads, 3);
+    mock.timers.tick(600);
+    c.notify();
+    mock.timers.tick(0);
+    await settle();
+    assert.equal(reloads, 4);
+  });
+
   it('reloads by maxWait when changes never go quiet', async () => {
     let reloads = 0;
     const c = make(async () => void reloads++);

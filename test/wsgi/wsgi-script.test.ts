@@ -297,6 +297,28 @@ function siteTests(hg: Mercurial): void {
     assert.deepEqual((await d.get(INDEX)).repos, ['a']);
   });
 
+  it('a repository half-way through rm -rf answers 404 too, where Mercurial answers 500', async () => {
+    // The two states rm -rf passes through that Mercurial cannot serve (see _gone in the script);
+    // the others serve as an empty repository, then as gone.
+    const states: Record<string, string> = { requires: 'requires', 'store requires': 'store/requires' };
+    const paths = Object.keys(states).map((name) => ({ name: name.replace(' ', '-'), path: join(base, 'half', name.replace(' ', '-')) }));
+    for (const p of paths) hgRepo(p.path, [{ [FILE]: 'half\n' }]);
+    await publishList(state, [entry('a'), ...paths]);
+    writeFileSync(join(base, 'hgweb-half.config'), `[paths]\n${paths.map((p) => `${p.name} = ${p.path}\n`).join('')}`);
+    const d = driver([script('half', 'publish'), script('half-plain', 'touch', 'hgweb-half.config')]);
+    for (const app of [0, 1]) assert.equal((await d.get(`/${paths[0]!.name}/`, 1, app)).status, OK);
+    for (const [i, entryName] of Object.values(states).entries()) rmSync(join(paths[i]!.path, '.hg', entryName));
+    for (const p of paths) {
+      const ours = await d.get(`/${p.name}/`, 1, 0);
+      const made = await d.get('/made-up/', 1, 0);
+      assert.equal(ours.status, '404 Not Found', `${p.name}: ${ours.body.toString()}`);
+      assert.equal(made.body.toString().replaceAll('made-up', p.name), ours.body.toString());
+      // Plain hgweb: its 500, or an exception out of its templates ("'' is not iterable of mappings"), which the server answers with a 500.
+      assert.match((await d.get(`/${p.name}/`, 1, 1)).status, /^(500|exception)/, `plain hgweb, ${p.name}`);
+    }
+    rmSync(join(base, 'half'), { recursive: true });
+  });
+
   it("a repository whose .hg is there but damaged keeps Mercurial's own answer", async () => {
     // Each beside a sound one; compared with plain hgweb serving the same folders (its [paths]), same settings.
     const folder = join(base, 'damaged');
