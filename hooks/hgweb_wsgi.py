@@ -97,7 +97,44 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
             self._check_published()
             if self._repos is not None and self._settings_changed():
                 self._read_settings()
-        return super().__call__(env, respond)
+        if self._repos is None:
+            return super().__call__(env, respond)
+        return self._answer(env, respond)
+
+    def _answer(self, env, respond):
+        """hgwebdir's answer; but where a repository's page fails (an exception, or a 5xx) because
+        the repository is being removed from under the request (rm -rf while Mercurial reads it),
+        and nothing was sent yet, the answer for a gone repository. WSGI lets start_response be
+        called again, with exc_info, until the first byte of the body is sent."""
+        statuses = []
+        # Per request, for _runwsgi: hgweb hands it a copy of the environment, with the same values.
+        request = env[_KEY] = {}
+
+        def start(status, headers, exc_info=None):
+            statuses.append(status)
+            return respond(status, headers, exc_info)
+
+        answer = iter(super().__call__(env, start))
+        try:
+            first = next(answer)
+        except StopIteration:
+            return
+        except Exception:
+            if not _vanishing(request.get('route')):
+                raise
+            exc_info = sys.exc_info()
+        else:
+            if not (statuses and statuses[-1].startswith('5') and _vanishing(request.get('route'))):
+                yield first
+                yield from answer
+                return
+            getattr(answer, 'close', lambda: None)()
+            try:
+                raise RuntimeError('repository removed while its page was made')
+            except RuntimeError:
+                exc_info = sys.exc_info()
+        request['gone'] = True
+        yield from super().__call__(env, lambda status, headers, _=None: respond(status, headers, exc_info))
 
     def refresh(self):
         # hgwebdir calls this up to three times per request: only the interval is checked here, no file.
@@ -122,9 +159,11 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         if route is None:
             return super()._runwsgi(req, res)
         name, path = route
+        request = req.rawenv.get(_KEY.encode('latin-1'), {})
+        request['route'] = path  # for _answer, should the page fail
         self.refresh()  # what hgwebdir would do first; the view must not refresh (that lists everything again)
         view = copy.copy(self)
-        if _gone(path):
+        if request.get('gone') or _gone(path):
             view.repos = [(n, p) for n, p in self.repos if n != name]
         else:
             view.repos = [(name, path)]
@@ -288,6 +327,21 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
     def _say(self, problem):
         kept = 'keeping the last good list' if self._repos is not None else 'hgweb walks the disk itself'
         sys.stderr.write('hgreload: %s; %s\n' % (problem, kept))
+
+
+# The key of the WSGI environment under which _answer and _runwsgi share a request's state: the
+# listed path a repository's page was routed to ('route'), and that it is answered as gone ('gone').
+_KEY = 'hgreload.request'
+
+
+def _vanishing(path):
+    """After a repository's page failed: whether the repository is gone or going (see _gone), or
+    has lost its .hg/requires, which no repository that served a moment ago lacks but while rm -rf
+    takes its .hg away."""
+    if path is None:
+        return False
+    hg = os.path.join(path, b'.hg')
+    return _gone(path) or (os.path.isdir(hg) and not os.path.exists(os.path.join(hg, b'requires')))
 
 
 def _gone(path):

@@ -300,14 +300,23 @@ function siteTests(hg: Mercurial): void {
   it('a repository half-way through rm -rf answers 404 too, where Mercurial answers 500', async () => {
     // The two states rm -rf passes through that Mercurial cannot serve (see _gone in the script);
     // the others serve as an empty repository, then as gone.
-    const states: Record<string, string> = { requires: 'requires', 'store requires': 'store/requires' };
-    const paths = Object.keys(states).map((name) => ({ name: name.replace(' ', '-'), path: join(base, 'half', name.replace(' ', '-')) }));
+    // The third stands for a removal that catches Mercurial's request half-way (found only once the
+    // page failed): requires gone, and what Mercurial reads next broken.
+    const states: Record<string, (hgDir: string) => void> = {
+      requires: (hgDir) => rmSync(join(hgDir, 'requires')),
+      'store-requires': (hgDir) => rmSync(join(hgDir, 'store/requires')),
+      'during-the-request': (hgDir) => {
+        rmSync(join(hgDir, 'requires'));
+        writeFileSync(join(hgDir, '00changelog.i'), 'half-removed');
+      },
+    };
+    const paths = Object.keys(states).map((name) => ({ name, path: join(base, 'half', name) }));
     for (const p of paths) hgRepo(p.path, [{ [FILE]: 'half\n' }]);
     await publishList(state, [entry('a'), ...paths]);
     writeFileSync(join(base, 'hgweb-half.config'), `[paths]\n${paths.map((p) => `${p.name} = ${p.path}\n`).join('')}`);
     const d = driver([script('half', 'publish'), script('half-plain', 'touch', 'hgweb-half.config')]);
     for (const app of [0, 1]) assert.equal((await d.get(`/${paths[0]!.name}/`, 1, app)).status, OK);
-    for (const [i, entryName] of Object.values(states).entries()) rmSync(join(paths[i]!.path, '.hg', entryName));
+    for (const [i, damage] of Object.values(states).entries()) damage(join(paths[i]!.path, '.hg'));
     for (const p of paths) {
       const ours = await d.get(`/${p.name}/`, 1, 0);
       const made = await d.get('/made-up/', 1, 0);
