@@ -8,9 +8,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { publishList } from '../../src/reload/publish.js';
+import { JOURNAL_FILE, publishList, Publisher } from '../../src/reload/publish.js';
 import { hgRepo, MERCURIALS, type Mercurial } from '../helpers/mercurials.js';
 import { makeTempDir, runCli, SYSTEM_PYTHON } from '../helpers/run.js';
 import { reposOf, WsgiDriver } from '../helpers/wsgi-driver.js';
@@ -128,6 +128,33 @@ function siteTests(hg: Mercurial): void {
     r = await d.get(INDEX);
     assert.equal(r.reads, reads, 'the list is not read again while the file is unchanged');
     assert.equal(r.refreshes, refreshes, 'and hgwebdir does not refresh');
+  });
+
+  it("takes the journal's changes without reading the list again; a damaged line keeps what was taken, until the next snapshot", async () => {
+    const publisher = new Publisher(state);
+    const [a, b, c] = [entry('a'), entry('b'), entry('c')];
+    await publisher.publish([a], 'd1');
+    const d = driver(script('publish-journal', 'publish'));
+    let r = await d.get(INDEX);
+    assert.deepEqual(r.repos, ['a']);
+    const { reads } = r;
+    await publisher.publish([a, c], 'd2', { splices: [{ at: 1, removed: [], inserted: [c] }], from: 'd1' });
+    await publisher.publish([a, b, c], 'd3', { splices: [{ at: 1, removed: [], inserted: [b] }], from: 'd2' });
+    r = await d.get(INDEX);
+    assert.deepEqual(r.repos, ['a', 'b', 'c']);
+    assert.equal(r.reads, reads, 'the snapshot is not read again');
+    assert.equal((await d.get('/b/')).status, OK, 'a repository from the journal is served');
+    await publisher.publish([b, c], 'd4', { splices: [{ at: 0, removed: [a], inserted: [] }], from: 'd3' });
+    assert.deepEqual((await d.get(INDEX)).repos, ['b', 'c']);
+    assert.equal((await d.get('/a/')).status, '404 Not Found', 'a repository the journal removed');
+    // A line cut short (a crash, a full disk) and then a damaged one.
+    appendFileSync(join(state, JOURNAL_FILE), '{"splices": [[0, 1, [');
+    assert.deepEqual((await d.get(INDEX)).repos, ['b', 'c'], 'half a line waits');
+    appendFileSync(join(state, JOURNAL_FILE), 'nonsense\n');
+    for (let i = 0; i < 2; i++) assert.deepEqual((await d.get(INDEX)).repos, ['b', 'c']);
+    assert.equal(d.stderr.match(/hgreload: ignoring the rest of .*served\.journal/g)?.length, 1, d.stderr);
+    await publisher.publish([a, b, c], 'd5', { splices: [{ at: 0, removed: [], inserted: [a] }], from: 'd9' });
+    assert.deepEqual((await d.get(INDEX)).repos, ['a', 'b', 'c'], 'the next snapshot mends it');
   });
 
   it('threads that see a new list at once read it once, and no full refresh is needed', async () => {
