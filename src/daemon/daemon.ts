@@ -153,6 +153,13 @@ export class Daemon {
   /** Folder events waiting for the next cycle, and whether it must walk everything instead. */
   private hints: Hint[] = [];
   private fullWalk = true;
+  /**
+   * Repositories a look found, to look at again with the next cycle, and no
+   * later than a quiet period after: the first change of a burst is looked at
+   * at once, maybe half-way through a copy, and nothing watches inside .hg.
+   */
+  private secondLooks: Hint[] = [];
+  private secondLookTimer: unknown;
   /** Digest of the list hgweb was last made to serve (from the state file on start). */
   private reloadedDigest: string | undefined;
   private lastReload: LastReload | null = null;
@@ -352,7 +359,7 @@ export class Daemon {
       polling: { folders: this.poller.count, intervalMs: this.poller.intervalMs, fileSystems: this.pollKinds, lastPollMs: this.poller.lastPollMs ?? null },
       lastReload: this.lastReload,
       lastScan: this.lastScan?.toISOString() ?? null,
-      pending: this.coalescer.pending,
+      pending: this.coalescer.pending || this.secondLookTimer !== undefined,
       pendingReasons: [...this.reasons],
       configError: this.configError,
       requests: { ...this.requests },
@@ -367,6 +374,7 @@ export class Daemon {
       await this.starting?.catch(() => undefined);
       this.cronTask?.stop();
       this.forced.close();
+      if (this.secondLookTimer !== undefined) this.timers.clearTimeout(this.secondLookTimer);
       await this.coalescer.close();
       await this.leadership?.close();
       await this.hooks.close();
@@ -403,8 +411,11 @@ export class Daemon {
 
   /** @param firstChange when the first change this cycle answers came (timers.now()), for the latency metric */
   private async cycle(firstChange?: number): Promise<void> {
-    const hints = this.hints;
+    const hints = [...this.secondLooks, ...this.hints];
     this.hints = [];
+    this.secondLooks = [];
+    if (this.secondLookTimer !== undefined) this.timers.clearTimeout(this.secondLookTimer);
+    this.secondLookTimer = undefined;
     if (!this.fullWalk && this.model !== undefined && hints.length <= MAX_HINTS) {
       const change = await this.model.update(hints);
       if (change !== FULL) return this.applyChange(change, firstChange);
@@ -452,6 +463,7 @@ export class Daemon {
       for (const r of reasons) this.reasons.add(r);
       return this.cycle(firstChange);
     }
+    if (change.arrived.length > 0) this.lookAgain(change.arrived);
     const repos = this.model!.repos;
     this.current = { ...this.current!, repos };
     this.lastScan = this.now();
@@ -470,12 +482,21 @@ export class Daemon {
     await this.reload(repos, digest, { splices: change.splices, from }, reasons, started, firstChange);
   }
 
+  private lookAgain(arrived: readonly Hint[]): void {
+    this.secondLooks.push(...arrived);
+    this.secondLookTimer ??= this.timers.setTimeout(() => {
+      this.secondLookTimer = undefined;
+      this.folderChanged([], `a second look at ${this.secondLooks.length} new repositories`);
+    }, this.settings.reload.debounce);
+  }
+
   /**
    * Applies a change's folders to the watches, then looks at the folders
    * newly watched (`fresh`: watched already) until none are new.
    */
   private async watchChange(change: ModelChange, watched: readonly string[] = []): Promise<ModelChange | typeof FULL> {
     const splices: Splice[] = [...change.splices];
+    const arrived: Hint[] = [...change.arrived];
     let removed = change.foldersRemoved;
     let added = change.foldersAdded;
     for (let round = 0; ; round++) {
@@ -489,10 +510,11 @@ export class Daemon {
       const again = await this.model!.update(fresh.map((folder) => ({ folder, name: null })), true);
       if (again === FULL) return FULL;
       splices.push(...again.splices);
+      arrived.push(...again.arrived);
       removed = again.foldersRemoved;
       added = again.foldersAdded;
     }
-    return { splices, foldersRemoved: [], foldersAdded: [] };
+    return { splices, foldersRemoved: [], foldersAdded: [], arrived };
   }
 
   private async apply(walked: ServedState & { mounts: MountTable }, firstChange?: number): Promise<void> {
@@ -512,7 +534,7 @@ export class Daemon {
     await this.configs.set([this.webconf, ...state.configFiles.map((f) => f.path)]);
     if (!firstScan && newFolders.length > 0) {
       // A repository made in a new folder between its walk and its watch would be missed: look once more.
-      const again = this.model === undefined ? FULL : await this.watchChange({ splices: [], foldersRemoved: [], foldersAdded: [] }, newFolders);
+      const again = this.model === undefined ? FULL : await this.watchChange({ splices: [], foldersRemoved: [], foldersAdded: [], arrived: [] }, newFolders);
       if (again === FULL) this.changed(`new folders watched: ${newFolders.slice(0, 3).join(', ')}${newFolders.length > 3 ? ', ...' : ''}`);
       else state = this.current = { ...state, repos: this.model!.repos };
     }

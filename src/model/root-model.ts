@@ -23,6 +23,12 @@ export interface RootChange {
   /** Folders no longer to watch, and folders to watch (afresh: a folder made again at the same path is another folder). */
   readonly foldersRemoved: readonly string[];
   readonly foldersAdded: readonly string[];
+  /**
+   * Repositories this change found, as (resolved folder, name): what a look a
+   * moment later should see again, since nothing watches inside .hg (a patch
+   * queue copied in after the repository's .hg, say).
+   */
+  readonly arrived: ReadonlyArray<{ readonly folder: string; readonly name: string }>;
 }
 
 /** The root must be walked whole: the change touches what a part cannot tell. */
@@ -93,10 +99,24 @@ export class RootModel {
     const before = this.folders.has(target) ? this.foldersWithin(target) : [];
     for (const f of before) this.folders.delete(f);
     for (const f of walked.folders) this.folders.add(f);
-    if (!recheck) return { splice, foldersRemoved: before, foldersAdded: walked.folders };
+    const arrived = (splice?.inserted ?? []).flatMap((r) => {
+      const at = r.path.length < this.cut ? '' : r.path.slice(this.cut);
+      if (at === '' || walkKey(at).at(-1) === '') return []; // the top, or a patch queue
+      const slash = at.lastIndexOf('/');
+      return [{ folder: slash < 0 ? top : childPath(top, at.slice(0, slash)), name: at.slice(slash + 1) }];
+    });
+    if (!recheck) return { splice, foldersRemoved: before, foldersAdded: walked.folders, arrived };
     const was = new Set(before);
     const is = new Set(walked.folders);
-    return { splice, foldersRemoved: before.filter((f) => !is.has(f)), foldersAdded: walked.folders.filter((f) => !was.has(f)) };
+    return { splice, foldersRemoved: before.filter((f) => !is.has(f)), foldersAdded: walked.folders.filter((f) => !was.has(f)), arrived };
+  }
+
+  /** The change from this model to a new full walk's of the same root. */
+  changeTo(next: RootModel): RootChange {
+    const splice = minimalSplice(this.repos, 0, this.repos.length, next.repos);
+    const foldersAdded = [...next.folders].filter((f) => !this.folders.has(f));
+    const foldersRemoved = [...this.folders].filter((f) => !next.folders.has(f));
+    return { splice, foldersRemoved, foldersAdded, arrived: [] };
   }
 
   private readonly keyOf = (r: ServedRepo): string[] => walkKey(r.path.length < this.cut ? '' : r.path.slice(this.cut));

@@ -1,7 +1,8 @@
 /**
  * What hgweb serves, kept current between full walks: each folder event walks
- * again only what it names, in the roots that watch that folder; a change
- * that cannot be applied in part makes the daemon walk everything (FULL). The result is the
+ * again only what it names, in the roots that watch that folder, and a root
+ * whose change cannot be applied in part is walked whole; what only a full
+ * walk can tell (a root gone, a folder that cannot be read) says FULL. The result is the
  * list a full walk would give, in hgweb's order (the property tests compare
  * it with Mercurial's hgwebdir), at a cost that follows the change.
  *
@@ -11,10 +12,10 @@
 import { realpath } from 'node:fs/promises';
 import { decodeName, fsPath } from '../discovery/fs-names.js';
 import type { MountTable } from '../discovery/mount-table.js';
-import { walkOptions, type DiscoverOptions, type RootResult, type ServedRepo } from '../discovery/served-repos.js';
+import { nameRepos, recurses, walkOptions, type DiscoverOptions, type RootResult, type ServedRepo } from '../discovery/served-repos.js';
 import { physicalAbsolute } from '../config/paths.js';
-import { WalkFailure } from '../discovery/walk-repos.js';
-import { RootModel, REWALK } from './root-model.js';
+import { walkRepos, WalkFailure } from '../discovery/walk-repos.js';
+import { RootModel, REWALK, type RootChange } from './root-model.js';
 import { applySplice, shifted, type Splice } from './splice.js';
 
 /** Something changed in a watched folder: `name` in it, or (null) anything. */
@@ -28,6 +29,8 @@ export interface ModelChange {
   readonly splices: readonly Splice[];
   readonly foldersRemoved: readonly string[];
   readonly foldersAdded: readonly string[];
+  /** See RootChange.arrived. */
+  readonly arrived: readonly Hint[];
 }
 
 /** Only a full walk can tell: a root's top moved or vanished, or a folder could not be read. */
@@ -41,6 +44,7 @@ export class ServedModel {
     /** The whole list, in hgweb's order (kept in step with the parts). */
     readonly repos: ServedRepo[],
     private readonly options: DiscoverOptions,
+    private readonly mounts: MountTable,
   ) {}
 
   /** The model of a full walk's results, or undefined when a root failed. */
@@ -50,7 +54,7 @@ export class ServedModel {
       if ('error' in r) return undefined;
       parts.push(r.root.kind === 'plain' ? { repos: r.repos } : RootModel.of(r.root, r, walkOptions(r.root, options, mounts)));
     }
-    return new ServedModel(parts, parts.flatMap((p) => p.repos), options);
+    return new ServedModel(parts, parts.flatMap((p) => p.repos), options, mounts);
   }
 
   /** The folders to watch, each once. */
@@ -74,20 +78,24 @@ export class ServedModel {
     const splices: Splice[] = [];
     const foldersRemoved: string[] = [];
     const foldersAdded: string[] = [];
+    const arrived: Hint[] = [];
     const checked = new Set<number>();
+    // A root walked whole in this update saw what every hint (all came before it) could tell.
+    const rewalked = new Set<number>();
     try {
       for (const hint of hints) {
         for (let i = 0; i < this.parts.length; i++) {
           const part = this.parts[i]!;
-          if (!(part instanceof RootModel) || !part.owns(hint.folder)) continue;
+          if (!(part instanceof RootModel) || rewalked.has(i) || !part.owns(hint.folder)) continue;
           if (!checked.has(i)) {
             checked.add(i);
             if (!(await this.topUnmoved(part))) return FULL;
           }
-          const change = await part.change(hint.folder, hint.name, recheck);
-          // A root with links is walked whole, with every other: the daemon's full walk, which
-          // also keeps a failed root's last good list.
-          if (change === REWALK) return FULL;
+          let change = await part.change(hint.folder, hint.name, recheck);
+          if (change === REWALK) {
+            rewalked.add(i);
+            change = await this.rewalk(i);
+          }
           if (change === undefined) continue;
           const offset = this.offset(i);
           if (change.splice !== undefined) {
@@ -96,13 +104,24 @@ export class ServedModel {
           }
           foldersRemoved.push(...change.foldersRemoved);
           foldersAdded.push(...change.foldersAdded);
+          arrived.push(...change.arrived);
         }
       }
     } catch (err) {
       if (err instanceof WalkFailure) return FULL;
       throw err;
     }
-    return { splices, foldersRemoved, foldersAdded };
+    return { splices, foldersRemoved, foldersAdded, arrived };
+  }
+
+  /** Walks a root whole (a failure is the full walk's to report: it keeps the root's last good list). */
+  private async rewalk(index: number): Promise<RootChange> {
+    const old = this.parts[index] as RootModel;
+    const options = walkOptions(old.root, this.options, this.mounts);
+    const walked = await walkRepos(old.root.folder, recurses(old.root), options);
+    const next = RootModel.of(old.root, { ...walked, repos: nameRepos(old.root, walked.repos) }, options);
+    this.parts[index] = next;
+    return old.changeTo(next);
   }
 
   private offset(index: number): number {

@@ -9,7 +9,8 @@
  * and 67 MB, against a target of 100 MB. `fs.watch` is also in place when the
  * call returns, so nothing created after `set()` can be missed.
  */
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { existsSync, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { basename } from 'node:path';
 import { describeLimit, RAISE_WATCHES } from './inotify-limits.js';
 import { decodeName, fsPath } from '../discovery/fs-names.js';
 import { HgreloadError, errnoCode } from '../errors.js';
@@ -81,7 +82,15 @@ export class TreeWatcher {
       // Content changes ('change') never make or remove a repository; creations, removals and renames do.
       // Paths and names travel as bytes, so that folders whose names are not UTF-8 are watched too.
       w = this.watchFn(fsPath(folder), { persistent: true, encoding: 'buffer' }, (type, name) => {
-        if (type === 'rename') this.options.onChange({ folder, name: name === null ? null : decodeName(name) });
+        if (type !== 'rename') return;
+        const entry = name === null ? null : decodeName(name);
+        // The folder itself removed: the kernel ends the watch (and names the folder). Forgotten
+        // here, so that a folder made again at that path is watched anew when it is next set.
+        if (entry === basename(folder) && this.watches.get(folder) === w && !existsSync(fsPath(folder))) {
+          w.close();
+          this.watches.delete(folder);
+        }
+        this.options.onChange({ folder, name: entry });
       });
     } catch (err) {
       if (errnoCode(err) === 'ENOSPC') throw watchLimitError(this.watches.size, err);

@@ -5,7 +5,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HgreloadError } from '../../src/errors.js';
 import { TreeWatcher, type TreeEvent } from '../../src/watch/tree-watcher.js';
@@ -49,6 +49,28 @@ describe('TreeWatcher', () => {
     mkdirSync(join(y, 'cookie'));
     await r.waitFor((e) => e.name === 'cookie', 'the cookie');
     assert.ok(!r.items.some((e) => e.folder === x));
+  });
+
+  it('forgets a watched folder that was removed, so that one made again at its path is watched anew', async () => {
+    const gone = join(dir.path, 'removed');
+    mkdirSync(gone);
+    const r = new Recorder<TreeEvent>();
+    const w = new TreeWatcher({ onChange: r.push, onError: () => {} });
+    watchers.push(w);
+    w.set([gone]);
+    rmSync(gone, { recursive: true });
+    await r.waitFor((e) => e.folder === gone && e.name === 'removed', 'the removal of the folder itself');
+    assert.equal(w.has(gone), false);
+    mkdirSync(gone);
+    assert.deepEqual(w.set([gone]), [gone], 'watched anew');
+    mkdirSync(join(gone, 'new'));
+    await r.waitFor((e) => e.folder === gone && e.name === 'new', 'an event from the folder made again');
+    // A child named like its folder, removed, is not the folder.
+    mkdirSync(join(gone, 'removed'));
+    rmSync(join(gone, 'removed'), { recursive: true });
+    writeFileSync(join(gone, 'cookie'), '');
+    await r.waitFor((e) => e.name === 'cookie', 'the cookie');
+    assert.equal(w.has(gone), true);
   });
 
   it('skips a folder that vanished since the walk', () => {
