@@ -9,6 +9,7 @@
  * Such a root, or a change that makes one, is walked whole instead: never a
  * wrong list.
  */
+import { statSync, type BigIntStats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { childPath } from '../discovery/dir-reader.js';
 import { fsPath } from '../discovery/fs-names.js';
@@ -47,6 +48,8 @@ export class RootModel {
     /** The top, resolved; undefined where changes cannot be applied in part. */
     private readonly canonical: string | undefined,
     private readonly options: WalkOptions,
+    /** The top's inode and birth time (where Node gives it, else 0) when it was walked: a top made again is another folder. */
+    readonly topIdentity: FolderIdentity | undefined,
   ) {
     this.folders = new Set(folders);
     const top = normpath(root.folder);
@@ -56,7 +59,7 @@ export class RootModel {
   /** The model of a root as a full walk found it; a root with links or a mount inside it is only ever walked whole. */
   static of(root: WalkedRoot, walked: { repos: ServedRepo[]; folders: readonly string[]; links: boolean; canonical: string }, options: WalkOptions): RootModel {
     const inPart = !walked.links && !options.mounts.pointsBelow(walked.canonical);
-    return new RootModel(root, walked.repos, walked.folders, inPart ? walked.canonical : undefined, options);
+    return new RootModel(root, walked.repos, walked.folders, inPart ? walked.canonical : undefined, options, inPart ? identityOf(walked.canonical) : undefined);
   }
 
   /** The model's top, resolved, or undefined when it is only walked whole. */
@@ -133,6 +136,21 @@ export class RootModel {
     for (const f of this.folders) if (f === folder || f.startsWith(below)) out.push(f);
     return out;
   }
+}
+
+/** What tells a folder from one made again at its path (whose inode may be the one just freed). */
+export type FolderIdentity = Pick<BigIntStats, 'ino' | 'birthtimeNs'>;
+
+function identityOf(folder: string): FolderIdentity | undefined {
+  try {
+    return statSync(fsPath(folder), { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
+
+export function sameFolder(a: FolderIdentity, b: FolderIdentity | undefined): boolean {
+  return b !== undefined && a.ino === b.ino && a.birthtimeNs === b.birthtimeNs;
 }
 
 async function entryKind(path: string): Promise<'folder' | 'link' | 'other'> {

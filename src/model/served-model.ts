@@ -9,13 +9,14 @@
  * Built from a full walk that every root passed; a failed root keeps its last
  * good list only through full walks (last-good.ts), so there is no model then.
  */
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { decodeName, fsPath } from '../discovery/fs-names.js';
 import type { MountTable } from '../discovery/mount-table.js';
 import { nameRepos, recurses, walkOptions, type DiscoverOptions, type RootResult, type ServedRepo } from '../discovery/served-repos.js';
 import { physicalAbsolute } from '../config/paths.js';
 import { walkRepos, WalkFailure } from '../discovery/walk-repos.js';
-import { RootModel, REWALK, type RootChange } from './root-model.js';
+import { RootModel, REWALK, sameFolder, type RootChange } from './root-model.js';
 import { applySplice, shifted, type Splice } from './splice.js';
 
 /** Something changed in a watched folder: `name` in it, or (null) anything. */
@@ -87,6 +88,9 @@ export class ServedModel {
         for (let i = 0; i < this.parts.length; i++) {
           const part = this.parts[i]!;
           if (!(part instanceof RootModel) || rewalked.has(i) || !part.owns(hint.folder)) continue;
+          // The top's own watch names the top when the top itself was removed (made again, maybe,
+          // with the inode just freed: only the full walk can tell).
+          if (hint.folder === part.top && hint.name === basename(hint.folder)) return FULL;
           if (!checked.has(i)) {
             checked.add(i);
             if (!(await this.topUnmoved(part))) return FULL;
@@ -130,11 +134,12 @@ export class ServedModel {
     return offset;
   }
 
-  /** A root whose top now resolves elsewhere (renamed, replaced, gone) is the full walk's to report. */
+  /** A root whose top now resolves elsewhere, or is another folder (renamed, removed and made again, gone), is the full walk's to report. */
   private async topUnmoved(part: RootModel): Promise<boolean> {
     if (part.top === undefined) return true; // walked whole anyway
     try {
-      return decodeName(await realpath(fsPath(physicalAbsolute(part.root.folder, this.options.cwd)), { encoding: 'buffer' })) === part.top;
+      const top = decodeName(await realpath(fsPath(physicalAbsolute(part.root.folder, this.options.cwd)), { encoding: 'buffer' }));
+      return top === part.top && sameFolder(await stat(fsPath(top), { bigint: true }), part.topIdentity);
     } catch {
       return false;
     }

@@ -84,11 +84,14 @@ export class TreeWatcher {
       w = this.watchFn(fsPath(folder), { persistent: true, encoding: 'buffer' }, (type, name) => {
         if (type !== 'rename') return;
         const entry = name === null ? null : decodeName(name);
-        // The folder itself removed: the kernel ends the watch (and names the folder). Forgotten
-        // here, so that a folder made again at that path is watched anew when it is next set.
-        if (entry === basename(folder) && this.watches.get(folder) === w && !existsSync(fsPath(folder))) {
-          w.close();
+        // The folder itself removed: the kernel ends the watch, naming the folder. (Or an entry
+        // named like it came or went.) Watched again if a folder is there (made again: another
+        // folder, whose events the old watch would never see), else forgotten, so that one made
+        // later is watched anew when it is next set.
+        if (entry === basename(folder) && this.watches.get(folder) === w) {
           this.watches.delete(folder);
+          if (existsSync(fsPath(folder))) this.watch(folder);
+          w.close();
         }
         this.options.onChange({ folder, name: entry });
       });

@@ -128,6 +128,12 @@ for (const variant of [
             const f = pick(folders());
             return [`a look at ${f}`, [{ folder: f, name: null }]];
           },
+          () => {
+            // The root removed and made again: its watch names the root itself.
+            rmSync(root, { recursive: true });
+            mkdirSync(join(root, pick(names), '.hg'), { recursive: true });
+            return ['the root removed and made again', [{ folder: root, name: basename(root) }]];
+          },
           ...(variant.links
             ? [
                 (): [string, Hint[]] => {

@@ -71,6 +71,13 @@ describe('TreeWatcher', () => {
     writeFileSync(join(gone, 'cookie'), '');
     await r.waitFor((e) => e.name === 'cookie', 'the cookie');
     assert.equal(w.has(gone), true);
+    // Removed and made again before its event is read: watched again at once.
+    const from = r.items.length;
+    rmSync(gone, { recursive: true });
+    mkdirSync(gone);
+    await r.waitFor((e) => e.folder === gone && e.name === 'removed', 'the removal', { from });
+    mkdirSync(join(gone, 'after'));
+    await r.waitFor((e) => e.folder === gone && e.name === 'after', 'an event from the folder made again', { from });
   });
 
   it('skips a folder that vanished since the walk', () => {
