@@ -7,6 +7,7 @@ import { HgreloadError } from '../errors.js';
 import { LOG_LEVELS } from './context.js';
 import { processIo, type CliIo } from './io.js';
 import { createRunner } from './runner.js';
+import { registerApache } from './commands/apache.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerInstallHooks } from './commands/install-hooks.js';
@@ -30,6 +31,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 
   const record = (s: number): void => void (status = s);
   const run = createRunner(io, record);
+  registerApache(program, run);
   registerDaemon(program, run);
   registerDoctor(program, io, record);
   registerInstallHooks(program, run);

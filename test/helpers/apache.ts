@@ -7,18 +7,24 @@ import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface ApacheOptions {
   /** Folder for the config, logs, pidfile and sockets (readable by the server's user). */
   readonly dir: string;
-  readonly wsgiScript: string;
+  readonly wsgiScript?: string;
   /**
    * WSGIDaemonProcess name: unique per test, so that its processes can be found
    * by their title, and at most 10 characters: the title "(wsgi:NAME)" is cut
    * to the length of the original "/usr/sbin/apache2".
    */
-  readonly group: string;
+  readonly group?: string;
+  /**
+   * A site of the test's own instead of the hgweb these options make (wsgiScript,
+   * group...): its text for the port Apache listens on, saved in
+   * DIR/sites-enabled/ (where `doctor --apache-root DIR` reads it) and included.
+   */
+  readonly site?: (port: number) => string;
   readonly processes?: number;
   readonly threads?: number;
   /** More modules to load, by name: 'auth_basic' loads mod_auth_basic.so. */
@@ -58,12 +64,26 @@ export class Apache {
 
   async start(): Promise<void> {
     const { dir, wsgiScript, group, processes = 2, threads = 4, modules: more = [], daemonOptions = [], config = [] } = this.options;
+    const hgwebLines = (): string[] => {
+      if (wsgiScript === undefined || group === undefined) throw new Error('Apache: wsgiScript and group, or site');
+      return [
+        [`WSGIDaemonProcess ${group} processes=${processes} threads=${threads} display-name=%{GROUP} home=${dir}`, ...daemonOptions].join(' '),
+        `WSGIProcessGroup ${group}`,
+        'WSGIApplicationGroup %{GLOBAL}',
+        // Naming both groups here makes mod_wsgi load the script when each daemon process starts
+        // (as production setups do), so every process holds hgweb before the first request.
+        `WSGIScriptAlias / ${wsgiScript} process-group=${group} application-group=%{GLOBAL}`,
+        `<Directory ${dir}>`,
+        '  Require all granted',
+        '</Directory>',
+      ];
+    };
     this.port = await freePort();
     const run = join(dir, 'run');
     mkdirSync(run, { recursive: true, mode: 0o755 });
     const modules = '/usr/lib/apache2/modules';
     const asRoot = process.getuid?.() === 0;
-    const conf = join(dir, 'apache.conf');
+    const conf = this.configFile;
     writeFileSync(
       conf,
       [
@@ -82,15 +102,7 @@ export class Apache {
         // name no user= of their own, run as www-data, as Debian's apache2 does.
         ...(asRoot ? ['User www-data', 'Group www-data'] : []),
         `WSGISocketPrefix ${run}/wsgi`,
-        [`WSGIDaemonProcess ${group} processes=${processes} threads=${threads} display-name=%{GROUP} home=${dir}`, ...daemonOptions].join(' '),
-        `WSGIProcessGroup ${group}`,
-        'WSGIApplicationGroup %{GLOBAL}',
-        // Naming both groups here makes mod_wsgi load the script when each daemon process starts
-        // (as production setups do), so every process holds hgweb before the first request.
-        `WSGIScriptAlias / ${wsgiScript} process-group=${group} application-group=%{GLOBAL}`,
-        `<Directory ${dir}>`,
-        '  Require all granted',
-        '</Directory>',
+        ...(this.options.site === undefined ? hgwebLines() : [`Include ${this.writeSite(this.options.site)}`]),
         ...config,
         '',
       ].join('\n'),
@@ -110,6 +122,19 @@ export class Apache {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
+  }
+
+  /** The site file, written for the port. */
+  private writeSite(site: (port: number) => string): string {
+    const file = join(this.options.dir, 'sites-enabled', 'hgweb.conf');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, site(this.port));
+    return file;
+  }
+
+  /** The config file Apache runs with (`apache2 -t -f` checks it). */
+  get configFile(): string {
+    return join(this.options.dir, 'apache2.conf');
   }
 
   /** The pids of the mod_wsgi daemon processes (found by the title display-name gives them). */
