@@ -28,6 +28,10 @@ export interface ApacheWsgi {
   readonly processGroups: readonly string[];
   /** WSGIScriptReloading Off somewhere. */
   readonly scriptReloadingOff: boolean;
+  /** WSGIApplicationGroup directives' values. */
+  readonly applicationGroups: readonly string[];
+  /** WSGIScriptAliasMatch lines, which pass on only what their pattern captures. */
+  readonly aliasMatches: ReadonlyArray<{ readonly file: string; readonly line: number }>;
 }
 
 function configFiles(root: string): string[] {
@@ -57,6 +61,8 @@ export function readApacheWsgi(root: string): ApacheWsgi | undefined {
   const aliases: WsgiAlias[] = [];
   const daemons: WsgiDaemon[] = [];
   const processGroups: string[] = [];
+  const applicationGroups: string[] = [];
+  const aliasMatches: Array<{ file: string; line: number }> = [];
   let scriptReloadingOff = false;
   for (const file of configFiles(root)) {
     let text: string;
@@ -78,11 +84,17 @@ export function readApacheWsgi(root: string): ApacheWsgi | undefined {
         case 'wsgiprocessgroup':
           if (args[0] !== undefined) processGroups.push(args[0]);
           break;
+        case 'wsgiapplicationgroup':
+          if (args[0] !== undefined) applicationGroups.push(args[0]);
+          break;
+        case 'wsgiscriptaliasmatch':
+          aliasMatches.push({ file, line: i + 1 });
+          break;
         case 'wsgiscriptreloading':
           if (args[0]?.toLowerCase() === 'off') scriptReloadingOff = true;
           break;
       }
     });
   }
-  return read.length === 0 ? undefined : { files: read, aliases, daemons, processGroups, scriptReloadingOff };
+  return read.length === 0 ? undefined : { files: read, aliases, daemons, processGroups, scriptReloadingOff, applicationGroups, aliasMatches };
 }

@@ -280,6 +280,10 @@ function apache(settings: Settings, config: ApacheWsgi | undefined, root: string
       continue;
     }
     findings.push(...scriptReads(alias.script, where, settings));
+    // Mercurial's C extensions are not made for sub-interpreters, mod_wsgi's default for each script.
+    if (alias.options['application-group'] !== '%{GLOBAL}' && !config.applicationGroups.includes('%{GLOBAL}')) {
+      findings.push(warn('apache', `${where}: hgweb runs in a Python sub-interpreter (no WSGIApplicationGroup %{GLOBAL})`, 'add WSGIApplicationGroup %{GLOBAL} (hgreload apache prints the whole site)'));
+    }
     // The plain stderr `hgreload wsgi` installs (see hooks/hgweb_wsgi.py).
     if (/hgweb|mercurial/.test(script) && !script.includes('io.FileIO(2') && (version === undefined || older(version, MOD_WSGI_FIXED))) {
       findings.push(
@@ -295,6 +299,9 @@ function apache(settings: Settings, config: ApacheWsgi | undefined, root: string
   if (settings.reload.method === 'touch') {
     if (!daemonMode) findings.push(fail('apache', 'mod_wsgi runs hgweb embedded (no WSGIDaemonProcess and WSGIProcessGroup): touching the script restarts nothing', 'run hgweb in daemon mode (see README, Apache), or use method publish'));
     if (config.scriptReloadingOff) findings.push(fail('apache', 'WSGIScriptReloading Off: mod_wsgi ignores the touched script', 'remove it, or use method publish'));
+  }
+  for (const m of config.aliasMatches) {
+    findings.push(warn('apache', `${m.file}:${m.line}: WSGIScriptAliasMatch passes hgweb only what its pattern captures: paths below a repository get lost unless it captures them`, 'use WSGIScriptAlias PREFIX SCRIPT (hgreload apache prints the whole site)'));
   }
   for (const d of config.daemons) {
     if (d.options['maximum-requests'] !== undefined) {

@@ -95,10 +95,15 @@ describe('hgreload apache', () => {
     assert.deepEqual(clean.filter((l) => /warn|fail/i.test(l)), [], clean.join('\n'));
     const file = join(base, 'apache/sites-enabled/hgweb.conf');
     const lines = readFileSync(file, 'utf8').split('\n');
-    const at = lines.findIndex((l) => l.includes('WSGIDaemonProcess'));
+    const at = lines.findIndex((l) => /^\s*WSGIDaemonProcess\s/.test(l));
     lines[at] = `${lines[at]} maximum-requests=20`;
     writeFileSync(file, lines.join('\n'));
     const changed = apacheFindings();
     assert.ok(changed.some((l) => /warn/i.test(l) && l.includes(`${file}:${at + 1}`) && l.includes('maximum-requests=20')), changed.join('\n'));
+    // Without WSGIApplicationGroup %{GLOBAL} (neither the directive nor the alias's option): the alias's line.
+    const alias = lines.findIndex((l) => /^\s*WSGIScriptAlias\s/.test(l));
+    writeFileSync(file, lines.filter((l) => !l.includes('WSGIApplicationGroup')).map((l) => l.replace(' application-group=%{GLOBAL}', '')).join('\n'));
+    const subInterpreter = apacheFindings();
+    assert.ok(subInterpreter.some((l) => /warn/i.test(l) && l.includes(`${file}:${alias}`) && l.includes('sub-interpreter')), subInterpreter.join('\n'));
   });
 });
