@@ -19,7 +19,7 @@ import { createRunner } from '../../src/cli/runner.js';
 import { GUNICORN } from '../../src/deploy/gunicorn-unit.js';
 import { HgreloadError } from '../../src/errors.js';
 import { freePort, getIndex } from '../helpers/apache.js';
-import { commandLine, makeTempDir, runCli } from '../helpers/run.js';
+import { commandLine, makeTempDir, runCli, SYSTEM_PYTHON } from '../helpers/run.js';
 import { parseUnit, unitValue } from '../helpers/systemd-unit.js';
 import { hgInit } from '../helpers/web-site.js';
 import { idsOf } from '../helpers/users.js';
@@ -34,6 +34,22 @@ async function gunicornUnit(args: readonly string[], cwd: string): Promise<strin
   await program.parseAsync([...args], { from: 'user' });
   assert.equal(status, 0);
   return out;
+}
+
+/**
+ * A stand-in for systemd's notify socket (Node has no Unix datagram socket):
+ * Python binds it, lets the service's user write to it, says "bound", then
+ * prints the first message it gets, which `message` resolves with.
+ */
+async function notifySocket(path: string): Promise<{ message: Promise<string>; close: () => void }> {
+  const code = 'import os, socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nos.chmod(sys.argv[1], 0o666)\nprint("bound", flush=True)\nprint(s.recv(4096).decode(), flush=True)';
+  const listener = spawn(SYSTEM_PYTHON, ['-c', code, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  listener.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const message = once(listener, 'exit').then(() => out.replace(/^bound\n/, '').trim());
+  const died = message.then((m) => Promise.reject(new Error(`the notify socket's listener exited: ${m}`)));
+  await Promise.race([once(listener.stdout, 'data'), died]);
+  return { message, close: () => void listener.kill() };
 }
 
 /** Asks for the index until gunicorn answers (it says nothing a test can wait on), or fails after 20 s. */
@@ -94,7 +110,7 @@ describe('hgreload gunicorn', () => {
     assert.equal(r.stderr, '', 'no warning');
   });
 
-  it("serves hgweb with the unit's own ExecStart, run as its User=, and writes the pidfile", async () => {
+  it("serves hgweb with the unit's own ExecStart, run as its User=, tells systemd it is ready and writes the pidfile", async () => {
     const unit = parseUnit(await gunicornUnit(['-c', ini, 'gunicorn', '--workers', '1', '--threads', '2'], dir.path));
     const argv = unitValue(unit, 'Service', 'ExecStart')!.split(' ');
     const user = unitValue(unit, 'Service', 'User')!;
@@ -106,7 +122,9 @@ describe('hgreload gunicorn', () => {
     const port = await freePort();
     argv[argv.indexOf('--bind') + 1] = `127.0.0.1:${port}`;
     argv[argv.indexOf('--pid') + 1] = join(run, 'gunicorn.pid');
-    const { cmd, args, env } = commandLine(argv, { user });
+    const notify = await notifySocket(join(dir.path, 'notify'));
+    // Type=notify: systemd hands the service NOTIFY_SOCKET and waits for READY=1.
+    const { cmd, args, env } = commandLine(argv, { user, env: { NOTIFY_SOCKET: join(dir.path, 'notify') } });
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
@@ -114,7 +132,9 @@ describe('hgreload gunicorn', () => {
       const served = await firstIndex(`http://127.0.0.1:${port}`, () => (child.exitCode === null ? undefined : `gunicorn exited (${child.exitCode}): ${log}`));
       assert.deepEqual(served, ['alpha'], log);
       assert.equal(readFileSync(join(run, 'gunicorn.pid'), 'utf8').trim(), String(child.pid), 'the pidfile names the master');
+      assert.match(await notify.message, /^READY=1$/m);
     } finally {
+      notify.close();
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
       await exited;
