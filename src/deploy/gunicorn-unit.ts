@@ -2,7 +2,7 @@
  * The systemd unit for gunicorn serving the script `hgreload wsgi` prints:
  * a pure rendering of what the `gunicorn` command gathered.
  */
-import { basename, dirname, posix } from 'node:path';
+import { basename, dirname, relative } from 'node:path';
 import { HgreloadError } from '../errors.js';
 
 export interface GunicornUnitOptions {
@@ -37,9 +37,14 @@ export function scriptModule(script: string): string {
   return module;
 }
 
-/** One word of a unit file list: "%" starts a specifier, so it is doubled; a word with blanks or quotes is quoted. */
+/** A value as systemd should read it: "%" starts a specifier, so it is doubled. */
+function literal(value: string): string {
+  return value.replaceAll('%', '%%');
+}
+
+/** One word of a unit file list; a word with blanks or quotes is quoted. */
 function unitWord(word: string): string {
-  const escaped = word.replaceAll('%', '%%');
+  const escaped = literal(word);
   return /^[^\s"'\\]+$/.test(escaped) ? escaped : `"${escaped.replace(/["\\]/g, '\\$&')}"`;
 }
 
@@ -55,8 +60,8 @@ function execStart(o: GunicornUnitOptions): string {
 
 /** The folder below /run that systemd should make for the pidfile, if it is there. */
 function runtimeDirectory(pidfile: string): string | undefined {
-  const relative = posix.relative('/run', dirname(pidfile));
-  return relative === '' || relative.startsWith('..') ? undefined : relative;
+  const below = relative('/run', dirname(pidfile));
+  return below === '' || below.startsWith('..') ? undefined : below;
 }
 
 function bindsPrivilegedPort(bind: string): boolean {
@@ -77,7 +82,7 @@ export function renderGunicornUnit(o: GunicornUnitOptions): string {
     '# hgweb served by gunicorn, with the WSGI script of "hgreload wsgi".',
     '# Save as e.g. /etc/systemd/system/hgweb.service; site changes belong in a drop-in.',
     '[Unit]',
-    `Description=hgweb (gunicorn) for ${o.webconf}`,
+    `Description=hgweb (gunicorn) for ${literal(o.webconf)}`,
     'After=network.target',
     '',
     '[Service]',

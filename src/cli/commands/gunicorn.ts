@@ -16,7 +16,7 @@ export interface GunicornOptions extends OptionValues {
   readonly pidfile?: string;
 }
 
-export const DEFAULT_PIDFILE = '/run/hgweb/gunicorn.pid';
+const DEFAULT_PIDFILE = '/run/hgweb/gunicorn.pid';
 
 export function registerGunicorn(program: Command, run: Runner): void {
   program
