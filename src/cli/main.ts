@@ -10,6 +10,7 @@ import { createRunner } from './runner.js';
 import { registerApache } from './commands/apache.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerGunicorn } from './commands/gunicorn.js';
 import { registerInstallHooks } from './commands/install-hooks.js';
 import { registerList } from './commands/list.js';
 import { registerStatus } from './commands/status.js';
@@ -34,6 +35,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   registerApache(program, run);
   registerDaemon(program, run);
   registerDoctor(program, io, record);
+  registerGunicorn(program, run);
   registerInstallHooks(program, run);
   registerList(program, run);
   registerStatus(program, run);

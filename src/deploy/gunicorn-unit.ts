@@ -129,7 +129,7 @@ export function renderGunicornUnit(o: GunicornUnitOptions): string {
     'SystemCallFilter=@system-service',
     'SystemCallFilter=~@privileged @resources',
     'SystemCallErrorNumber=EPERM',
-    '# MemoryDenyWriteExecute is left off: the push hook runs hgreload, and V8\'s JIT needs writable code pages.',
+    '# MemoryDenyWriteExecute is left off: libffi closures (ctypes, cffi), which Mercurial extensions may use, need writable code.',
     '',
     '[Install]',
     'WantedBy=multi-user.target',

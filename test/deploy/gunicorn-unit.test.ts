@@ -2,10 +2,6 @@
  * `hgreload gunicorn`: the unit it prints is one systemd accepts, its
  * ExecStart run for real (as its User=) serves hgweb for a publish-method
  * site, and bad options are usage errors (exit status 2).
- *
- * main.ts registers the command elsewhere; here it is registered on a bare
- * program with the same global options and Runner, so that commander's
- * parsing and defaults are the ones under test.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,11 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command } from 'commander';
-import { registerGunicorn } from '../../src/cli/commands/gunicorn.js';
-import { createRunner } from '../../src/cli/runner.js';
 import { GUNICORN } from '../../src/deploy/gunicorn-unit.js';
-import { HgreloadError } from '../../src/errors.js';
 import { freePort, getIndex } from '../helpers/apache.js';
 import { commandLine, makeTempDir, runCli, SYSTEM_PYTHON } from '../helpers/run.js';
 import { parseUnit, unitValue } from '../helpers/systemd-unit.js';
@@ -26,14 +18,9 @@ import { idsOf } from '../helpers/users.js';
 
 /** What `hgreload ARGS gunicorn ...` prints, run in `cwd`. */
 async function gunicornUnit(args: readonly string[], cwd: string): Promise<string> {
-  let out = '';
-  const io = { stdout: (d: string | Uint8Array) => void (out += String(d)), stderr: () => undefined, env: {}, cwd, onSignal: () => () => undefined };
-  const program = new Command().option('-c, --config <file>').option('-w, --web-conf <file>').exitOverride();
-  let status: number | undefined;
-  registerGunicorn(program, createRunner(io, (s) => void (status = s)));
-  await program.parseAsync([...args], { from: 'user' });
-  assert.equal(status, 0);
-  return out;
+  const r = runCli(args, { cwd });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
 }
 
 /**
@@ -147,20 +134,17 @@ describe('hgreload gunicorn', () => {
     [['--workers', '2.5'], /--workers must be a positive whole number/],
     [['--script', '/var/www/hg/hgweb.wsgi'], /gunicorn cannot import \/var\/www\/hg\/hgweb.wsgi/],
   ] as const) {
-    it(`refuses ${args.join(' ')} as bad usage (exit status 2)`, async () => {
-      await assert.rejects(gunicornUnit(['-c', ini, 'gunicorn', ...args], dir.path), (err: unknown) => {
-        assert.ok(err instanceof HgreloadError && err.exitCode === 2 && err.hint !== undefined, String(err));
-        assert.match(err.message, message);
-        return true;
-      });
+    it(`refuses ${args.join(' ')} as bad usage (exit status 2)`, () => {
+      const r = runCli(['-c', ini, 'gunicorn', ...args], { cwd: dir.path });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, '');
     });
   }
 
-  it('asks for --script when the settings name no WSGI script', async () => {
-    await assert.rejects(gunicornUnit(['-w', join(dir.path, 'hgweb.config'), 'gunicorn'], dir.path), (err: unknown) => {
-      assert.ok(err instanceof HgreloadError && err.exitCode === 2, String(err));
-      assert.equal(err.format(), 'no WSGI script given\n(pass --script PATH, or set "wsgi" in [reload] of the settings file)');
-      return true;
-    });
+  it('asks for --script when the settings name no WSGI script', () => {
+    const r = runCli(['-w', join(dir.path, 'hgweb.config'), 'gunicorn'], { cwd: dir.path });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /no WSGI script given\n\(pass --script PATH, or set "wsgi" in \[reload\] of the settings file\)/);
   });
 });
