@@ -13,7 +13,7 @@ import { GUNICORN } from '../../src/deploy/gunicorn-unit.js';
 import { freePort, getIndex } from '../helpers/apache.js';
 import { commandLine, makeTempDir, runCli, SYSTEM_PYTHON } from '../helpers/run.js';
 import { parseUnit, unitValue } from '../helpers/systemd-unit.js';
-import { hgInit } from '../helpers/web-site.js';
+import { cloneCommitPush, hgInit } from '../helpers/web-site.js';
 import { idsOf } from '../helpers/users.js';
 
 /** What `hgreload ARGS gunicorn ...` prints, run in `cwd`. */
@@ -62,7 +62,8 @@ describe('hgreload gunicorn', () => {
 
   before(() => {
     hgInit(join(repos, 'alpha'));
-    writeFileSync(join(dir.path, 'hgweb.config'), `[paths]\n/ = ${repos}/**\n`);
+    // gunicorn has no authentication of its own (a proxy in front does that): pushes open to all here.
+    writeFileSync(join(dir.path, 'hgweb.config'), `[web]\nallow-push = *\npush_ssl = false\n[paths]\n/ = ${repos}/**\n`);
     writeFileSync(ini, `webconf = ${join(dir.path, 'hgweb.config')}\n[reload]\nmethod = publish\nwsgi = ${script}\nstate = ${join(dir.path, 'state')}\n`);
     const wsgi = runCli(['-c', ini, 'wsgi']);
     assert.equal(wsgi.status, 0, wsgi.stderr);
@@ -97,7 +98,7 @@ describe('hgreload gunicorn', () => {
     assert.equal(r.stderr, '', 'no warning');
   });
 
-  it("serves hgweb with the unit's own ExecStart, run as its User=, tells systemd it is ready and writes the pidfile", async () => {
+  it("serves hgweb with the unit's own ExecStart, run as its User=, tells systemd it is ready, writes the pidfile and takes a push", async () => {
     const unit = parseUnit(await gunicornUnit(['-c', ini, 'gunicorn', '--workers', '1', '--threads', '2'], dir.path));
     const argv = unitValue(unit, 'Service', 'ExecStart')!.split(' ');
     const user = unitValue(unit, 'Service', 'User')!;
@@ -106,6 +107,8 @@ describe('hgreload gunicorn', () => {
     // What RuntimeDirectory= does: the pidfile's folder, owned by the service's user.
     const { uid, gid } = idsOf(user);
     chownSync(run, uid, gid);
+    // A push writes into the repository as the service's user.
+    assert.equal(spawnSync('chown', ['-R', `${uid}:${gid}`, repos]).status, 0);
     const port = await freePort();
     argv[argv.indexOf('--bind') + 1] = `127.0.0.1:${port}`;
     argv[argv.indexOf('--pid') + 1] = join(run, 'gunicorn.pid');
@@ -120,6 +123,9 @@ describe('hgreload gunicorn', () => {
       assert.deepEqual(served, ['alpha'], log);
       assert.equal(readFileSync(join(run, 'gunicorn.pid'), 'utf8').trim(), String(child.pid), 'the pidfile names the master');
       assert.match(await notify.message, /^READY=1$/m);
+      const pushed = cloneCommitPush(`http://127.0.0.1:${port}/alpha`, join(dir.path, 'clone'), 'pushed through gunicorn');
+      assert.equal(pushed.status, 0, `${pushed.output}\n${log}`);
+      assert.equal(spawnSync('hg', ['-R', join(repos, 'alpha'), 'log', '-T', '{desc}'], { encoding: 'utf8', env: { ...process.env, HGRCPATH: '' } }).stdout, 'pushed through gunicorn');
     } finally {
       notify.close();
       const exited = once(child, 'exit');
