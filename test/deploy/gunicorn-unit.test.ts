@@ -35,6 +35,8 @@ async function notifySocket(path: string): Promise<{ message: Promise<string>; c
   listener.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   const message = once(listener, 'exit').then(() => out.replace(/^bound\n/, '').trim());
   const died = message.then((m) => Promise.reject(new Error(`the notify socket's listener exited: ${m}`)));
+  // It exits once it has the message, later: that rejection is no one's to handle then.
+  died.catch(() => undefined);
   await Promise.race([once(listener.stdout, 'data'), died]);
   return { message, close: () => void listener.kill() };
 }
