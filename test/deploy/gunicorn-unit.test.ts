@@ -117,7 +117,8 @@ describe('hgreload gunicorn', () => {
     const notify = await notifySocket(join(dir.path, 'notify'));
     // Type=notify: systemd hands the service NOTIFY_SOCKET and waits for READY=1.
     const { cmd, args, env } = commandLine(argv, { user, env: { NOTIFY_SOCKET: join(dir.path, 'notify') } });
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    // In a folder the service's user may enter (systemd's default is /): not the checkout's, which may be private.
+    const child = spawn(cmd, args, { env, cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
     try {
