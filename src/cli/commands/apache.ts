@@ -1,6 +1,7 @@
 import type { Command, OptionValues } from 'commander';
 import { HgreloadError } from '../../errors.js';
 import { renderVhost } from '../../deploy/apache-vhost.js';
+import { positiveInteger, requireScript } from '../arguments.js';
 import { requireWebConf, type CommandContext } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -42,22 +43,16 @@ that breaks it (maximum-requests, embedded mode...).`,
 
 export async function apache(ctx: CommandContext, opts: ApacheOptions): Promise<number> {
   requireWebConf(ctx);
-  const script = opts.script ?? ctx.settings.reload.wsgi;
-  if (script === undefined) {
-    throw new HgreloadError('usage', 'no WSGI script to point Apache at', {
-      hint: 'pass --script FILE (where `hgreload wsgi` output is saved), or set "wsgi" in [reload]',
-    });
-  }
-  if (!script.startsWith('/')) throw new HgreloadError('usage', `--script must be an absolute path, not "${script}"`);
+  const script = requireScript(ctx, opts.script);
   const prefix = opts.urlPrefix.replace(/\/+$/, '') || '/';
   if (!prefix.startsWith('/') || /\s/.test(prefix)) throw new HgreloadError('usage', `--url-prefix must be a path such as / or /hg, not "${opts.urlPrefix}"`);
   if (!/^[A-Za-z0-9._-]+$/.test(opts.user)) throw new HgreloadError('usage', `--user: "${opts.user}" is not a user name`);
   ctx.io.stdout(
     renderVhost(ctx.settings, {
       serverName: opts.serverName,
-      port: count('--port', opts.port, 65_535),
-      processes: count('--processes', opts.processes, 1_000),
-      threads: count('--threads', opts.threads, 1_000),
+      port: positiveInteger('port', opts.port, 65_535),
+      processes: positiveInteger('processes', opts.processes),
+      threads: positiveInteger('threads', opts.threads),
       urlPrefix: prefix,
       script,
       user: opts.user,
@@ -65,10 +60,4 @@ export async function apache(ctx: CommandContext, opts: ApacheOptions): Promise<
     }),
   );
   return 0;
-}
-
-function count(option: string, text: string, max: number): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > max) throw new HgreloadError('usage', `${option}: "${text}" is not a whole number from 1 to ${max}`);
-  return n;
 }

@@ -2,8 +2,8 @@ import type { Command, OptionValues } from 'commander';
 import { readMercurialConfig } from '../../config/hgrc-reader.js';
 import { abspath, dirname, physicalAbsolute } from '../../config/paths.js';
 import { configuredRoots, HGWEB_REMAP, type Root } from '../../discovery/served-repos.js';
-import { HgreloadError } from '../../errors.js';
 import { renderGunicornUnit } from '../../deploy/gunicorn-unit.js';
+import { positiveInteger, requireScript } from '../arguments.js';
 import { requireWebConf, type CommandContext } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -39,17 +39,6 @@ gunicorn imports the script as a module, so save it with a .py name, e.g.:
 The unit lets gunicorn write only below the roots the hgweb.config serves (pushes).`,
     )
     .action(run<GunicornOptions>(gunicorn));
-}
-
-function positiveInteger(option: string, value: string): number {
-  if (/^[1-9][0-9]*$/.test(value)) return Number(value);
-  throw new HgreloadError('usage', `--${option} must be a positive whole number, not "${value}"`, { hint: `e.g. --${option} 2` });
-}
-
-function requireScript(ctx: CommandContext, script: string | undefined): string {
-  const given = script ?? ctx.settings.reload.wsgi;
-  if (given !== undefined) return physicalAbsolute(given, ctx.io.cwd);
-  throw new HgreloadError('usage', 'no WSGI script given', { hint: 'pass --script PATH, or set "wsgi" in [reload] of the settings file' });
 }
 
 /** Where a root's repositories live on disk: the folders pushes write into. */
