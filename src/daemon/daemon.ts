@@ -37,8 +37,11 @@ import { ControlServer } from './control-server.js';
 import { tapErrors, type Logger } from './logger.js';
 import { DaemonMetrics } from './metrics.js';
 import { MetricsFile } from './metrics-file.js';
-import { diffServed } from './served-diff.js';
+import { diffServed, type ServedDiff } from './served-diff.js';
 import { digestAfter, digestOf, readState, writeState } from './state-file.js';
+
+/** What a reload replaces: the list before (a full walk), or the splices that made the list from one of digest `from`. */
+type ReloadChange = { readonly previous: readonly ServedRepo[] } | { readonly splices: readonly Splice[]; readonly from: string | undefined };
 
 /** A burst that never goes quiet still reloads this often. */
 const MAX_WAIT_FACTOR = 10;
@@ -55,6 +58,7 @@ const NAMES_LOGGED = 20;
 const MAX_HINTS = 1000;
 /** Rounds of looking at folders just watched, for what came between their read and their watch. */
 const RECHECK_ROUNDS = 4;
+const NO_CHANGE: ModelChange = { splices: [], foldersRemoved: [], foldersAdded: [], arrived: [] };
 
 export interface Scheduler {
   readonly validate: (expression: string) => boolean;
@@ -130,7 +134,7 @@ export class Daemon {
   private readonly poller: FolderPoller;
   /** [shared] folder: one publisher among the daemons sharing it. */
   private readonly leadership: Leadership | undefined;
-  /** Folder -> the network file system it is on, or 'local' (one statfs per folder, once). */
+  /** Every watched folder -> the network file system it is on, or 'local' (one statfs per folder, while it is watched). */
   private readonly fileSystems = new Map<string, string>();
   private pollSummary = '';
   private pollKinds: string[] = [];
@@ -467,19 +471,36 @@ export class Daemon {
     const repos = this.model!.repos;
     this.current = { ...this.current!, repos };
     this.lastScan = this.now();
+    const from = this.currentDigest!;
     const inserted = change.splices.flatMap((s) => s.inserted);
+    await this.served(repos, digestAfter(from, change.splices), { splices: change.splices, from }, inserted, reasons, started, firstChange);
+  }
+
+  /**
+   * The end of every cycle: hooks for the repositories that arrived, and a
+   * reload when the list changed (or `touch` asked).
+   * @param arrived the repositories new in `repos` (all of them on a first scan or when every hook is checked)
+   */
+  private async served(
+    repos: readonly ServedRepo[],
+    digest: string,
+    change: ReloadChange,
+    arrived: readonly ServedRepo[],
+    reasons: string[],
+    started: number,
+    firstChange: number | undefined,
+  ): Promise<void> {
     if (this.settings.hooks.auto) {
-      void this.hooks.arrived((this.checkAllHooks ? repos : inserted).map((r) => physicalAbsolute(r.path, this.deps.cwd)));
+      // Not awaited: a clone at work or a busy lock must not hold the reload back.
+      void this.hooks.arrived((this.checkAllHooks ? repos : arrived).map((r) => physicalAbsolute(r.path, this.deps.cwd)));
     }
     this.checkAllHooks = false;
-    const from = this.currentDigest!;
-    const digest = digestAfter(from, change.splices);
     this.currentDigest = digest;
     if (!this.mustReload(digest)) {
       this.log.debug({ reasons, repositories: repos.length }, 'served list unchanged; no reload');
       return;
     }
-    await this.reload(repos, digest, { splices: change.splices, from }, reasons, started, firstChange);
+    await this.reload(repos, digest, change, reasons, started, firstChange);
   }
 
   private lookAgain(arrived: readonly Hint[]): void {
@@ -490,18 +511,20 @@ export class Daemon {
     }, this.settings.reload.debounce);
   }
 
+  /** Applies a change's folders to the watches, then rechecks the folders newly watched. */
+  private async watchChange(change: ModelChange): Promise<ModelChange | typeof FULL> {
+    return this.recheck(await this.watchFolders(change.foldersRemoved, change.foldersAdded), change);
+  }
+
   /**
-   * Applies a change's folders to the watches, then looks at the folders
-   * newly watched (`fresh`: watched already) until none are new.
+   * Looks at folders just watched (`fresh`) for what came between their read
+   * and their watch, watching what that finds, until nothing is new; returns
+   * `change` with what the looks found added.
    */
-  private async watchChange(change: ModelChange, watched: readonly string[] = []): Promise<ModelChange | typeof FULL> {
+  private async recheck(fresh: readonly string[], change: ModelChange = NO_CHANGE): Promise<ModelChange | typeof FULL> {
     const splices: Splice[] = [...change.splices];
     const arrived: Hint[] = [...change.arrived];
-    let removed = change.foldersRemoved;
-    let added = change.foldersAdded;
-    for (let round = 0; ; round++) {
-      const fresh = round === 0 && watched.length > 0 ? watched : await this.watchFolders(removed, added);
-      if (fresh.length === 0) break;
+    for (let round = 0; fresh.length > 0; round++) {
       if (round === RECHECK_ROUNDS) {
         // Folders still appearing as fast as they are watched: the next cycle looks at them.
         this.folderChanged(fresh.map((folder) => ({ folder, name: null })), `new folders watched: ${fresh.slice(0, 3).join(', ')}`);
@@ -511,8 +534,7 @@ export class Daemon {
       if (again === FULL) return FULL;
       splices.push(...again.splices);
       arrived.push(...again.arrived);
-      removed = again.foldersRemoved;
-      added = again.foldersAdded;
+      fresh = await this.watchFolders(again.foldersRemoved, again.foldersAdded);
     }
     return { splices, foldersRemoved: [], foldersAdded: [], arrived };
   }
@@ -534,25 +556,12 @@ export class Daemon {
     await this.configs.set([this.webconf, ...state.configFiles.map((f) => f.path)]);
     if (!firstScan && newFolders.length > 0) {
       // A repository made in a new folder between its walk and its watch would be missed: look once more.
-      const again = this.model === undefined ? FULL : await this.watchChange({ splices: [], foldersRemoved: [], foldersAdded: [], arrived: [] }, newFolders);
+      const again = this.model === undefined ? FULL : await this.recheck(newFolders);
       if (again === FULL) this.changed(`new folders watched: ${newFolders.slice(0, 3).join(', ')}${newFolders.length > 3 ? ', ...' : ''}`);
       else state = this.current = { ...state, repos: this.model!.repos };
     }
-
-    if (this.settings.hooks.auto) {
-      const all = firstScan || this.checkAllHooks;
-      // Not awaited: a clone at work or a busy lock must not hold the reload back.
-      void this.hooks.arrived((all ? state.repos : newRepositories(previous, state.repos)).map((r) => physicalAbsolute(r.path, this.deps.cwd)));
-    }
-    this.checkAllHooks = false;
-
-    const digest = digestOf(state.repos);
-    this.currentDigest = digest;
-    if (!this.mustReload(digest)) {
-      this.log.debug({ reasons, repositories: state.repos.length }, 'served list unchanged; no reload');
-      return;
-    }
-    await this.reload(state.repos, digest, { previous }, reasons, started, firstChange);
+    const arrived = firstScan ? state.repos : newRepositories(previous, state.repos);
+    await this.served(state.repos, digestOf(state.repos), { previous }, arrived, reasons, started, firstChange);
   }
 
   /** Whether the list hgweb serves must be replaced: it changed, or `hgreload touch` asked (no sooner than ForcedReloads allows). */
@@ -569,7 +578,7 @@ export class Daemon {
   private async reload(
     repos: readonly ServedRepo[],
     digest: string,
-    change: { readonly previous: readonly ServedRepo[] } | { readonly splices: readonly Splice[]; readonly from: string | undefined },
+    change: ReloadChange,
     reasons: string[],
     started: number,
     firstChange: number | undefined,
@@ -638,8 +647,10 @@ export class Daemon {
     const removed = [...this.fileSystems.keys()].filter((f) => !folders.has(f));
     const added = [...folders].filter((f) => !this.trees.has(f));
     for (const f of removed) this.fileSystems.delete(f);
+    // Polled anew by the settings of now (one stamp each for the folders new to it).
     await this.poller.set([...folders].filter((f) => this.polls(f)));
-    return this.watchFolders(removed, added);
+    this.sayPolling();
+    return this.watchTrees(removed, added);
   }
 
   /**
@@ -648,7 +659,14 @@ export class Daemon {
    * by polling. Returns the folders newly watched.
    */
   private async watchFolders(removed: readonly string[], added: readonly string[]): Promise<string[]> {
-    await this.poll(removed, added);
+    for (const folder of removed) this.fileSystems.delete(folder);
+    await this.poller.update(removed, added.filter((f) => this.polls(f)));
+    this.sayPolling();
+    return this.watchTrees(removed, added);
+  }
+
+  /** The inotify part of watchFolders; says once when the kernel refuses more watches. */
+  private watchTrees(removed: readonly string[], added: readonly string[]): string[] {
     try {
       const fresh = this.trees.update(removed, added);
       this.watchLimitReached = false;
@@ -660,17 +678,13 @@ export class Daemon {
     }
   }
 
-  /** Polls the folders inotify cannot fully see ([watch] poll), and says which when that changes. */
-  private async poll(removed: readonly string[], added: readonly string[]): Promise<void> {
+  /** Says which folders are polled ([watch] poll) and why, when their number, file systems or interval changed. */
+  private sayPolling(): void {
     const { poll, pollInterval } = this.settings.watch;
-    for (const folder of removed) this.fileSystems.delete(folder);
-    const before = this.poller.count;
-    await this.poller.update(removed, added.filter((f) => this.polls(f)));
-    if (this.poller.count === before && this.pollSummary !== '') return;
+    // The file systems are looked up only when the number or the interval moved: not a pass over every folder per cycle.
+    if (this.pollSummary.startsWith(`${this.poller.count} `) && this.pollSummary.endsWith(` ${pollInterval}`)) return;
     const kinds = [...new Set([...this.poller.folders()].map((f) => this.fileSystems.get(f) ?? 'local'))].sort();
-    const summary = `${this.poller.count} ${kinds.join(',')} ${pollInterval}`;
-    if (summary === this.pollSummary) return;
-    this.pollSummary = summary;
+    this.pollSummary = `${this.poller.count} ${kinds.join(',')} ${pollInterval}`;
     this.pollKinds = kinds;
     if (this.poller.count === 0) return void this.log.info('polling no folders: inotify sees every change');
     const why = poll === 'always' ? '[watch] poll = always' : `on ${kinds.join(', ')}: inotify there does not see what other hosts change`;
@@ -697,7 +711,7 @@ export class Daemon {
 }
 
 /** Names that came and went through splices (a repository moved shows in both; one a walked-again run kept shows in neither). */
-function namesOf(splices: readonly Splice[]): { added: string[]; removed: string[] } {
+function namesOf(splices: readonly Splice[]): ServedDiff {
   return diffServed(
     splices.flatMap((s) => s.removed),
     splices.flatMap((s) => s.inserted),

@@ -6,7 +6,7 @@ export interface ServedDiff {
 }
 
 /** Names that came and went between two served lists (a repository moved shows in both). */
-export function diffServed(before: readonly ServedRepo[], after: readonly ServedRepo[]): { added: string[]; removed: string[] } {
+export function diffServed(before: readonly ServedRepo[], after: readonly ServedRepo[]): ServedDiff {
   const key = (r: ServedRepo) => `${r.name}\0${r.path}`;
   const was = new Set(before.map(key));
   const is = new Set(after.map(key));

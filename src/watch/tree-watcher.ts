@@ -45,22 +45,11 @@ export class TreeWatcher {
   }
 
   /**
-   * Watches exactly `folders` from now on. Returns the folders newly watched.
-   * Throws a `watch-limit` error when the kernel refuses more watches; the
-   * folders set up before that stay watched.
-   */
-  set(folders: Iterable<string>): string[] {
-    const wanted = new Set(folders);
-    return this.update(
-      [...this.watches.keys()].filter((f) => !wanted.has(f)),
-      [...wanted].filter((f) => !this.watches.has(f)),
-    );
-  }
-
-  /**
    * Stops watching `removed`, then watches `added` (afresh when watched
    * already: a folder made again at the same path is another folder, and the
-   * old watch saw it go). Returns the folders newly watched; throws as set().
+   * old watch saw it go). Returns the folders newly watched. Throws a
+   * `watch-limit` error when the kernel refuses more watches; the folders set
+   * up before that stay watched.
    */
   update(removed: Iterable<string>, added: Iterable<string>): string[] {
     for (const folder of removed) {

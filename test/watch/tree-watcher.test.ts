@@ -26,7 +26,7 @@ describe('TreeWatcher', () => {
     const r = new Recorder<TreeEvent>();
     const w = new TreeWatcher({ onChange: r.push, onError: () => {} });
     watchers.push(w);
-    assert.deepEqual(w.set([root]), [root]);
+    assert.deepEqual(w.update([], [root]), [root]);
     mkdirSync(join(root, 'new'));
     await r.waitFor((e) => e.name === 'new', 'the new folder');
     mkdirSync(join(root, 'sub/deeper'));
@@ -35,15 +35,15 @@ describe('TreeWatcher', () => {
     assert.ok(!r.items.some((e) => e.name?.includes('deeper')), JSON.stringify(r.items));
   });
 
-  it('set() replaces the watched folders and closes the others', async () => {
+  it('update() stops watching the folders removed', async () => {
     const [x, y] = [join(dir.path, 'x'), join(dir.path, 'y')];
     mkdirSync(x);
     mkdirSync(y);
     const r = new Recorder<TreeEvent>();
     const w = new TreeWatcher({ onChange: r.push, onError: () => {} });
     watchers.push(w);
-    w.set([x]);
-    assert.deepEqual(w.set([y]), [y]);
+    w.update([], [x]);
+    assert.deepEqual(w.update([x], [y]), [y]);
     assert.equal(w.count, 1);
     mkdirSync(join(x, 'ignored'));
     mkdirSync(join(y, 'cookie'));
@@ -57,12 +57,12 @@ describe('TreeWatcher', () => {
     const r = new Recorder<TreeEvent>();
     const w = new TreeWatcher({ onChange: r.push, onError: () => {} });
     watchers.push(w);
-    w.set([gone]);
+    w.update([], [gone]);
     rmSync(gone, { recursive: true });
     await r.waitFor((e) => e.folder === gone && e.name === 'removed', 'the removal of the folder itself');
     assert.equal(w.has(gone), false);
     mkdirSync(gone);
-    assert.deepEqual(w.set([gone]), [gone], 'watched anew');
+    assert.deepEqual(w.update([], [gone]), [gone], 'watched anew');
     mkdirSync(join(gone, 'new'));
     await r.waitFor((e) => e.folder === gone && e.name === 'new', 'an event from the folder made again');
     // A child named like its folder, removed, is not the folder.
@@ -83,7 +83,7 @@ describe('TreeWatcher', () => {
   it('skips a folder that vanished since the walk', () => {
     const w = new TreeWatcher({ onChange: () => {}, onError: () => {} });
     watchers.push(w);
-    assert.deepEqual(w.set([join(dir.path, 'gone')]), []);
+    assert.deepEqual(w.update([], [join(dir.path, 'gone')]), []);
   });
 
   it('turns the inotify limit into an error naming the sysctl', () => {
@@ -92,7 +92,7 @@ describe('TreeWatcher', () => {
     };
     const w = new TreeWatcher({ onChange: () => {}, onError: () => {}, watch: enospc as never });
     assert.throws(
-      () => w.set([dir.path]),
+      () => w.update([], [dir.path]),
       (err: unknown) => err instanceof HgreloadError && err.code === 'watch-limit' && /max_user_watches/.test(err.format()) && /sysctl/.test(err.hint ?? ''),
     );
   });

@@ -17,7 +17,7 @@ const refusing = (code: string) =>
 const errorOf = (code: string): HgreloadError => {
   const watcher = new TreeWatcher({ onChange: () => undefined, onError: () => undefined, watch: refusing(code) });
   try {
-    watcher.set(['/tmp']);
+    watcher.update([], ['/tmp']);
   } catch (err) {
     assert.ok(err instanceof HgreloadError);
     return err;
