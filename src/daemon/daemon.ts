@@ -530,7 +530,8 @@ export class Daemon {
         this.folderChanged(fresh.map((folder) => ({ folder, name: null })), `new folders watched: ${fresh.slice(0, 3).join(', ')}`);
         break;
       }
-      const again = await this.model!.update(fresh.map((folder) => ({ folder, name: null })), true);
+      // A look at a folder walks what is below it: folders below another fresh one need none of their own.
+      const again = await this.model!.update(outermost(fresh).map((folder) => ({ folder, name: null })), true);
       if (again === FULL) return FULL;
       splices.push(...again.splices);
       arrived.push(...again.arrived);
@@ -716,6 +717,16 @@ function namesOf(splices: readonly Splice[]): ServedDiff {
     splices.flatMap((s) => s.removed),
     splices.flatMap((s) => s.inserted),
   );
+}
+
+/** The folders not below another of them. */
+export function outermost(folders: readonly string[]): string[] {
+  const all = new Set(folders);
+  const below = (f: string): boolean => {
+    for (let up = dirname(f); up !== f; f = up, up = dirname(up)) if (all.has(up)) return true;
+    return false;
+  };
+  return [...all].filter((f) => !below(f));
 }
 
 /** Repositories (by path) in `after` that `before` did not have. */
