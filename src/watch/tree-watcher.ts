@@ -58,9 +58,15 @@ export class TreeWatcher {
     }
     const fresh: string[] = [];
     for (const folder of added) {
-      this.watches.get(folder)?.close();
+      // The new watch before the old one closes: on the same folder the kernel keeps its watch
+      // throughout (inotify has one per inode), so no event falls between the two.
+      const old = this.watches.get(folder);
       this.watches.delete(folder);
-      if (this.watch(folder)) fresh.push(folder);
+      try {
+        if (this.watch(folder)) fresh.push(folder);
+      } finally {
+        old?.close();
+      }
     }
     return fresh;
   }
