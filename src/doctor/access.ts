@@ -6,9 +6,10 @@
  * (a folder's search bit on the way, then the file's own bit); root may do all
  * but run a file no one may run.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { groupId, userGroups, userId } from '../util/accounts.js';
+import { readUnit, unitList, unitValue, type UnitFile } from '../util/unit-file.js';
 
 export interface Identity {
   readonly name: string;
@@ -34,12 +35,14 @@ export function daemonIdentity(user: string | undefined, unitFile: string): Iden
     const who = userIdentity(user, '--user');
     if (who !== undefined) return who;
   }
-  const unit = unitSettings(unitFile);
-  if (unit.User !== undefined) {
-    const groups = [...(unit.Group === undefined ? [] : [unit.Group]), ...(unit.SupplementaryGroups?.split(/\s+/) ?? [])];
-    const who = userIdentity(unit.User, unitFile, groups);
+  const unit = installedUnit(unitFile);
+  const unitUser = unitValue(unit, 'Service', 'User');
+  if (unitUser !== undefined) {
+    const group = unitValue(unit, 'Service', 'Group');
+    const groups = [...(group === undefined ? [] : [group]), ...unitList(unit, 'Service', 'SupplementaryGroups')];
+    const who = userIdentity(unitUser, unitFile, groups);
     // systemd runs the service with Group= and SupplementaryGroups= only, not the user's other groups.
-    if (who !== undefined) return unit.Group === undefined ? who : { ...who, gids: groupIds(groups) };
+    if (who !== undefined) return group === undefined ? who : { ...who, gids: groupIds(groups) };
   }
   return { name: process.env.USER ?? String(process.getuid?.() ?? ''), uid: process.getuid?.() ?? 0, gids: process.getgroups?.() ?? [], from: 'this process' };
 }
@@ -48,31 +51,13 @@ function groupIds(names: readonly string[]): number[] {
   return names.map(groupId).filter((id): id is number => id !== undefined);
 }
 
-/** The last value of each [Service] key in the unit and its drop-ins (NAME.service.d/*.conf). */
-function unitSettings(unitFile: string): Record<string, string> {
-  const values: Record<string, string> = {};
-  const files = [unitFile];
+/** The installed unit with its drop-ins; none where it cannot be read as systemd would. */
+function installedUnit(unitFile: string): UnitFile {
   try {
-    files.push(...readdirSync(`${unitFile}.d`).filter((f) => f.endsWith('.conf')).sort().map((f) => `${unitFile}.d/${f}`));
+    return readUnit(unitFile);
   } catch {
-    // no drop-ins
+    return new Map();
   }
-  for (const file of files) {
-    let section = '';
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n')) {
-      const header = /^\s*\[(.+)\]\s*$/.exec(line);
-      if (header !== null) section = header[1]!;
-      const kv = /^\s*(\w+)\s*=\s*(.*?)\s*$/.exec(line);
-      if (kv !== null && section === 'Service') values[kv[1]!] = kv[2]!;
-    }
-  }
-  return values;
 }
 
 export type Access = 'read' | 'write' | 'search';

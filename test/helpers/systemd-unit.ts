@@ -1,6 +1,5 @@
 /**
- * A systemd service unit read the way systemd reads it (sections, `Key=Value`,
- * comments, an empty value resetting a list), and turned into what a test can
+ * A systemd service unit (read by src/util/unit-file.ts) turned into what a test can
  * do without systemd: the command line, user, groups, umask, privileges,
  * environment and state folder that systemd would give the service. What
  * needs systemd's own machinery (mount namespaces, seccomp, cgroups,
@@ -11,42 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { withUmask } from './run.js';
 import { gidOf } from './users.js';
 
-export type UnitFile = ReadonlyMap<string, ReadonlyArray<readonly [string, string]>>;
-
-export function parseUnit(text: string): UnitFile {
-  const sections = new Map<string, Array<[string, string]>>();
-  let current: Array<[string, string]> | undefined;
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    const section = /^\[(.+)\]$/.exec(line);
-    if (section) {
-      current = sections.get(section[1]!) ?? [];
-      sections.set(section[1]!, current);
-      continue;
-    }
-    const eq = line.indexOf('=');
-    if (current === undefined || eq < 0) throw new Error(`not a unit file line: ${raw}`);
-    current.push([line.slice(0, eq).trim(), line.slice(eq + 1).trim()]);
-  }
-  return sections;
-}
-
-/** The last value of `key` in `section` (systemd: a later assignment wins). */
-export function unitValue(unit: UnitFile, section: string, key: string): string | undefined {
-  return unit.get(section)?.filter(([k]) => k === key).at(-1)?.[1];
-}
-
-/** Every value of a list `key` (systemd: an empty assignment resets the list). */
-export function unitList(unit: UnitFile, section: string, key: string): string[] {
-  const out: string[] = [];
-  for (const [k, v] of unit.get(section) ?? []) {
-    if (k !== key) continue;
-    if (v === '') out.length = 0;
-    else out.push(...v.split(/\s+/));
-  }
-  return out;
-}
+export { parseUnit, unitList, unitValue, type UnitFile } from '../../src/util/unit-file.js';
+import { unitList, unitValue, type UnitFile } from '../../src/util/unit-file.js';
 
 /** [Service] keys this module turns into the process it starts. */
 const APPLIED = new Set([
