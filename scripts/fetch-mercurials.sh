@@ -18,7 +18,6 @@ cd "$(dirname "$0")/.."
 # Debian package versions, pinned so that every machine tests the same code;
 # test/helpers/mercurials.ts names the same ones.
 declare -A SUITE_OF=([7.0.1-2]=trixie [7.2.4-2]=sid)
-MIRROR=http://deb.debian.org/debian
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 DEST=.cache/mercurials
 
@@ -28,6 +27,8 @@ for version in "${!SUITE_OF[@]}"; do
 done
 ((${#missing[@]})) || exit 0
 
+# The archive this machine's apt already uses (never a host written here).
+MIRROR=$(scripts/debian-archive.sh)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # apt downloads as the unprivileged _apt user when run as root: it must be able to write there.
@@ -41,13 +42,13 @@ apt=(apt-get -q
   -o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
   -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o Acquire::Languages=none)
 
-echo "fetching mercurial-common ${missing[*]} from $MIRROR"
+echo "fetching mercurial-common ${missing[*]} from $MIRROR (the archive apt's sources name)"
 "${apt[@]}" update >/dev/null
 for version in "${missing[@]}"; do
   suite=${SUITE_OF[$version]}
   if ! (cd "$work/debs" && "${apt[@]}" download "mercurial-common=$version" >/dev/null); then
     echo "fetch-mercurials: Debian $suite no longer has mercurial-common $version." >&2
-    echo "  Pin the version it has now (https://tracker.debian.org/pkg/mercurial) here and in" >&2
+    echo "  Pin the version it has now (Debian's package tracker lists it) here and in" >&2
     echo "  test/helpers/mercurials.ts." >&2
     exit 1
   fi
