@@ -88,6 +88,8 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         self._counts = {}
         # {path: stamp} of hgweb.config and its %includes when their settings were read; None: not read here yet.
         self._settings_stamps = None
+        # The last problem said in the error log, until things are well again.
+        self._said = None
         # The list is known before hgwebdir's first refresh, so that starting does not walk either.
         self._check_published()
         super().__init__(conf)
@@ -193,21 +195,31 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
 
     def _check_published(self):
         """Takes what the daemon published since the last look: a new snapshot (read whole), then
-        the journal's new complete lines (each applied in time that follows the change)."""
+        the journal's new complete lines (each applied in time that follows the change). Nothing is
+        recorded before the read it stands for succeeded: a read that failed (EIO, ESTALE, EMFILE,
+        no memory, a file read short) is tried again on the next request."""
         stamp = _stamp(self._published)
         if stamp != self._stamp:
+            if not self._take_snapshot(stamp):
+                return
             self._stamp = stamp
-            self._take_snapshot(stamp)
         if self._generation is not None:
             self._take_journal()
 
     def _take_snapshot(self, stamp):
+        """Reads the snapshot whole; False when the next request must try again."""
         if stamp[0] == 'unreadable':
-            return self._say('cannot read %s (%s)' % (self._published, os.strerror(stamp[1])))
+            self._say('cannot read %s (%s)' % (self._published, os.strerror(stamp[1])))
+            return False
         try:
             generation, repos = _read_published(self._published)
-        except Exception as e:  # a damaged file must never fail a request
-            return self._say('ignoring %s: %s' % (self._published, e))
+        except (OSError, MemoryError, _ReadShort) as e:
+            self._say('cannot read %s (%s); trying again with the next request' % (self._published, e))
+            return False
+        except Exception as e:  # a damaged file must never fail a request; read again once it changes
+            self._say('ignoring %s: %s' % (self._published, e))
+            return True
+        self._said = None
         self._generation = generation
         self._journal.restart()
         self._counts = {}
@@ -217,6 +229,7 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         # 100,000 names costs milliseconds).
         self._by_name = dict(repos)
         self._use(repos)
+        return True
 
     def _use(self, repos):
         if self._repos is not None:
@@ -227,36 +240,59 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         self._repos = repos
 
     def _take_journal(self):
+        """Applies the journal's new lines, each whole or not at all, each only where it follows the
+        line before and applies to a list of the length this process holds. A line that cannot be
+        read (torn, damaged) is read again with the next request, and what came before it is kept;
+        a line that does not apply means this process went wrong: it reads the snapshot again."""
+        journal = self._journal
         try:
-            lines = self._journal.new_lines()
+            lines = journal.new_lines()
         except OSError:
             return  # none yet, or being replaced: the next look takes it
         repos = None
         touched = {}
-        for line in lines:
+        for line, end in lines:
             try:
                 entry = json.loads(line)
                 if 'generation' in entry:
                     # A journal of another snapshot: its snapshot is read first (the daemon writes it first).
-                    self._journal.applies = entry['generation'] == self._generation
+                    journal.applies = entry['generation'] == self._generation
+                    journal.taken(end, 0)
                     continue
-                if not self._journal.applies:
+                if not journal.applies:
+                    journal.taken(end, journal.n)
                     continue
-                if repos is None:
-                    repos = list(self._repos)
-                for at, removed, inserted in entry['splices']:
-                    new = [(os.fsencode(n), os.fsencode(p)) for n, p in inserted]
-                    for name, _path in repos[at:at + removed]:
-                        self._counts[name] -= 1
-                        touched[name] = None
-                    for name, path in new:
-                        self._counts[name] = self._counts.get(name, 0) + 1
-                        touched[name] = path
-                    repos[at:at + removed] = new
-            except Exception as e:  # a damaged line: keep what was taken, until the next snapshot
-                self._journal.applies = False
-                self._say('ignoring the rest of %s: %s' % (self._journal.path, e))
+                n, size, splices = _journal_line(entry)
+            except Exception as e:  # a damaged line, or one read torn: keep what was taken, read it again next time
+                self._say('ignoring the rest of %s for now: %s' % (journal.path, e))
                 break
+            held = len(repos if repos is not None else self._repos)
+            if n != journal.n + 1 or size != held or not _fits(splices, held):
+                problem = ('line %d of %s does not apply here (it follows line %d of a list of %d; this process has taken %d lines, %d repositories)'
+                           % (n, journal.path, n - 1, size, journal.n, held))
+                if journal.fell_back != (self._generation, journal.n):
+                    # Read the snapshot again (and the journal from its start) with the next request.
+                    journal.fell_back = (self._generation, journal.n)
+                    self._say(problem + '; reading the list again')
+                    self._stamp = None
+                else:
+                    self._say(problem + '; the snapshot read again says the same: waiting for the next one')
+                break
+            if repos is None:
+                repos = list(self._repos)
+            for at, removed, inserted in splices:
+                new = [(os.fsencode(n), os.fsencode(p)) for n, p in inserted]
+                for name, _path in repos[at:at + removed]:
+                    self._counts[name] -= 1
+                    touched[name] = None
+                for name, path in new:
+                    self._counts[name] = self._counts.get(name, 0) + 1
+                    touched[name] = path
+                repos[at:at + removed] = new
+            journal.taken(end, n)
+        else:
+            if lines:
+                self._said = None  # read to its end: whatever was said is over
         if repos is None:
             return
         for name, path in touched.items():
@@ -325,6 +361,10 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         self._settings_stamps = stamps
 
     def _say(self, problem):
+        # Said once while it lasts: a read tried again on every request would fill the error log.
+        if problem == self._said:
+            return
+        self._said = problem
         kept = 'keeping the last good list' if self._repos is not None else 'hgweb walks the disk itself'
         sys.stderr.write('hgreload: %s; %s\n' % (problem, kept))
 
@@ -371,11 +411,14 @@ def _gone(path):
 
 
 class _Journal:
-    """The complete lines a journal file gained since the last look. Opened, then stat-ed and read
-    by that descriptor (see _stamp); a file replaced (a new inode) is read from its start."""
+    """The complete lines a journal file gained since the last look, each taken (the offset moved
+    past it) only once it was applied. Opened, then stat-ed and read by that descriptor (see
+    _stamp); a file replaced (a new inode) is read from its start."""
 
     def __init__(self, path):
         self.path = path
+        # (generation, line) where a line that did not apply made the snapshot be read again.
+        self.fell_back = None
         self.restart()
 
     def restart(self):
@@ -383,21 +426,59 @@ class _Journal:
         self._offset = 0
         # Whether its lines apply to the snapshot taken (its first line says); None: not read yet.
         self.applies = None
+        # The number of the last change line applied.
+        self.n = 0
 
     def new_lines(self):
+        """[(line, the offset after it)] of the complete lines after the last one taken."""
         fd = os.open(self.path, os.O_RDONLY)
         try:
             st = os.fstat(fd)
             if st.st_ino != self._ino:
-                self._ino, self._offset, self.applies = st.st_ino, 0, None
+                self._ino, self._offset, self.applies, self.n = st.st_ino, 0, None, 0
             if st.st_size <= self._offset:
                 return []
             data = os.pread(fd, st.st_size - self._offset, self._offset)
         finally:
             os.close(fd)
-        end = data.rfind(b'\n') + 1  # a line still being written waits for the next look
-        self._offset += end
-        return data[:end].splitlines()
+        lines = []
+        start = 0
+        while True:
+            end = data.find(b'\n', start)
+            if end < 0:
+                break  # a line still being written waits for the next look
+            lines.append((data[start:end], self._offset + end + 1))
+            start = end + 1
+        return lines
+
+    def taken(self, offset, n):
+        self._offset = offset
+        self.n = n
+
+
+def _journal_line(entry):
+    """(n, size, splices) of a change line, or ValueError."""
+    n, size, splices = entry['n'], entry['size'], entry['splices']
+    if not (isinstance(n, int) and isinstance(size, int) and isinstance(splices, list)):
+        raise ValueError('not a change line of this hgreload (regenerate this script with `hgreload wsgi` after an upgrade)')
+    for splice in splices:
+        at, removed, inserted = splice
+        if not (isinstance(at, int) and isinstance(removed, int) and isinstance(inserted, list)):
+            raise ValueError('a splice is not [at, removed, [[name, path], ...]]')
+        for pair in inserted:
+            name, path = pair
+            if not (isinstance(name, str) and isinstance(path, str)):
+                raise ValueError('an inserted entry is not [name, path]')
+    return n, size, splices
+
+
+def _fits(splices, length):
+    """Whether each splice, in turn, lies within the list the ones before it leave."""
+    for at, removed, inserted in splices:
+        if at < 0 or removed < 0 or at + removed > length:
+            return False
+        length += len(inserted) - removed
+    return True
 
 
 def _stamp(path):
@@ -445,9 +526,17 @@ def _config_files(path):
     return files
 
 
+class _ReadShort(Exception):
+    """A file read shorter than its size: written or cut meanwhile (NFS), to be read again."""
+
+
 def _read_published(path):
     with open(path, 'rb') as f:
-        doc = json.loads(f.read().decode('utf-8'))
+        size = os.fstat(f.fileno()).st_size
+        data = f.read()
+    if len(data) != size:
+        raise _ReadShort('read %d of its %d bytes' % (len(data), size))
+    doc = json.loads(data.decode('utf-8'))
     if not isinstance(doc, dict) or doc.get('format') != 2 or not isinstance(doc.get('repos'), list):
         raise ValueError('not an hgreload list (format 2: regenerate this script with `hgreload wsgi` after an upgrade)')
     repos = []

@@ -32,8 +32,8 @@ npm install >"$work/install.log" 2>&1 || { tail -30 "$work/install.log"; fail "n
 echo "fresh-clone-check: npm test (log: $work/test.log)"
 status=0
 npm test >"$work/test.log" 2>&1 || status=$?
-# node's test runner closes with "ℹ fail N", "ℹ cancelled N", "ℹ skipped N" lines.
-count() { sed -n "s/^ℹ $1 \([0-9]*\)$/\1/p" "$work/test.log" | tail -1; }
+# node's test runner closes with "# fail N", "# cancelled N", "# skipped N" lines ("ℹ ..." on a terminal).
+count() { sed -n -E "s/^(#|ℹ) $1 ([0-9]+)$/\2/p" "$work/test.log" | tail -1; }
 tests=$(count tests) failed=$(count fail) cancelled=$(count cancelled) skipped=$(count skipped)
 echo "fresh-clone-check: npm test exited $status: ${tests:-?} tests, ${failed:-?} failed, ${cancelled:-?} cancelled, ${skipped:-?} skipped"
 [[ $status == 0 && $failed == 0 && $cancelled == 0 && $skipped == 0 && ${tests:-0} -gt 0 ]] || {

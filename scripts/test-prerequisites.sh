@@ -22,9 +22,15 @@ declare -A SHOWN_BY=(
   [bindfs]=/usr/bin/bindfs
   # promtool checks the metrics file the daemon writes and the README's alert rule.
   [prometheus]=/usr/bin/promtool
-  # scripts/fetch-mercurials.sh checks Debian's Release files with it.
+  # scripts/fetch-mercurials.sh and scripts/nspawn-root.sh check Debian's Release files with it.
   [debian-archive-keyring]=/usr/share/keyrings/debian-archive-keyring.gpg
+  # The real-systemd test makes a Debian 12 root (scripts/nspawn-root.sh) and boots it.
+  [debootstrap]=/usr/sbin/debootstrap
+  [systemd-container]=/usr/bin/systemd-nspawn
 )
+# Installed without what they recommend: systemd-container's libnss-mymachines would edit the
+# host's /etc/nsswitch.conf.
+declare -A BARE=([debootstrap]=1 [systemd-container]=1)
 
 need=()
 for package in "${!SHOWN_BY[@]}"; do
@@ -46,4 +52,10 @@ echo "installing the Debian packages the tests need: ${need[*]}"
 # Another apt at work (an unattended upgrade) holds the lock for a while: wait for it rather than fail.
 apt=(apt-get -q -o DPkg::Lock::Timeout=300)
 "${sudo[@]}" "${apt[@]}" update
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y "${need[@]}"
+install() { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y "$@"; }
+usual=() bare=()
+for package in "${need[@]}"; do
+  if [[ -n ${BARE[$package]:-} ]]; then bare+=("$package"); else usual+=("$package"); fi
+done
+((${#usual[@]} == 0)) || install "${usual[@]}"
+((${#bare[@]} == 0)) || install --no-install-recommends "${bare[@]}"

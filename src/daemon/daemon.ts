@@ -28,6 +28,7 @@ import { networkFileSystem } from '../discovery/network-fs.js';
 import { MountTable } from '../discovery/mount-table.js';
 import { FULL, ServedModel, type Hint, type ModelChange } from '../model/served-model.js';
 import type { Splice } from '../model/splice.js';
+import { changeBetween, compose, EMPTY_LIST, noChange, servedList, type ListChange, type ServedList } from '../model/served-list.js';
 import { Coalescer, realTimers, type Timers } from './coalescer.js';
 import { ForcedReloads } from './forced-reloads.js';
 import { Leadership } from './leadership.js';
@@ -38,10 +39,7 @@ import { tapErrors, type Logger } from './logger.js';
 import { DaemonMetrics } from './metrics.js';
 import { MetricsFile } from './metrics-file.js';
 import { diffServed, type ServedDiff } from './served-diff.js';
-import { digestAfter, digestOf, readState, writeState } from './state-file.js';
-
-/** What a reload replaces: the list before (a full walk), or the splices that made the list from one of digest `from`. */
-type ReloadChange = { readonly previous: readonly ServedRepo[] } | { readonly splices: readonly Splice[]; readonly from: string | undefined };
+import { readState, writeState } from './state-file.js';
 
 /** A burst that never goes quiet still reloads this often. */
 const MAX_WAIT_FACTOR = 10;
@@ -58,7 +56,6 @@ const NAMES_LOGGED = 20;
 const MAX_HINTS = 1000;
 /** Rounds of looking at folders just watched, for what came between their read and their watch. */
 const RECHECK_ROUNDS = 4;
-const NO_CHANGE: ModelChange = { splices: [], foldersRemoved: [], foldersAdded: [], arrived: [] };
 
 export interface Scheduler {
   readonly validate: (expression: string) => boolean;
@@ -150,8 +147,8 @@ export class Daemon {
   private readonly metricsFile: MetricsFile;
 
   private current: ServedState | undefined;
-  /** Digest of `current.repos`, kept in step with each change. */
-  private currentDigest: string | undefined;
+  /** The list the last cycle ended with (`current.repos`), published or not: the next cycle's change starts from it. */
+  private list: ServedList | undefined;
   /** What hgweb serves, kept current by folder events between full walks; undefined until a full walk that every root passed. */
   private model: ServedModel | undefined;
   /** Folder events waiting for the next cycle, and whether it must walk everything instead. */
@@ -164,7 +161,7 @@ export class Daemon {
    */
   private secondLooks: Hint[] = [];
   private secondLookTimer: unknown;
-  /** Digest of the list hgweb was last made to serve (from the state file on start). */
+  /** Digest (order-aware) of the list hgweb was last made to serve (from the state file on start); undefined: unknown. */
   private reloadedDigest: string | undefined;
   private lastReload: LastReload | null = null;
   private lastScan: Date | null = null;
@@ -436,6 +433,9 @@ export class Daemon {
       this.configError = err instanceof Error ? err.message : String(err);
       this.log.error({ err }, 'cannot use hgweb.config; keeping the last good list until it is fixed');
       this.reasons.clear();
+      // What asked for this walk (a change only a full walk can tell, a new hgweb.config) still asks: the model
+      // must not go on from events alone, the next cycle walks again.
+      this.fullWalk = true;
       return;
     }
     this.configError = null;
@@ -468,39 +468,37 @@ export class Daemon {
       return this.cycle(firstChange);
     }
     if (change.arrived.length > 0) this.lookAgain(change.arrived);
-    const repos = this.model!.repos;
-    this.current = { ...this.current!, repos };
+    this.current = { ...this.current!, repos: change.list.after.repos };
     this.lastScan = this.now();
-    const from = this.currentDigest!;
-    const inserted = change.splices.flatMap((s) => s.inserted);
-    await this.served(repos, digestAfter(from, change.splices), { splices: change.splices, from }, inserted, reasons, started, firstChange);
+    const inserted = change.list.splices.flatMap((s) => s.inserted);
+    // From the list the last cycle ended with: the model's list is that list, changed only by its updates.
+    await this.served(this.list === change.list.before ? change.list : changeBetween(this.list ?? EMPTY_LIST, change.list.after), inserted, reasons, started, firstChange);
   }
 
   /**
    * The end of every cycle: hooks for the repositories that arrived, and a
-   * reload when the list changed (or `touch` asked).
-   * @param arrived the repositories new in `repos` (all of them on a first scan or when every hook is checked)
+   * reload when the list changed, or hgweb was not made to serve it yet, or
+   * `touch` asked.
+   * @param change from the list the last cycle ended with to this cycle's
+   * @param arrived the repositories new in the list (all of them on a first scan or when every hook is checked)
    */
-  private async served(
-    repos: readonly ServedRepo[],
-    digest: string,
-    change: ReloadChange,
-    arrived: readonly ServedRepo[],
-    reasons: string[],
-    started: number,
-    firstChange: number | undefined,
-  ): Promise<void> {
+  private async served(change: ListChange, arrived: readonly ServedRepo[], reasons: string[], started: number, firstChange: number | undefined): Promise<void> {
+    if (change.before !== (this.list ?? EMPTY_LIST)) throw new Error('a cycle ended with a change that does not start from the last list');
+    const repos = change.after.repos;
     if (this.settings.hooks.auto) {
       // Not awaited: a clone at work or a busy lock must not hold the reload back.
       void this.hooks.arrived((this.checkAllHooks ? repos : arrived).map((r) => physicalAbsolute(r.path, this.deps.cwd)));
     }
     this.checkAllHooks = false;
-    this.currentDigest = digest;
-    if (!this.mustReload(digest)) {
+    // The first cycle's change starts from nothing known: only the digest of the last reload (state.json) tells.
+    const known = this.list !== undefined;
+    this.list = change.after;
+    const force = this.mustReload(change, known);
+    if (force === undefined) {
       this.log.debug({ reasons, repositories: repos.length }, 'served list unchanged; no reload');
       return;
     }
-    await this.reload(repos, digest, change, reasons, started, firstChange);
+    await this.reload(change, force, reasons, started, firstChange);
   }
 
   private lookAgain(arrived: readonly Hint[]): void {
@@ -521,8 +519,8 @@ export class Daemon {
    * and their watch, watching what that finds, until nothing is new; returns
    * `change` with what the looks found added.
    */
-  private async recheck(fresh: readonly string[], change: ModelChange = NO_CHANGE): Promise<ModelChange | typeof FULL> {
-    const splices: Splice[] = [...change.splices];
+  private async recheck(fresh: readonly string[], change: ModelChange): Promise<ModelChange | typeof FULL> {
+    let list = change.list;
     const arrived: Hint[] = [...change.arrived];
     for (let round = 0; fresh.length > 0; round++) {
       if (round === RECHECK_ROUNDS) {
@@ -533,11 +531,11 @@ export class Daemon {
       // A look at a folder walks what is below it: folders below another fresh one need none of their own.
       const again = await this.model!.update(outermost(fresh).map((folder) => ({ folder, name: null })), true);
       if (again === FULL) return FULL;
-      splices.push(...again.splices);
+      list = compose(list, again.list);
       arrived.push(...again.arrived);
       fresh = await this.watchFolders(again.foldersRemoved, again.foldersAdded);
     }
-    return { splices, foldersRemoved: [], foldersAdded: [], arrived };
+    return { list, foldersRemoved: [], foldersAdded: [], arrived };
   }
 
   private async apply(walked: ServedState & { mounts: MountTable }, firstChange?: number): Promise<void> {
@@ -549,7 +547,8 @@ export class Daemon {
     const { state: served, failures } = this.lastGood.apply(walked);
     // Events after a full walk that every root passed are applied in part; after a failed one, walked whole.
     this.model = failures.length === 0 ? ServedModel.of(served.results, { cwd: this.deps.cwd }, walked.mounts) : undefined;
-    let state = this.model === undefined ? served : { ...served, repos: this.model.repos };
+    let list = this.model?.list ?? servedList(served.repos);
+    let state: ServedState = { ...served, repos: list.repos };
     this.current = state;
     this.lastScan = this.now();
     this.reportRootFailures(failures);
@@ -557,44 +556,47 @@ export class Daemon {
     await this.configs.set([this.webconf, ...state.configFiles.map((f) => f.path)]);
     if (!firstScan && newFolders.length > 0) {
       // A repository made in a new folder between its walk and its watch would be missed: look once more.
-      const again = this.model === undefined ? FULL : await this.recheck(newFolders);
+      const again = this.model === undefined ? FULL : await this.recheck(newFolders, { list: noChange(list), foldersRemoved: [], foldersAdded: [], arrived: [] });
       if (again === FULL) this.changed(`new folders watched: ${newFolders.slice(0, 3).join(', ')}${newFolders.length > 3 ? ', ...' : ''}`);
-      else state = this.current = { ...state, repos: this.model!.repos };
+      else {
+        list = again.list.after;
+        state = this.current = { ...state, repos: list.repos };
+      }
     }
     const arrived = firstScan ? state.repos : newRepositories(previous, state.repos);
-    await this.served(state.repos, digestOf(state.repos), { previous }, arrived, reasons, started, firstChange);
+    await this.served(changeBetween(this.list ?? EMPTY_LIST, list), arrived, reasons, started, firstChange);
   }
 
-  /** Whether the list hgweb serves must be replaced: it changed, or `hgreload touch` asked (no sooner than ForcedReloads allows). */
-  private mustReload(digest: string): boolean {
-    const changed = digest !== this.reloadedDigest;
+  /**
+   * Whether hgweb must be reloaded: the list changed, or hgweb was not made to
+   * serve it yet (a failed reload, a start that found another list than the
+   * last one reloaded, a takeover), or `hgreload touch` asked (no sooner than
+   * ForcedReloads allows). undefined: no reload; else whether it is forced.
+   */
+  private mustReload(change: ListChange, fromKnownList: boolean): boolean | undefined {
+    const changed = (fromKnownList && change.splices.length > 0) || change.after.digest !== this.reloadedDigest;
     // A forced reload too soon after the last one waits (ForcedReloads wakes a cycle for it); a changed list satisfies it.
     const force = this.forceReload && (changed || this.forced.take());
     if (force || changed) this.forceReload = false;
     if (force && changed) this.forced.reloaded();
-    return force || changed;
+    return force || changed ? force : undefined;
   }
 
-  /** @param change the list before, or the splices that made `repos` from the list last reloaded */
-  private async reload(
-    repos: readonly ServedRepo[],
-    digest: string,
-    change: ReloadChange,
-    reasons: string[],
-    started: number,
-    firstChange: number | undefined,
-  ): Promise<void> {
+  /** @param force the whole list, not only the change (`hgreload touch`) */
+  private async reload(change: ListChange, force: boolean, reasons: string[], started: number, firstChange: number | undefined): Promise<void> {
+    const repos = change.after.repos;
+    const digest = change.after.digest;
     if (this.leadership !== undefined && !(await this.leadership.confirm())) {
       // A standby: the leader publishes; this one is ready to take over with the same list.
       this.log.debug({ reasons, leader: this.leadership.leaderName }, 'standby: not publishing');
       return;
     }
-    const { added, removed } = 'splices' in change ? namesOf(change.splices) : diffServed(change.previous, repos);
+    const { added, removed } = namesOf(change.splices);
     const at = this.now();
     let result: string;
     let ok = true;
     try {
-      result = await this.reloader.reload(repos, digest, 'splices' in change ? change : undefined);
+      result = await this.reloader.reload(change, force);
     } catch (err) {
       ok = false;
       result = err instanceof Error ? err.message : String(err);

@@ -78,7 +78,7 @@ export interface Discovery {
   /** Each root's part, in hgweb's order. */
   readonly results: RootResult[];
   /** What hgweb serves; with `errors`, what it would serve once they are fixed. */
-  readonly repos: ServedRepo[];
+  readonly repos: readonly ServedRepo[];
   readonly errors: RootError[];
   /** Resolved folders where a new repository would appear (see WalkResult), each once. */
   readonly folders: string[];

@@ -37,13 +37,15 @@ export const REWALK = 'rewalk';
 
 export class RootModel {
   private readonly folders: Set<string>;
+  /** While a change is tried (begin): how to undo what it did so far. */
+  private undo: Array<() => void> | undefined;
   /** The length of the top's path with its slash: a repository's path less this is its place in the walk. */
   private readonly cut: number;
 
   private constructor(
     readonly root: WalkedRoot,
-    /** hgweb's list for this root, in its order. */
-    readonly repos: ServedRepo[],
+    /** hgweb's list for this root, in its order (replaced by a change, never changed in place). */
+    private list: readonly ServedRepo[],
     folders: readonly string[],
     /** The top, resolved; undefined where changes cannot be applied in part. */
     private readonly canonical: string | undefined,
@@ -60,6 +62,41 @@ export class RootModel {
   static of(root: WalkedRoot, walked: { repos: ServedRepo[]; folders: readonly string[]; links: boolean; canonical: string }, options: WalkOptions): RootModel {
     const inPart = !walked.links && !options.mounts.pointsBelow(walked.canonical);
     return new RootModel(root, walked.repos, walked.folders, inPart ? walked.canonical : undefined, options, inPart ? identityOf(walked.canonical) : undefined);
+  }
+
+  get repos(): readonly ServedRepo[] {
+    return this.list;
+  }
+
+  /** Starts a change that `rollback` undoes whole, or `commit` keeps. */
+  begin(): void {
+    this.undo ??= [];
+  }
+
+  rollback(): void {
+    const undo = this.undo ?? [];
+    this.undo = undefined;
+    for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+  }
+
+  commit(): void {
+    this.undo = undefined;
+  }
+
+  private setRepos(repos: readonly ServedRepo[]): void {
+    const old = this.list;
+    this.undo?.push(() => (this.list = old));
+    this.list = repos;
+  }
+
+  private dropFolder(folder: string): void {
+    if (this.folders.delete(folder)) this.undo?.push(() => this.folders.add(folder));
+  }
+
+  private addFolder(folder: string): void {
+    if (this.folders.has(folder)) return;
+    this.folders.add(folder);
+    this.undo?.push(() => this.folders.delete(folder));
   }
 
   /** The model's top, resolved, or undefined when it is only walked whole. */
@@ -97,11 +134,15 @@ export class RootModel {
     if (walked.links) return REWALK;
     const [start, end] = runWithin(this.repos, this.keyOf, walkKey(rel));
     const splice = minimalSplice(this.repos, start, end, nameRepos(this.root, walked.repos));
-    if (splice !== undefined) applySplice(this.repos, splice);
+    if (splice !== undefined) {
+      const repos = this.repos.slice();
+      applySplice(repos, splice);
+      this.setRepos(repos);
+    }
     // Only a walked folder holds watched folders (a `*` walk stops at a repository, unwatched).
     const before = this.folders.has(target) ? this.foldersWithin(target) : [];
-    for (const f of before) this.folders.delete(f);
-    for (const f of walked.folders) this.folders.add(f);
+    for (const f of before) this.dropFolder(f);
+    for (const f of walked.folders) this.addFolder(f);
     const arrived = (splice?.inserted ?? []).flatMap((r) => {
       const at = r.path.length < this.cut ? '' : r.path.slice(this.cut);
       if (at === '' || walkKey(at).at(-1) === '') return []; // the top, or a patch queue

@@ -17,7 +17,8 @@ import { nameRepos, recurses, walkOptions, type DiscoverOptions, type RootResult
 import { physicalAbsolute } from '../config/paths.js';
 import { walkRepos, WalkFailure } from '../discovery/walk-repos.js';
 import { RootModel, REWALK, sameFolder, type RootChange } from './root-model.js';
-import { applySplice, shifted, type Splice } from './splice.js';
+import { shifted, type Splice } from './splice.js';
+import { applyChange, servedList, type ListChange, type ServedList } from './served-list.js';
 
 /** Something changed in a watched folder: `name` in it, or (null) anything. */
 export interface Hint {
@@ -26,8 +27,8 @@ export interface Hint {
 }
 
 export interface ModelChange {
-  /** In the order they apply to the whole list. */
-  readonly splices: readonly Splice[];
+  /** The list before and after, and the splices between them (in the order they apply to the whole list). */
+  readonly list: ListChange;
   readonly foldersRemoved: readonly string[];
   readonly foldersAdded: readonly string[];
   /** See RootChange.arrived. */
@@ -42,8 +43,8 @@ type Part = RootModel | { readonly repos: readonly ServedRepo[] };
 export class ServedModel {
   private constructor(
     private readonly parts: Part[],
-    /** The whole list, in hgweb's order (kept in step with the parts). */
-    readonly repos: ServedRepo[],
+    /** The whole list, in hgweb's order: the parts' lists one after another. */
+    private current: ServedList,
     private readonly options: DiscoverOptions,
     private readonly mounts: MountTable,
   ) {}
@@ -55,7 +56,12 @@ export class ServedModel {
       if ('error' in r) return undefined;
       parts.push(r.root.kind === 'plain' ? { repos: r.repos } : RootModel.of(r.root, r, walkOptions(r.root, options, mounts)));
     }
-    return new ServedModel(parts, parts.flatMap((p) => p.repos), options, mounts);
+    return new ServedModel(parts, servedList(parts.flatMap((p) => p.repos)), options, mounts);
+  }
+
+  /** The list now (a value: a later update makes another). */
+  get list(): ServedList {
+    return this.current;
   }
 
   /** The folders to watch, each once. */
@@ -71,11 +77,47 @@ export class ServedModel {
   }
 
   /**
-   * Applies the hints in order. `recheck`: the hints are folders just watched
-   * (see RootModel.change). FULL when only a full walk can tell; the model is
-   * then out of step and must be built again from that walk.
+   * Applies the hints in order, all or nothing: FULL (only a full walk can
+   * tell) or a thrown error leave the model exactly as it was. `recheck`: the
+   * hints are folders just watched (see RootModel.change).
    */
   async update(hints: readonly Hint[], recheck = false): Promise<ModelChange | typeof FULL> {
+    const parts = this.parts.slice();
+    const begun: RootModel[] = [];
+    const undo = (): void => {
+      for (const part of begun) part.rollback();
+      this.parts.splice(0, this.parts.length, ...parts);
+    };
+    let found: Omit<ModelChange, 'list'> & { splices: Splice[] } | typeof FULL;
+    try {
+      found = await this.apply(hints, recheck, (part) => {
+        part.begin();
+        begun.push(part);
+      });
+    } catch (err) {
+      undo();
+      if (err instanceof WalkFailure) return FULL;
+      throw err;
+    }
+    if (found === FULL) {
+      undo();
+      return FULL;
+    }
+    let list: ListChange;
+    try {
+      list = applyChange(this.current, found.splices);
+    } catch (err) {
+      undo();
+      throw err;
+    }
+    for (const part of begun) part.commit();
+    this.current = list.after;
+    const { splices: _, ...rest } = found;
+    return { list, ...rest };
+  }
+
+  /** update's work, on the parts in place; `begin` is called for each root before its first change. */
+  private async apply(hints: readonly Hint[], recheck: boolean, begin: (part: RootModel) => void): Promise<(Omit<ModelChange, 'list'> & { splices: Splice[] }) | typeof FULL> {
     const splices: Splice[] = [];
     const foldersRemoved: string[] = [];
     const foldersAdded: string[] = [];
@@ -83,37 +125,29 @@ export class ServedModel {
     const checked = new Set<number>();
     // A root walked whole in this update saw what every hint (all came before it) could tell.
     const rewalked = new Set<number>();
-    try {
-      for (const hint of hints) {
-        for (let i = 0; i < this.parts.length; i++) {
-          const part = this.parts[i]!;
-          if (!(part instanceof RootModel) || rewalked.has(i) || !part.owns(hint.folder)) continue;
-          // The top's own watch names the top when the top itself was removed (made again, maybe,
-          // with the inode just freed: only the full walk can tell).
-          if (hint.folder === part.top && hint.name === basename(hint.folder)) return FULL;
-          if (!checked.has(i)) {
-            checked.add(i);
-            if (!(await this.topUnmoved(part))) return FULL;
-          }
-          let change = await part.change(hint.folder, hint.name, recheck);
-          if (change === REWALK) {
-            rewalked.add(i);
-            change = await this.rewalk(i);
-          }
-          if (change === undefined) continue;
-          const offset = this.offset(i);
-          if (change.splice !== undefined) {
-            applySplice(this.repos, change.splice, offset);
-            splices.push(shifted(change.splice, offset));
-          }
-          foldersRemoved.push(...change.foldersRemoved);
-          foldersAdded.push(...change.foldersAdded);
-          arrived.push(...change.arrived);
+    for (const hint of hints) {
+      for (let i = 0; i < this.parts.length; i++) {
+        const part = this.parts[i]!;
+        if (!(part instanceof RootModel) || rewalked.has(i) || !part.owns(hint.folder)) continue;
+        // The top's own watch names the top when the top itself was removed (made again, maybe,
+        // with the inode just freed: only the full walk can tell).
+        if (hint.folder === part.top && hint.name === basename(hint.folder)) return FULL;
+        if (!checked.has(i)) {
+          checked.add(i);
+          if (!(await this.topUnmoved(part))) return FULL;
+          begin(part);
         }
+        let change = await part.change(hint.folder, hint.name, recheck);
+        if (change === REWALK) {
+          rewalked.add(i);
+          change = await this.rewalk(i);
+        }
+        if (change === undefined) continue;
+        if (change.splice !== undefined) splices.push(shifted(change.splice, this.offset(i)));
+        foldersRemoved.push(...change.foldersRemoved);
+        foldersAdded.push(...change.foldersAdded);
+        arrived.push(...change.arrived);
       }
-    } catch (err) {
-      if (err instanceof WalkFailure) return FULL;
-      throw err;
     }
     return { splices, foldersRemoved, foldersAdded, arrived };
   }

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { HgreloadError, strerror } from '../errors.js';
 import type { Settings } from '../config/settings.js';
 import type { ServedRepo } from '../discovery/served-repos.js';
-import type { Splice } from '../model/splice.js';
+import type { ListChange, ServedList } from '../model/served-list.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 export const PUBLISHED_FILE = 'served.json';
@@ -43,8 +43,15 @@ export interface Published {
   readonly repos: readonly ServedRepo[];
 }
 
-/** A journal line: the splices of one change, in order, as [at, how many removed, [[name, path], ...] inserted]. */
-export type JournalEntry = { readonly generation: string } | { readonly splices: ReadonlyArray<readonly [number, number, ReadonlyArray<readonly [string, string]>]> };
+/**
+ * A journal line. The first names the snapshot it follows; each after it is
+ * one change: its number (1, 2, ... after that first line) and the length of
+ * the list it applies to, so that a reader can check it holds that list,
+ * then the splices, in order, as [at, how many removed, [[name, path], ...] inserted].
+ */
+export type JournalEntry =
+  | { readonly generation: string }
+  | { readonly n: number; readonly size: number; readonly splices: ReadonlyArray<readonly [number, number, ReadonlyArray<readonly [string, string]>]> };
 
 /** Writes a snapshot of `repos` and an empty journal after it; returns the log line. */
 export async function publishList(folder: string, repos: readonly ServedRepo[], now: Date = new Date()): Promise<string> {
@@ -76,41 +83,46 @@ async function guarded(path: string, write: (path: string) => Promise<void>): Pr
   }
 }
 
-/** The digests of the list before and after a change's splices. */
-export interface ListChange {
-  readonly splices: readonly Splice[];
-  readonly from: string | undefined;
-}
-
 /**
- * The daemon's publisher: a change to the list it last wrote goes to the
+ * The daemon's publisher: a change to the very list it last wrote goes to the
  * journal; anything else (its first publish, a failed write before, a forced
  * reload, a journal grown large) writes a snapshot.
  */
 export class Publisher {
-  /** Digest of the list the files hold, when this publisher wrote them. */
-  private digest: string | undefined;
+  /** The list the files hold, when this publisher wrote them (undefined: not known). */
+  private holds: ServedList | undefined;
+  /** The number of the journal's last line. */
+  private lines = 0;
   private snapshotBytes = 0;
   private journalBytes = 0;
 
   constructor(private readonly folder: string) {}
 
-  async publish(repos: readonly ServedRepo[], digest: string, change?: ListChange): Promise<string> {
-    const appendable = change !== undefined && change.splices.length > 0 && change.from !== undefined && change.from === this.digest;
-    this.digest = undefined; // until this write is known to have landed
+  /** Makes the files hold `change.after`; `snapshot`: write it whole whatever it changed. */
+  async publish(change: ListChange, snapshot = false): Promise<string> {
+    const appendable = !snapshot && change.splices.length > 0 && change.before === this.holds;
+    this.holds = undefined; // until this write is known to have landed
     if (appendable && this.journalBytes < Math.max(JOURNAL_MIN_BYTES, this.snapshotBytes / 2)) {
-      const text = line({ splices: change.splices.map((s) => [s.at, s.removed.length, s.inserted.map((r) => [r.name, r.path] as const)] as const) });
+      const entry: JournalEntry = {
+        n: this.lines + 1,
+        size: change.before.repos.length,
+        splices: change.splices.map((s) => [s.at, s.removed.length, s.inserted.map((r) => [r.name, r.path] as const)] as const),
+      };
+      const text = line(entry);
       await guarded(join(this.folder, JOURNAL_FILE), (path) => appendFile(path, text));
+      this.lines++;
       this.journalBytes += text.length;
-      this.digest = digest;
+      this.holds = change.after;
       const added = change.splices.reduce((n, s) => n + s.inserted.length, 0);
       const removed = change.splices.reduce((n, s) => n + s.removed.length, 0);
       return `published a change (+${added} -${removed}) to ${join(this.folder, JOURNAL_FILE)}`;
     }
+    const { repos } = change.after;
     const { bytes } = await writeSnapshot(this.folder, repos, new Date());
     this.snapshotBytes = bytes;
     this.journalBytes = 0;
-    this.digest = digest;
+    this.lines = 0;
+    this.holds = change.after;
     return `published ${repos.length} repositories to ${join(this.folder, PUBLISHED_FILE)}`;
   }
 }

@@ -5,8 +5,8 @@
  */
 import { HgreloadError } from '../errors.js';
 import type { Settings } from '../config/settings.js';
-import type { ServedRepo } from '../discovery/served-repos.js';
-import { publishFolder, publishList, Publisher, type ListChange } from './publish.js';
+import type { ListChange } from '../model/served-list.js';
+import { publishFolder, Publisher } from './publish.js';
 import { runCommand } from './run-command.js';
 import { checkSignalName, signalFromPidfile } from './send-signal.js';
 import { splitArgv } from './split-argv.js';
@@ -15,11 +15,11 @@ import { touchScript } from './touch.js';
 export interface Reloader {
   readonly method: Settings['reload']['method'];
   /**
-   * Makes hgweb serve `repos` (whose digest is `digest`; `change`: the splices
-   * that made it from the list of digest `change.from`). Resolves to a line
-   * for the log, rejects with an HgreloadError.
+   * Makes hgweb serve `change.after` (`whole`: as a whole, whatever hgweb was
+   * last made to serve). Resolves to a line for the log, rejects with an
+   * HgreloadError.
    */
-  readonly reload: (repos: readonly ServedRepo[], digest?: string, change?: ListChange) => Promise<string>;
+  readonly reload: (change: ListChange, whole?: boolean) => Promise<string>;
 }
 
 /** Long enough for `apachectl -k graceful`, short enough that a hung command does not stall reloads for long. */
@@ -52,7 +52,7 @@ export function createReloader(settings: Settings, commandTimeoutMs = COMMAND_TI
     }
     case 'publish': {
       const publisher = new Publisher(publishFolder(settings));
-      return { method, reload: (repos, digest, change) => (digest === undefined ? publishList(publishFolder(settings), repos) : publisher.publish(repos, digest, change)) };
+      return { method, reload: (change, whole) => publisher.publish(change, whole) };
     }
   }
 }

@@ -1,50 +1,131 @@
 /**
  * Watches hgweb.config and its %include files, including includes that do not
  * exist yet (Mercurial skips them; creating one changes the served list).
- * chokidar earns its place here: editors save by writing a new file and
- * renaming it over the old one, and chokidar follows a watched file through
- * that and through its creation and removal. There are only a few such files,
- * so its memory cost (see tree-watcher.ts) does not matter.
+ *
+ * Through the folders that hold them, with `fs.watch` (inotify) on each
+ * folder: a folder's watch stays while editors and configuration tools save by
+ * writing a new file and renaming it over the old one, and it reports every
+ * save, each by name. chokidar, used here before, watches the file itself and
+ * must follow it from inode to inode: it lets through one change per file per
+ * 50 ms, and after three saves in quick succession it lost the file for good
+ * (every later save unseen until a restart, in 20 of 20 tries here), so the
+ * daemon served an old hgweb.config's list without a word.
+ *
+ * A file whose folder does not exist yet is watched through the nearest
+ * folder above it that does; a symlinked file through the folder of its
+ * target too. Any event that may concern a file sets the watches again (a
+ * few files: a few folders) and is told.
  */
-import { watch, type FSWatcher } from 'chokidar';
+import { existsSync, realpathSync, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 
 export interface ConfigWatcherOptions {
   readonly onChange: (file: string) => void;
   readonly onError: (err: Error) => void;
-  readonly watchFn?: typeof watch;
+  readonly watch?: typeof fsWatch;
 }
 
 export class ConfigWatcher {
-  private readonly watcher: FSWatcher;
-  private files = new Set<string>();
-  private readonly ready: Promise<void>;
-  private closing: Promise<void> | undefined;
+  private files: string[] = [];
+  /** Watched folder -> its watch, and the names in it that concern a file (with the file each stands for). */
+  private readonly watches = new Map<string, { watch: FSWatcher; names: Map<string, string> }>();
+  private readonly watchFn: typeof fsWatch;
+  private closed = false;
 
-  constructor(options: ConfigWatcherOptions) {
-    this.watcher = (options.watchFn ?? watch)([], { ignoreInitial: true, persistent: true, atomic: true });
-    this.ready = new Promise((resolve) => this.watcher.once('ready', () => resolve()));
-    for (const event of ['add', 'change', 'unlink'] as const) this.watcher.on(event, (path: string) => options.onChange(path));
-    this.watcher.on('error', (err) => options.onError(err as Error));
+  constructor(private readonly options: ConfigWatcherOptions) {
+    this.watchFn = options.watch ?? fsWatch;
   }
 
-  /** Watches exactly `files` from now on; resolves once chokidar has set up the watches it started with. */
+  /** Watches exactly `files` from now on; every watch is in place when it resolves. */
   async set(files: Iterable<string>): Promise<void> {
-    const wanted = new Set(files);
-    const removed = [...this.files].filter((f) => !wanted.has(f));
-    const added = [...wanted].filter((f) => !this.files.has(f));
-    if (removed.length > 0) this.watcher.unwatch(removed);
-    if (added.length > 0) this.watcher.add(added);
-    this.files = wanted;
-    await this.ready;
+    this.files = [...new Set(files)];
+    this.rewatch();
   }
 
   get count(): number {
-    return this.files.size;
+    return this.files.length;
   }
 
-  /** Idempotent: a second call returns the same promise. */
+  /** Idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.watcher.close();
-    return this.closing;
+    this.closed = true;
+    for (const { watch } of this.watches.values()) watch.close();
+    this.watches.clear();
+    return Promise.resolve();
+  }
+
+  /** The folders to watch for the files now, and the names in each that concern them. */
+  private wanted(): Map<string, Map<string, string>> {
+    const wanted = new Map<string, Map<string, string>>();
+    const want = (folder: string, name: string, file: string): void => {
+      let names = wanted.get(folder);
+      if (names === undefined) wanted.set(folder, (names = new Map()));
+      if (!names.has(name)) names.set(name, file);
+    };
+    for (const file of this.files) {
+      // The file's folder, or the nearest one above it that exists (for the name of the next folder down).
+      let below = file;
+      let folder = dirname(file);
+      while (!existsSync(folder) && dirname(folder) !== folder) {
+        below = folder;
+        folder = dirname(folder);
+      }
+      want(folder, basename(below), file);
+      // A symlinked file changes where its target is saved.
+      try {
+        const target = realpathSync(file);
+        if (target !== file) want(dirname(target), basename(target), file);
+      } catch {
+        // missing (or a dangling link): its own folder's watch sees it made
+      }
+    }
+    return wanted;
+  }
+
+  private rewatch(): void {
+    if (this.closed) return;
+    const wanted = this.wanted();
+    for (const [folder, { watch }] of this.watches) {
+      if (wanted.has(folder)) continue;
+      watch.close();
+      this.watches.delete(folder);
+    }
+    for (const [folder, names] of wanted) {
+      const watched = this.watches.get(folder);
+      if (watched !== undefined) {
+        watched.names.clear();
+        for (const [name, file] of names) watched.names.set(name, file);
+        continue;
+      }
+      try {
+        const watch = this.watchFn(folder, { persistent: true }, (_event, name) => this.event(folder, name === null ? null : String(name)));
+        // The folder removed (or unmounted): watched again from above.
+        watch.on('error', () => this.lost(folder));
+        this.watches.set(folder, { watch, names });
+      } catch (err) {
+        this.options.onError(err as Error);
+      }
+    }
+  }
+
+  private event(folder: string, name: string | null): void {
+    const watched = this.watches.get(folder);
+    if (watched === undefined || this.closed) return;
+    const file = name === null ? [...watched.names.values()][0] : watched.names.get(name);
+    // The watched folder itself removed or renamed: its watch names it, and it must be watched again from above.
+    if (name === basename(folder) && !existsSync(folder)) return this.lost(folder);
+    if (file === undefined) return;
+    this.rewatch();
+    this.options.onChange(file);
+  }
+
+  private lost(folder: string): void {
+    const watched = this.watches.get(folder);
+    if (watched === undefined || this.closed) return;
+    watched.watch.close();
+    this.watches.delete(folder);
+    this.rewatch();
+    const file = [...watched.names.values()][0];
+    if (file !== undefined) this.options.onChange(file);
   }
 }

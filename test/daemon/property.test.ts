@@ -16,7 +16,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { DaemonProcess, isReload } from '../helpers/daemon-process.js';
+import { DaemonProcess, isReload, type LogLine } from '../helpers/daemon-process.js';
 import { makeTempDir, runOracle } from '../helpers/run.js';
 import { random } from '../helpers/random.js';
 import { readPublished } from '../helpers/published.js';
@@ -119,6 +119,124 @@ describe(`the published list equals hgwebdir after random changes (property${lin
       await daemon.waitFor((l) => isReload(l) && readPublished(join(base, 'state')).some((r) => r.name === cookie), `the cookie of batch ${batch} (seed ${seed})`, { from });
       const published = readPublished(join(base, 'state'));
       const hgweb = runOracle(join(base, 'hgweb.config'), { cwd: base });
+      assert.ok('repos' in hgweb, `hgwebdir failed (seed ${seed}): ${JSON.stringify(hgweb)}`);
+      assert.deepEqual(published, hgweb.repos, `batch ${batch}, seed ${seed}; operations so far:\n${log.join('\n')}`);
+    }
+  });
+});
+
+/**
+ * hgweb.config edited among the folder changes: its lines reordered, the
+ * globs of one entry reversed while a name is in both roots (the same
+ * entries, in another order: only the order tells the lists apart), and the
+ * file broken in the middle of a burst, then mended. Each batch ends, as
+ * above, with the published list equal to hgwebdir's.
+ */
+describe('the published list equals hgwebdir after random changes with hgweb.config edited (property, config)', () => {
+  const dir = makeTempDir('hgreload-property-config-');
+  const base = dir.path;
+  let daemon: DaemonProcess | undefined;
+  after(async () => {
+    await daemon?.stop();
+    dir.remove();
+  });
+
+  it('over batches of random operations', async (t) => {
+    const seed = process.env.HGRELOAD_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.HGRELOAD_SEED);
+    t.diagnostic(`seed ${seed} (HGRELOAD_SEED=${seed} replays it)`);
+    const rnd = random(seed);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
+    const log: string[] = [];
+    const config = join(base, 'hgweb.config');
+    const folders = ['a', 'b', 'c'].map((f) => join(base, f));
+    // The same repository name in a and b: under `both`, the name is listed twice, in the order of the globs.
+    for (const f of folders) mkdirSync(join(f, 'r1/.hg'), { recursive: true });
+    mkdirSync(join(folders[0]!, 'r3/.hg'), { recursive: true });
+    // Each good hgweb.config written also serves gen/r from a folder of its own: the list that has it is
+    // the one made after that file was read (the barrier at the end of a batch).
+    let generation = 0;
+    const gen = (n: number): string => join(base, `gen-${n}`);
+    let lines: string[] = [];
+    /** The lines in another order, the globs of `both` maybe reversed: the same entries, another order. */
+    const reordered = (): string => {
+      const text = (): string => `[paths]\n${lines.join('\n')}\n`;
+      const was = text();
+      while (text() === was) {
+        lines = lines.sort(() => rnd() - 0.5).map((l) => (l.startsWith('both') ? `both = ${pick([`${folders[0]}/* ${folders[1]}/*`, `${folders[1]}/* ${folders[0]}/*`])}` : l));
+      }
+      return text();
+    };
+    const good = (): string => {
+      generation++;
+      mkdirSync(join(gen(generation), 'r/.hg'), { recursive: true });
+      lines = [`x = ${folders[0]}/*`, `y = ${folders[1]}/*`, `both = ${folders[0]}/* ${folders[1]}/*`, `z = ${folders[2]}/**`, `gen = ${gen(generation)}/*`];
+      return reordered();
+    };
+    const write = (text: string): void => {
+      writeFileSync(`${config}.new`, text);
+      renameSync(`${config}.new`, config);
+    };
+    const repoOps: Array<() => string> = [
+      () => {
+        const p = join(pick(folders), pick(['r1', 'r2', 'r3', 'r4']));
+        mkdirSync(join(p, '.hg'), { recursive: true });
+        return `repository ${p}`;
+      },
+      () => {
+        const p = join(pick(folders), pick(['r1', 'r2', 'r3', 'r4']));
+        rmSync(p, { recursive: true, force: true });
+        return `removed ${p}`;
+      },
+      () => {
+        const text = rnd() < 0.5 ? good() : reordered();
+        write(text);
+        return `hgweb.config: ${text.split('\n').slice(1).join(' | ')}`;
+      },
+    ];
+    const cycleFor = (l: LogLine): boolean => (isReload(l) || l.msg === 'served list unchanged; no reload') && (l.reasons as string[]).some((r) => r.startsWith('config '));
+
+    write(good());
+    writeFileSync(join(base, 'hgreload.ini'), 'webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\ndebounce = 30\n');
+    // At debug level the log says when a cycle left the list as it was: the barrier for an edit that changes only its order.
+    daemon = new DaemonProcess(['--log-level', 'debug', '-c', join(base, 'hgreload.ini')]);
+    await daemon.waitFor((l) => l.msg === 'ready', 'ready');
+
+    for (let batch = 0; batch < BATCHES; batch++) {
+      for (let i = 0; i < OPS_PER_BATCH / 2; i++) log.push(pick(repoOps)());
+      if (rnd() < 0.5) {
+        // Broken in the middle of the burst: changes come while the daemon cannot read it, then it is mended.
+        const from = daemon.mark;
+        write('[paths]\nbroken = \n  \n[unclosed\n');
+        log.push('hgweb.config broken');
+        await daemon.waitFor((l) => l.msg.startsWith('cannot use hgweb.config'), `the broken hgweb.config seen (seed ${seed})`, { from });
+        for (let i = 0; i < OPS_PER_BATCH / 2; i++) log.push(pick(repoOps.slice(0, 2))());
+        const text = good();
+        write(text);
+        log.push(`hgweb.config mended: ${text.split('\n').slice(1).join(' | ')}`);
+      } else {
+        for (let i = 0; i < OPS_PER_BATCH / 2; i++) log.push(pick(repoOps)());
+      }
+      // The barrier: an hgweb.config that serves a new gen/r, published once the daemon read it; then the
+      // same entries in another order (a cycle for it, whatever it did), then a repository made (its change
+      // applied to the list of that order).
+      let from = daemon.mark;
+      let text = good();
+      write(text);
+      log.push(`hgweb.config: ${text.split('\n').slice(1).join(' | ')}`);
+      const genRepo = join(gen(generation), 'r');
+      await daemon.waitFor((l) => isReload(l) && readPublished(join(base, 'state')).some((r) => r.path === genRepo), `the hgweb.config of batch ${batch} (seed ${seed})`, { from });
+      from = daemon.mark;
+      text = reordered();
+      write(text);
+      log.push(`hgweb.config reordered: ${text.split('\n').slice(1).join(' | ')}`);
+      await daemon.waitFor(cycleFor, `the cycle for the reordered hgweb.config of batch ${batch} (seed ${seed})`, { from });
+      from = daemon.mark;
+      const cookie = join(folders[2]!, `zz-cookie-${batch}`);
+      mkdirSync(join(cookie, '.hg'), { recursive: true });
+      log.push(`repository ${cookie}`);
+      await daemon.waitFor((l) => isReload(l) && readPublished(join(base, 'state')).some((r) => r.path === cookie), `the cookie of batch ${batch} (seed ${seed})`, { from });
+      const published = readPublished(join(base, 'state'));
+      const hgweb = runOracle(config, { cwd: base });
       assert.ok('repos' in hgweb, `hgwebdir failed (seed ${seed}): ${JSON.stringify(hgweb)}`);
       assert.deepEqual(published, hgweb.repos, `batch ${batch}, seed ${seed}; operations so far:\n${log.join('\n')}`);
     }

@@ -13,11 +13,19 @@ export function readPublished(folder: string): ServedRepo[] {
   const journal = join(folder, 'served.journal');
   if (!existsSync(journal)) return repos;
   let applies = false;
+  let n = 0;
   for (const line of readFileSync(journal, 'utf8').split('\n')) {
     if (line === '') continue;
-    const entry = JSON.parse(line) as { generation?: string; splices?: Array<[number, number, Array<[string, string]>]> };
-    if (entry.generation !== undefined) applies = entry.generation === snapshot.generation;
-    else if (applies) for (const [at, removed, inserted] of entry.splices!) repos.splice(at, removed, ...inserted.map(([name, path]) => ({ name, path })));
+    const entry = JSON.parse(line) as { generation?: string; n?: number; size?: number; splices?: Array<[number, number, Array<[string, string]>]> };
+    if (entry.generation !== undefined) {
+      applies = entry.generation === snapshot.generation;
+      continue;
+    }
+    if (!applies) continue;
+    // As the WSGI script checks: each line follows the one before and applies to a list of its size.
+    n++;
+    if (entry.n !== n || entry.size !== repos.length) throw new Error(`journal line ${JSON.stringify(entry.n)} (size ${entry.size}) does not follow line ${n - 1} on a list of ${repos.length}`);
+    for (const [at, removed, inserted] of entry.splices!) repos.splice(at, removed, ...inserted.map(([name, path]) => ({ name, path })));
   }
   return repos;
 }

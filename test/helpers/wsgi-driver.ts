@@ -103,6 +103,14 @@ export class WsgiDriver {
     return this.command({ about: true });
   }
 
+  /**
+   * The next `times` calls of Python's open() ('open') or os.open() ('os.open') on `path` fail
+   * with `errno`, or (with `renames`) first rename those files into place and then go on.
+   */
+  async fault(fault: { path: string; call: 'open' | 'os.open'; times?: number } & ({ errno: number } | { renames: ReadonlyArray<readonly [string, string]> })): Promise<void> {
+    await this.command({ fault: { times: 1, ...fault } });
+  }
+
   /** The names of script `app`'s instance attributes. */
   async attributes(app: number): Promise<string[]> {
     return (await this.command<{ attributes: string[] }>({ attributes: app })).attributes;

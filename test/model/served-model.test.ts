@@ -16,7 +16,7 @@ import { readMercurialConfig } from '../../src/config/hgrc-reader.js';
 import { HGWEB_REMAP } from '../../src/discovery/served-repos.js';
 import { MountTable } from '../../src/discovery/mount-table.js';
 import { FULL, ServedModel, type Hint } from '../../src/model/served-model.js';
-import { applySplice } from '../../src/model/splice.js';
+import { applyChange, compose, servedList } from '../../src/model/served-list.js';
 import { makeTempDir } from '../helpers/run.js';
 import { random } from '../helpers/random.js';
 
@@ -160,11 +160,11 @@ for (const variant of [
             watched = new Set(model.folders());
             continue;
           }
-          const before = [...model.repos];
+          const before = model.list;
           let change = await model.update(hints);
           if (change !== FULL && change.foldersAdded.length > 0) {
             const again = await model.update(change.foldersAdded.map((folder) => ({ folder, name: null })), true);
-            if (again !== FULL) change = { ...change, splices: [...change.splices, ...again.splices] };
+            if (again !== FULL) change = { ...change, list: compose(change.list, again.list) };
             else change = FULL;
           }
           const walked = await fullWalk(config, dir.path);
@@ -175,12 +175,14 @@ for (const variant of [
             watched = new Set(model.folders());
             continue;
           }
-          assert.deepEqual(model.repos, walked.repos, context);
+          assert.deepEqual(model.list.repos, walked.repos, context);
           watched = new Set(model.folders());
           assert.deepEqual(watched, new Set(walked.folders), `folders, ${context}`);
-          // The splices, applied to the list before, give the list after: what the journal carries.
-          for (const s of change.splices) applySplice(before, s);
-          assert.deepEqual(before, walked.repos, `splices, ${context}`);
+          // The change starts from the list before, and its splices, applied to it, give the list after: what the journal carries.
+          assert.equal(change.list.before, before, context);
+          assert.deepEqual(applyChange(before, change.list.splices).after.repos, walked.repos, `splices, ${context}`);
+          // The digest sees the list, order included: the list walked has the same one.
+          assert.equal(model.list.digest, servedList(walked.repos).digest, `digest, ${context}`);
         }
         t.diagnostic(`${fulls} of ${STEPS} changes needed a full walk, ${unseen} were not seen by any watch`);
       } finally {
@@ -189,3 +191,48 @@ for (const variant of [
     });
   });
 }
+
+describe('an update is all or nothing', () => {
+  it('one that ends in FULL leaves the list, its digest and the folders as they were', async () => {
+    const dir = makeTempDir('hgreload-model-atomic-');
+    try {
+      const [a, b] = [join(dir.path, 'a'), join(dir.path, 'b')];
+      mkdirSync(join(a, 'one/.hg'), { recursive: true });
+      mkdirSync(join(b, 'two/.hg'), { recursive: true });
+      const config = join(dir.path, 'hgweb.config');
+      writeFileSync(config, `[paths]\nx = ${a}/**\ny = ${b}/*\n`);
+      const model = ServedModel.of((await fullWalk(config, dir.path)).results, { cwd: dir.path, mounts }, mounts)!;
+      const before = model.list;
+      const folders = model.folders().sort();
+      // A change in a that the model applies, then b's top removed and made again: only a full walk can tell.
+      mkdirSync(join(a, 'new/.hg'), { recursive: true });
+      mkdirSync(join(a, 'newfolder/deeper'), { recursive: true });
+      rmSync(b, { recursive: true });
+      mkdirSync(join(b, 'three/.hg'), { recursive: true });
+      const change = await model.update([
+        { folder: a, name: 'new' },
+        { folder: a, name: 'newfolder' },
+        { folder: b, name: basename(b) },
+      ]);
+      assert.equal(change, FULL);
+      assert.equal(model.list, before, 'the same list, not one changed in place');
+      assert.deepEqual(model.list.repos.map((r) => r.name), ['x/one', 'y/two']);
+      assert.deepEqual(model.folders().sort(), folders);
+      assert.ok(Object.isFrozen(model.list.repos), 'a list is a value: frozen');
+      // And the same model goes on from there as if that update never came.
+      const next = await model.update([{ folder: a, name: 'new' }]);
+      assert.notEqual(next, FULL);
+      assert.equal((next as Exclude<typeof next, typeof FULL>).list.before, before);
+      assert.deepEqual(model.list.repos.map((r) => r.name), ['x/new', 'x/one', 'y/two']);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('a digest that sees order: the same entries in another order differ', () => {
+    const [p, q] = [{ name: 'p', path: '/p' }, { name: 'q', path: '/q' }];
+    assert.notEqual(servedList([p, q]).digest, servedList([q, p]).digest);
+    assert.equal(applyChange(servedList([p]), [{ at: 1, removed: [], inserted: [q] }]).after.digest, servedList([p, q]).digest);
+    assert.throws(() => applyChange(servedList([p, q]), [{ at: 0, removed: [q], inserted: [] }]), /removes q where the list holds p/);
+  });
+});

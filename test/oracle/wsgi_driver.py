@@ -15,7 +15,11 @@ Commands, each answered with one JSON line:
       hgwebdir's module that its refresh uses and that were seen replaced
       while the requests ran (a site that swaps them shows them to every other);
   {"about": true} -> {"version": Mercurial's version, "module": where it was imported from};
-  {"attributes": I} -> {"attributes": [...]}, the names of app I's instance attributes.
+  {"attributes": I} -> {"attributes": [...]}, the names of app I's instance attributes;
+  {"fault": {"path": P, "call": "open" | "os.open", "times": N, "errno": E}} -> {"fault": true}:
+      the next N calls of open() (Python's, for a file object) or os.open() on path P raise
+      OSError(E); with "renames": [[FROM, TO], ...] instead of "errno", the first of them does those
+      renames first and then goes on (files replaced between two reads of one request).
 Counts, for all scripts since they were loaded: "walks", Mercurial's repository
 walks; "refreshes", hgwebdir's full refreshes (a new ui read); "reads", the
 reads of the published list. The scripts' own stderr goes to ours, followed by
@@ -59,6 +63,33 @@ def counting_load(cls):
 
 
 uimod.ui.load = classmethod(counting_load)
+
+
+faults = []
+faults_lock = threading.Lock()
+
+
+def faulty(call, real):
+    def wrapper(path, *args, **kwargs):
+        with faults_lock:
+            fault = next((f for f in faults if f['call'] == call and f['times'] > 0 and os.fsencode(f['path']) == os.fsencode(path)), None)
+            if fault is not None:
+                fault['times'] -= 1
+        if fault is not None:
+            if 'renames' in fault:
+                for old, new in fault['renames']:
+                    os.rename(old, new)
+            else:
+                raise OSError(fault['errno'], os.strerror(fault['errno']), path)
+        return real(path, *args, **kwargs)
+
+    return wrapper
+
+
+import builtins  # noqa: E402
+
+builtins.open = faulty('open', builtins.open)
+os.open = faulty('os.open', os.open)
 
 
 def load(script):
@@ -154,6 +185,10 @@ for number, line in enumerate(sys.stdin, 1):
     cmd = json.loads(line)
     if 'requests' in cmd:
         answer = run_requests(cmd)
+    elif 'fault' in cmd:
+        with faults_lock:
+            faults.append(dict(cmd['fault']))
+        answer = {'fault': True}
     elif 'about' in cmd:
         import mercurial
 

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { HgreloadError } from '../../src/errors.js';
 import { JOURNAL_FILE, publishList, Publisher, PUBLISHED_FILE } from '../../src/reload/publish.js';
+import { applyChange, EMPTY_LIST, noChange, servedList } from '../../src/model/served-list.js';
 import { readPublished } from '../helpers/published.js';
 import { makeTempDir } from '../helpers/run.js';
 
@@ -33,22 +34,31 @@ describe('publish', () => {
     assert.deepEqual(JSON.parse(readFileSync(join(dir.path, PUBLISHED_FILE), 'utf8')).repos, []);
   });
 
-  it('writes a change to the journal when it follows the list it wrote, and a snapshot otherwise', async () => {
+  it('writes a change to the journal when it follows the very list it wrote, and a snapshot otherwise', async () => {
     const folder = join(dir.path, 'journal');
     mkdirSync(folder);
     const publisher = new Publisher(folder);
     const a = { name: 'a', path: '/srv/a' };
     const b = { name: 'b', path: '/srv/b' };
-    assert.match(await publisher.publish([a], 'd1', { splices: [{ at: 0, removed: [], inserted: [a] }], from: 'd0' }), /published 1 repositories/);
+    const first = applyChange(EMPTY_LIST, [{ at: 0, removed: [], inserted: [a] }]);
+    assert.match(await publisher.publish(first), /published 1 repositories/);
     const snapshot = readFileSync(join(folder, PUBLISHED_FILE), 'utf8');
-    assert.match(await publisher.publish([a, b], 'd2', { splices: [{ at: 1, removed: [], inserted: [b] }], from: 'd1' }), /published a change \(\+1 -0\)/);
+    const second = applyChange(first.after, [{ at: 1, removed: [], inserted: [b] }]);
+    assert.match(await publisher.publish(second), /published a change \(\+1 -0\)/);
     assert.equal(readFileSync(join(folder, PUBLISHED_FILE), 'utf8'), snapshot, 'the snapshot stays');
     assert.deepEqual(readPublished(folder), [a, b]);
-    assert.match(await publisher.publish([b], 'd3', { splices: [{ at: 0, removed: [a], inserted: [] }], from: 'd2' }), /\(\+0 -1\)/);
+    const third = applyChange(second.after, [{ at: 0, removed: [a], inserted: [] }]);
+    assert.match(await publisher.publish(third), /\(\+0 -1\)/);
     assert.deepEqual(readPublished(folder), [b]);
-    // A change to a list this publisher did not write (a failed write, another leader's) makes a snapshot.
-    assert.match(await publisher.publish([a, b], 'd5', { splices: [{ at: 0, removed: [], inserted: [a] }], from: 'd4' }), /published 2 repositories/);
+    // Each line says its number and the length of the list it applies to.
+    const lines = readFileSync(join(folder, JOURNAL_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { n?: number; size?: number });
+    assert.deepEqual(lines.slice(1).map((l) => [l.n, l.size]), [[1, 1], [2, 2]]);
+    // A change to an equal list that this publisher did not write (a failed write, another leader's) makes a snapshot.
+    const elsewhere = applyChange(servedList([b]), [{ at: 0, removed: [], inserted: [a] }]);
+    assert.match(await publisher.publish(elsewhere), /published 2 repositories/);
     assert.deepEqual(readPublished(folder), [a, b]);
+    // And so does a forced one.
+    assert.match(await publisher.publish(noChange(elsewhere.after), true), /published 2 repositories/);
   });
 
   it('names the state folder when it cannot write', () =>

@@ -8,9 +8,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { JOURNAL_FILE, publishList, Publisher } from '../../src/reload/publish.js';
+import { applyChange, changeBetween, EMPTY_LIST, servedList } from '../../src/model/served-list.js';
+import type { ServedRepo } from '../../src/discovery/served-repos.js';
+import type { Splice } from '../../src/model/splice.js';
 import { hgRepo, MERCURIALS, type Mercurial } from '../helpers/mercurials.js';
 import { makeTempDir, runCli, SYSTEM_PYTHON } from '../helpers/run.js';
 import { reposOf, WsgiDriver } from '../helpers/wsgi-driver.js';
@@ -133,28 +136,121 @@ function siteTests(hg: Mercurial): void {
   it("takes the journal's changes without reading the list again; a damaged line keeps what was taken, until the next snapshot", async () => {
     const publisher = new Publisher(state);
     const [a, b, c] = [entry('a'), entry('b'), entry('c')];
-    await publisher.publish([a], 'd1');
+    let list = applyChange(EMPTY_LIST, [{ at: 0, removed: [], inserted: [a] }]);
+    await publisher.publish(list);
     const d = driver(script('publish-journal', 'publish'));
     let r = await d.get(INDEX);
     assert.deepEqual(r.repos, ['a']);
     const { reads } = r;
-    await publisher.publish([a, c], 'd2', { splices: [{ at: 1, removed: [], inserted: [c] }], from: 'd1' });
-    await publisher.publish([a, b, c], 'd3', { splices: [{ at: 1, removed: [], inserted: [b] }], from: 'd2' });
+    const publish = async (...splices: Splice[]) => publisher.publish((list = applyChange(list.after, splices)));
+    await publish({ at: 1, removed: [], inserted: [c] });
+    await publish({ at: 1, removed: [], inserted: [b] });
     r = await d.get(INDEX);
     assert.deepEqual(r.repos, ['a', 'b', 'c']);
     assert.equal(r.reads, reads, 'the snapshot is not read again');
     assert.equal((await d.get('/b/')).status, OK, 'a repository from the journal is served');
-    await publisher.publish([b, c], 'd4', { splices: [{ at: 0, removed: [a], inserted: [] }], from: 'd3' });
+    await publish({ at: 0, removed: [a], inserted: [] });
     assert.deepEqual((await d.get(INDEX)).repos, ['b', 'c']);
     assert.equal((await d.get('/a/')).status, '404 Not Found', 'a repository the journal removed');
     // A line cut short (a crash, a full disk) and then a damaged one.
-    appendFileSync(join(state, JOURNAL_FILE), '{"splices": [[0, 1, [');
+    appendFileSync(join(state, JOURNAL_FILE), '{"n": 4, "size": 2, "splices": [[0, 1, [');
     assert.deepEqual((await d.get(INDEX)).repos, ['b', 'c'], 'half a line waits');
     appendFileSync(join(state, JOURNAL_FILE), 'nonsense\n');
     for (let i = 0; i < 2; i++) assert.deepEqual((await d.get(INDEX)).repos, ['b', 'c']);
     assert.equal(d.stderr.match(/hgreload: ignoring the rest of .*served\.journal/g)?.length, 1, d.stderr);
-    await publisher.publish([a, b, c], 'd5', { splices: [{ at: 0, removed: [], inserted: [a] }], from: 'd9' });
+    await publisher.publish((list = applyChange(servedList([b, c]), [{ at: 0, removed: [], inserted: [a] }])));
     assert.deepEqual((await d.get(INDEX)).repos, ['a', 'b', 'c'], 'the next snapshot mends it');
+  });
+
+  describe('reads that fail or see the files half-way: the next request after the files are right serves the right list', () => {
+    const EIO = 5;
+    /** A publisher on a state folder of its own, and a process of the script reading it. */
+    const site = async (name: string, first: ServedRepo[]) => {
+      const folder = join(base, `state-${name}`);
+      mkdirSync(folder);
+      const publisher = new Publisher(folder);
+      let list = applyChange(EMPTY_LIST, [{ at: 0, removed: [], inserted: first }]);
+      await publisher.publish(list);
+      const d = driver(script(name, 'publish', 'hgweb.config', `state-${name}`));
+      assert.deepEqual((await d.get(INDEX)).repos, first.map((r) => r.name));
+      return {
+        folder,
+        d,
+        /** Publishes `repos` as a change to the last list (the journal), or whole. */
+        publish: async (repos: ServedRepo[], whole = false) => {
+          list = changeBetween(list.after, servedList(repos));
+          await publisher.publish(list, whole);
+        },
+      };
+    };
+
+    it('an EIO reading a new snapshot: read again with the next request, and the journal after it applies', async () => {
+      const { folder, d, publish } = await site('fault-eio', [entry('a')]);
+      await d.fault({ path: join(folder, 'served.json'), call: 'open', errno: EIO });
+      await publish([entry('a'), entry('b')], true);
+      assert.deepEqual((await d.get(INDEX)).repos, ['a'], 'the read failed: the last good list');
+      assert.match(d.stderr, /hgreload: cannot read .*served\.json \(\[Errno 5\] Input\/output error.*\); trying again with the next request/);
+      assert.deepEqual((await d.get(INDEX)).repos, ['a', 'b'], 'read again');
+      await publish([entry('a'), entry('b'), entry('c')]);
+      assert.deepEqual((await d.get(INDEX)).repos, ['a', 'b', 'c'], "and the new snapshot's journal applies");
+    });
+
+    it('a journal line read torn (its bytes not there yet): kept for later, applied once it reads whole', async () => {
+      const { folder, d, publish } = await site('fault-torn', [entry('a')]);
+      const journal = join(folder, JOURNAL_FILE);
+      const before = statSync(journal).size;
+      await publish([entry('a'), entry('b')]);
+      const whole = readFileSync(journal);
+      // As NFS can show a line whose last WRITE has not landed: zeros in place of its end, the newline there.
+      const torn = Buffer.from(whole);
+      torn.fill(0, before + 10, whole.length - 1);
+      const fd = openSync(journal, 'r+');
+      try {
+        writeSync(fd, torn, before, whole.length - before, before);
+        assert.deepEqual((await d.get(INDEX)).repos, ['a'], 'the torn line waits');
+        writeSync(fd, whole, before, whole.length - before, before);
+      } finally {
+        closeSync(fd);
+      }
+      assert.deepEqual((await d.get(INDEX)).repos, ['a', 'b'], 'read again whole, it applies');
+      await publish([entry('b')]);
+      assert.deepEqual((await d.get(INDEX)).repos, ['b'], 'and the lines after it');
+    });
+
+    it('a journal line that does not apply to what the process holds: the snapshot read again, once', async () => {
+      const { folder, d, publish } = await site('fault-drift', [entry('a'), entry('b')]);
+      const { reads } = await d.get(INDEX);
+      // A line that says it follows line 1 on a list of 5: this process holds line 0 of a list of 2.
+      appendFileSync(join(folder, JOURNAL_FILE), `${JSON.stringify({ n: 2, size: 5, splices: [[0, 1, []]] })}\n`);
+      let r = await d.get(INDEX);
+      assert.deepEqual(r.repos, ['a', 'b'], 'not applied');
+      assert.match(d.stderr, /line 2 of .*served\.journal does not apply here .*; reading the list again/);
+      r = await d.get(INDEX);
+      assert.equal(r.reads, reads + 1, 'the snapshot was read again');
+      for (let i = 0; i < 2; i++) r = await d.get(INDEX);
+      assert.equal(r.reads, reads + 1, 'once: it says the same');
+      assert.deepEqual(r.repos, ['a', 'b']);
+      await publish([entry('c')], true);
+      assert.deepEqual((await d.get(INDEX)).repos, ['c'], 'the next snapshot mends it');
+    });
+
+    it('snapshot and journal replaced between the two reads of one request: the next request takes both', async () => {
+      const { folder, d } = await site('fault-replaced', [entry('a')]);
+      // The daemon's next snapshot and journal, made aside, renamed into place as the script opens the journal.
+      const aside = join(base, 'state-fault-replaced-next');
+      mkdirSync(aside);
+      await new Publisher(aside).publish(applyChange(EMPTY_LIST, [{ at: 0, removed: [], inserted: [entry('b'), entry('c')] }]));
+      await d.fault({
+        path: join(folder, JOURNAL_FILE),
+        call: 'os.open',
+        renames: [
+          [join(aside, 'served.json'), join(folder, 'served.json')],
+          [join(aside, JOURNAL_FILE), join(folder, JOURNAL_FILE)],
+        ],
+      });
+      assert.deepEqual((await d.get(INDEX)).repos, ['a'], 'the list of the snapshot it had');
+      assert.deepEqual((await d.get(INDEX)).repos, ['b', 'c'], 'the new snapshot');
+    });
   });
 
   it('threads that see a new list at once read it once, and no full refresh is needed', async () => {

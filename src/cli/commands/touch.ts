@@ -3,6 +3,7 @@ import { HgreloadError } from '../../errors.js';
 import { askDaemon } from '../../daemon/control-client.js';
 import { socketPath } from '../../daemon/control-protocol.js';
 import { loadServed } from '../../discovery/load-served.js';
+import { EMPTY_LIST, servedList } from '../../model/served-list.js';
 import { createReloader } from '../../reload/reloader.js';
 import { requireWebConf, type CommandContext } from '../context.js';
 import type { Runner } from '../runner.js';
@@ -25,6 +26,7 @@ export async function touch(ctx: CommandContext): Promise<number> {
   const reloader = createReloader(ctx.settings);
   const state = await loadServed(requireWebConf(ctx), { cwd: ctx.io.cwd });
   for (const { error } of state.errors) ctx.io.stderr(`hgreload: ${error.format()}\n`);
-  ctx.io.stdout(`no daemon running; ${await reloader.reload(state.repos)}\n`);
+  const list = servedList(state.repos);
+  ctx.io.stdout(`no daemon running; ${await reloader.reload({ before: EMPTY_LIST, after: list, splices: [] }, true)}\n`);
   return state.errors.length > 0 ? 1 : 0;
 }
