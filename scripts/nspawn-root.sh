@@ -101,8 +101,18 @@ if [[ -f $root/etc/hgreload-nspawn-root ]]; then
 fi
 
 partial=$root.partial
-rm -rf "$partial"
-trap 'rm -rf "$partial"' EXIT
+# debootstrap mounts /proc and /sys in the root it makes (and may bind /dev): an interrupted run
+# can leave them mounted there. They are unmounted first, and rm never crosses into a mount.
+remove_partial() {
+  [[ -e $partial ]] || return 0
+  local below
+  below=$(realpath "$partial")/
+  awk -v below="$below" '{ gsub(/\\040/, " ", $5) } index($5 "/", below) == 1 { print $5 }' /proc/self/mountinfo |
+    sort -r | while IFS= read -r mount; do umount -l "$mount" || true; done
+  rm -rf --one-file-system "$partial"
+}
+remove_partial
+trap remove_partial EXIT
 mkdir -p "$partial"
 log=$root.log
 echo "nspawn-root: preparing $root (debootstrap $SUITE from $archive, then Node: $node_id); log in $log" >&2
