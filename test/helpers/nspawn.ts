@@ -141,9 +141,16 @@ export async function prepareNpmCache(): Promise<string> {
   const hash = createHash('sha256');
   for (const file of ['package.json', 'package-lock.json']) hash.update(readFileSync(join(PROJECT_ROOT, file)));
   hash.update(npmVersion);
-  const dir = join(NSPAWN_CACHE, `npm-${hash.digest('hex').slice(0, 12)}`);
+  const name = `npm-${hash.digest('hex').slice(0, 12)}`;
+  const dir = join(NSPAWN_CACHE, name);
   if (existsSync(join(dir, '_cacache'))) return dir;
-  const partial = `${dir}.partial`;
+  // A partial folder of this process's own (another run may be filling one at the same time);
+  // those of runs that were interrupted are removed.
+  for (const entry of existsSync(NSPAWN_CACHE) ? readdirSync(NSPAWN_CACHE) : []) {
+    const pid = Number(/^npm-[0-9a-f]+\.partial-(\d+)$/.exec(entry)?.[1]);
+    if (Number.isInteger(pid) && !existsSync(`/proc/${pid}`)) rmSync(join(NSPAWN_CACHE, entry), { recursive: true, force: true });
+  }
+  const partial = `${dir}.partial-${process.pid}`;
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true });
   const work = makeTempDir('hgreload-npm-cache-');
@@ -157,11 +164,17 @@ export async function prepareNpmCache(): Promise<string> {
       if (/ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ENETUNREACH/.test(output)) throw new CannotRun(`the npm registry is out of reach, and no npm cache for this package.json is prepared: ${output.trim().split('\n').at(-1)}`);
       throw new Error(`npm ${args.join(' ')} failed (${r.status ?? r.signal}):\n${output}`);
     }
+  } catch (error) {
+    rmSync(partial, { recursive: true, force: true });
+    throw error;
   } finally {
     work.remove();
   }
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(partial, dir);
+  if (existsSync(join(dir, '_cacache'))) rmSync(partial, { recursive: true, force: true }); // another run was first
+  else {
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(partial, dir);
+  }
   return dir;
 }
 

@@ -126,7 +126,8 @@ describe("the README's service steps in a booted Debian 12, under real systemd",
         const unavailable = nspawnUnavailable();
         if (unavailable !== undefined) throw new CannotRun(unavailable);
         let step = performance.now();
-        const root = await prepareRoot();
+        // The first run says so on stderr ("preparing ..."): debootstrap takes a few minutes.
+        const root = await prepareRoot((text) => process.stderr.write(text));
         lap('root folder', step);
         step = performance.now();
         npmCache = await prepareNpmCache();
