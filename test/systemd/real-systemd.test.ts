@@ -12,14 +12,17 @@
  * apache` prints, on a loopback port. Checked with systemd's own tools: the
  * unit active (running) with `ready` in its journal, the credentials and
  * sandbox it runs with, a new repository served, reload, a push over SSH whose
- * hook reaches the daemon, `doctor`, `systemd-analyze security`, a journal
- * free of permission failures, and a clean stop.
+ * hook reaches the daemon (and one by someone outside www-data, which the
+ * hook reports to the journal), `doctor`, `systemd-analyze security`, a
+ * journal free of permission failures, a daemon killed and restarted by
+ * `Restart=`, the README's steps for `[hooks] auto` (shared group, [trusted],
+ * a drop-in made with a real `systemctl edit`), and a clean stop.
  *
  * Skips, naming why, where no container can boot (not root, no
  * systemd-nspawn, debootstrap, cgroups or Debian archive); with
  * HGRELOAD_NSPAWN=require those are failures instead. The first run prepares
  * the root folder (a few minutes, cached in .cache/nspawn/); later runs boot
- * it in about a second.
+ * it in about a second, and take some 25 s in all.
  */
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
