@@ -94,10 +94,13 @@ export async function editRepoHgrc(repo: string, options: EditOptions): Promise<
       await writeFileAtomic(target.path, edit.text, { mode, owner: writeAs });
     }
   } catch (err) {
+    const asRoot = process.getuid?.() === 0;
     const hint =
-      errnoCode(err) === 'EACCES' && process.getuid?.() !== 0
+      errnoCode(err) === 'EACCES' && !asRoot
         ? `; this user must be able to write ${dotHg}: keep repositories in a shared group it is in, made with umask 002 (see README, Running it as a service)`
-        : '';
+        : errnoCode(err) === 'EPERM' && (err as { syscall?: string }).syscall === 'fchown' && !asRoot
+          ? `; the file could not be given the group of ${dotHg} (the unit's system-call filter refuses chown): make ${dotHg} setgid (chmod g+s), as below a setgid root of the shared group (see README, Running it as a service)`
+          : '';
     return { ...base, outcome: 'failed', reason: `cannot write ${target.path} (${strerror(err)})${hint}` };
   }
   return { ...base, outcome: edit.kind, diff };

@@ -21,7 +21,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     try {
       await file.writeFile(data);
       if (options.mode !== undefined) await file.chmod(options.mode); // the umask must not narrow it
-      if (options.owner !== undefined) await file.chown(options.owner.uid, options.owner.gid);
+      if (options.owner !== undefined) {
+        // Only when it changes something: fchown is refused (EPERM) by the unit's
+        // SystemCallFilter=~@privileged, which holds @chown, even when it would change nothing,
+        // as for the daemon's own file in a setgid folder of the repositories' group.
+        const made = await file.stat();
+        if (made.uid !== options.owner.uid || made.gid !== options.owner.gid) await file.chown(options.owner.uid, options.owner.gid);
+      }
       await file.sync();
     } finally {
       await file.close();
