@@ -44,36 +44,9 @@ command -v flock >/dev/null || cannot "flock is not installed (util-linux)"
 node=$(command -v node) || cannot "node is not on the PATH"
 node=$(readlink -f "$node")
 
-# The Debian archive apt uses for this suite: the first URI of an enabled deb822 stanza
-# (/etc/apt/sources.list.d/*.sources) with Types deb, Suites naming bookworm and Components
-# main, else the first one-line `deb URI bookworm ... main` (sources.list, *.list).
+# The Debian archive apt uses (scripts/debian-archive.sh reads apt's sources as apt does);
 # HGRELOAD_NSPAWN_ARCHIVE overrides it.
-archive_url() {
-  local file
-  for file in /etc/apt/sources.list.d/*.sources; do
-    [[ -r $file ]] || continue
-    awk -v suite="$SUITE" '
-      function has(list, word) { return (" " list " ") ~ (" " word " ") }
-      function stanza() {
-        if (has(types, "deb") && has(suites, suite) && has(comps, "main") && tolower(enabled) != "no" && uris != "") {
-          split(uris, u, " "); print u[1]; found = 1; exit
-        }
-        types = suites = comps = uris = enabled = ""
-      }
-      /^[ \t]*$/ { stanza(); next }
-      /^#/ { next }
-      { key = tolower($1); sub(/:$/, "", key); value = $0; sub(/^[^:]*:[ \t]*/, "", value)
-        if (key == "types") types = value; else if (key == "suites") suites = value
-        else if (key == "components") comps = value; else if (key == "uris") uris = value
-        else if (key == "enabled") enabled = value }
-      END { if (!found) stanza() }' "$file"
-  done
-  { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true; } |
-    sed -E 's/#.*//; s/\[[^]]*\]//' |
-    awk -v suite="$SUITE" '$1 == "deb" && $3 == suite { for (i = 4; i <= NF; i++) if ($i == "main") { print $2; exit } }'
-}
-archive=${HGRELOAD_NSPAWN_ARCHIVE:-$(archive_url)}
-archive=${archive%%$'\n'*}
+archive=${HGRELOAD_NSPAWN_ARCHIVE:-$("$(dirname "$0")/debian-archive.sh" 2>/dev/null || true)}
 [[ -n $archive ]] || cannot "apt's sources name no '$SUITE main' archive to debootstrap from (set HGRELOAD_NSPAWN_ARCHIVE)"
 # apt's proxy, if it has one, is debootstrap's (wget reads http_proxy).
 eval "$(apt-config shell APT_HTTP_PROXY Acquire::http::Proxy)"

@@ -15,6 +15,7 @@ import { socketPath } from '../daemon/control-protocol.js';
 import type { DaemonStatus } from '../daemon/daemon.js';
 import { loadServed, type ServedState } from '../discovery/load-served.js';
 import { HGWEB_REMAP } from '../discovery/served-repos.js';
+import { hostMercurial, NEWEST_CHECKED, OLDEST_RULES, refusedEntries, rulesOf } from '../discovery/hgweb-rules.js';
 import { installHook } from '../hooks/hgrc-edit.js';
 import { hookProgram, hookValue } from '../hooks/hook-script.js';
 import { publishedFile, publishFolder } from '../reload/publish.js';
@@ -70,6 +71,7 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
     findings.push(ok('hgweb.config', `${settings.webconf}: ${served.roots.length} root(s), ${served.repos.length} repositories served`));
     for (const { error } of served.errors) findings.push(fromError('roots', error, 'create the folder or correct the entry'));
     if (served.errors.length === 0) findings.push(ok('roots', 'every root exists and can be walked'));
+    findings.push(...mercurialRules(served, input.cwd));
     findings.push(...daemonReads(settings.webconf, served, who, input.cwd));
   } catch (err) {
     findings.push(fromError('hgweb.config', err, 'correct hgweb.config: hgweb fails on it too'));
@@ -113,6 +115,22 @@ function refreshInterval(settings: Settings): Finding[] {
     return [warn('refreshinterval', `[web] refreshinterval = ${value}: every ${value} s each hgweb process ${what}`, fix)];
   }
   return [ok('refreshinterval', `[web] refreshinterval = ${value}`)];
+}
+
+/**
+ * What a newer Mercurial than this host's refuses in hgweb.config: the WSGI side may run one
+ * (and an upgrade brings one), and hgweb then fails to start.
+ */
+function mercurialRules(served: ServedState, cwd: string): Finding[] {
+  const host = hostMercurial();
+  const here = rulesOf(host ?? OLDEST_RULES.mercurial);
+  const refusedHere = refusedEntries(served.roots, here, cwd);
+  if (refusedHere.length > 0) return refusedHere.map((e) => fail('mercurial', e.message, e.hint!));
+  const newest = rulesOf(NEWEST_CHECKED);
+  const refused = refusedEntries(served.roots, newest, cwd);
+  const hostText = host === undefined ? 'no Mercurial on this host' : `this host's Mercurial is ${host}`;
+  if (refused.length > 0) return refused.map((e) => warn('mercurial', `${e.message}: Mercurial ${newest.mercurial} and later refuse it (${hostText})`, e.hint!));
+  return [ok('mercurial', `hgweb.config holds nothing that Mercurial 6.3 to ${newest.mercurial} refuse (${hostText})`)];
 }
 
 /** The daemon's user must read hgweb.config and enter every root, or its list is not hgweb's. */
