@@ -10,7 +10,7 @@
  * good list only through full walks (last-good.ts), so there is no model then.
  */
 import { realpath, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { decodeName, fsPath } from '../discovery/fs-names.js';
 import type { MountTable } from '../discovery/mount-table.js';
 import { nameRepos, recurses, walkOptions, type DiscoverOptions, type RootResult, type ServedRepo } from '../discovery/served-repos.js';
@@ -112,8 +112,9 @@ export class ServedModel {
     }
     for (const part of begun) part.commit();
     this.current = list.after;
-    const { splices: _, ...rest } = found;
-    return { list, ...rest };
+    // Overlapping roots (/x/* and /x/**) watch some folders alike: one that another root still watches stays watched.
+    const foldersRemoved = [...new Set(found.foldersRemoved)].filter((f) => !this.owns(f));
+    return { list, foldersRemoved, foldersAdded: [...new Set(found.foldersAdded)], arrived: found.arrived };
   }
 
   /** update's work, on the parts in place; `begin` is called for each root before its first change. */
@@ -125,10 +126,12 @@ export class ServedModel {
     const checked = new Set<number>();
     // A root walked whole in this update saw what every hint (all came before it) could tell.
     const rewalked = new Set<number>();
-    for (const hint of hints) {
+    for (const given of hints) {
       for (let i = 0; i < this.parts.length; i++) {
         const part = this.parts[i]!;
-        if (!(part instanceof RootModel) || rewalked.has(i) || !part.owns(hint.folder)) continue;
+        if (!(part instanceof RootModel) || rewalked.has(i)) continue;
+        const hint = forRoot(part, given);
+        if (hint === undefined) continue;
         // The top's own watch names the top when the top itself was removed (made again, maybe,
         // with the inode just freed: only the full walk can tell).
         if (hint.folder === part.top && hint.name === basename(hint.folder)) return FULL;
@@ -179,4 +182,18 @@ export class ServedModel {
     }
   }
 
+}
+
+/**
+ * The hint as `part` must take it, or undefined when it does not concern it. A
+ * folder that only another root watches (overlapping roots: /x/** watches
+ * inside a repository that /x/* does not enter) is, for this root, a
+ * repository whose parent it watches: `.hg` made or removed there (or any
+ * change, when the kernel did not say) makes or unmakes that repository here.
+ */
+function forRoot(part: RootModel, hint: Hint): Hint | undefined {
+  if (part.owns(hint.folder)) return hint;
+  if (hint.name !== '.hg' && hint.name !== null) return undefined;
+  const up = dirname(hint.folder);
+  return up !== hint.folder && part.owns(up) ? { folder: up, name: basename(hint.folder) } : undefined;
 }

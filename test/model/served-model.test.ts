@@ -30,11 +30,13 @@ async function fullWalk(config: string, cwd: string) {
 }
 
 for (const variant of [
-  { glob: '*', links: false },
-  { glob: '**', links: false },
-  { glob: '**', links: true },
+  { glob: '*', links: false, overlap: false },
+  { glob: '**', links: false, overlap: false },
+  { glob: '**', links: true, overlap: false },
+  // The same folder as a `**` and a `*` root: both watch some folders, and one's change must not end the other's watch.
+  { glob: '**', links: false, overlap: true },
 ] as const) {
-  describe(`the model equals a full walk after each random change (${variant.glob}${variant.links ? ', with symlinks' : ''})`, () => {
+  describe(`the model equals a full walk after each random change (${variant.glob}${variant.links ? ', with symlinks' : ''}${variant.overlap ? ', overlapping roots' : ''})`, () => {
     it('over a seeded sequence', async (t) => {
       const seed = process.env.HGRELOAD_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.HGRELOAD_SEED);
       t.diagnostic(`seed ${seed} (HGRELOAD_SEED=${seed} replays it)`);
@@ -47,7 +49,7 @@ for (const variant of [
         mkdirSync(join(root, 'g/a/.hg'), { recursive: true });
         mkdirSync(join(other, 'x/.hg'), { recursive: true });
         const config = join(dir.path, 'hgweb.config');
-        writeFileSync(config, `[paths]\n/ = ${root}/${variant.glob}\nsecond = ${other}/*\n`);
+        writeFileSync(config, `[paths]\n/ = ${root}/${variant.glob}\nsecond = ${other}/*\n${variant.overlap ? `third = ${root}/*\n` : ''}`);
         const first = await fullWalk(config, dir.path);
         let model = ServedModel.of(first.results, { cwd: dir.path, mounts }, mounts)!;
         let fulls = 0;
@@ -161,11 +163,20 @@ for (const variant of [
             continue;
           }
           const before = model.list;
+          // The watches as the daemon keeps them: each change's folders removed, then its folders added.
+          const watches = new Set(watched);
+          const follow = (c: { foldersRemoved: readonly string[]; foldersAdded: readonly string[] }): void => {
+            for (const f of c.foldersRemoved) watches.delete(f);
+            for (const f of c.foldersAdded) watches.add(f);
+          };
           let change = await model.update(hints);
+          if (change !== FULL) follow(change);
           if (change !== FULL && change.foldersAdded.length > 0) {
             const again = await model.update(change.foldersAdded.map((folder) => ({ folder, name: null })), true);
-            if (again !== FULL) change = { ...change, list: compose(change.list, again.list) };
-            else change = FULL;
+            if (again !== FULL) {
+              follow(again);
+              change = { ...change, list: compose(change.list, again.list) };
+            } else change = FULL;
           }
           const walked = await fullWalk(config, dir.path);
           const context = `seed ${seed}, step ${step}:\n${log.join('\n')}`;
@@ -178,6 +189,7 @@ for (const variant of [
           assert.deepEqual(model.list.repos, walked.repos, context);
           watched = new Set(model.folders());
           assert.deepEqual(watched, new Set(walked.folders), `folders, ${context}`);
+          assert.deepEqual(watches, watched, `the watches the changes leave, ${context}`);
           // The change starts from the list before, and its splices, applied to it, give the list after: what the journal carries.
           assert.equal(change.list.before, before, context);
           assert.deepEqual(applyChange(before, change.list.splices).after.repos, walked.repos, `splices, ${context}`);
@@ -234,5 +246,31 @@ describe('an update is all or nothing', () => {
     assert.notEqual(servedList([p, q]).digest, servedList([q, p]).digest);
     assert.equal(applyChange(servedList([p]), [{ at: 1, removed: [], inserted: [q] }]).after.digest, servedList([p, q]).digest);
     assert.throws(() => applyChange(servedList([p, q]), [{ at: 0, removed: [q], inserted: [] }]), /removes q where the list holds p/);
+  });
+});
+
+describe('overlapping roots', () => {
+  it("a folder one root stops watching stays watched while another root watches it", async () => {
+    const dir = makeTempDir('hgreload-model-overlap-');
+    try {
+      const root = join(dir.path, 'root');
+      const folder = join(root, 'f');
+      mkdirSync(join(folder, 'sub'), { recursive: true });
+      const config = join(dir.path, 'hgweb.config');
+      writeFileSync(config, `[paths]\nstar = ${root}/*\nall = ${root}/**\n`);
+      const model = ServedModel.of((await fullWalk(config, dir.path)).results, { cwd: dir.path, mounts }, mounts)!;
+      assert.ok(model.folders().includes(folder));
+      // f becomes a repository, looked at as a folder just watched (a recheck): the `*` root stops
+      // watching it, the `**` root goes on (its working folder), and its look finds nothing new.
+      mkdirSync(join(folder, '.hg'));
+      const change = await model.update([{ folder, name: null }], true);
+      assert.notEqual(change, FULL);
+      const { foldersRemoved, list } = change as Exclude<typeof change, typeof FULL>;
+      assert.deepEqual(list.after.repos.map((r) => r.name), ['star/f', 'all/f']);
+      assert.ok(!foldersRemoved.includes(folder), `the ** root still watches ${folder}: ${JSON.stringify(foldersRemoved)}`);
+      assert.ok(model.folders().includes(folder));
+    } finally {
+      dir.remove();
+    }
   });
 });
