@@ -109,7 +109,13 @@ export interface SubdirEntry {
 }
 
 export type Listing =
-  | { readonly ok: true; readonly subdirs: readonly SubdirEntry[]; readonly isRepo: boolean }
+  | {
+      readonly ok: true;
+      readonly subdirs: readonly SubdirEntry[];
+      readonly isRepo: boolean;
+      /** The names of symlinks that do not lead to a folder (dangling, or to a file): where they lead may become one. */
+      readonly otherLinks: readonly string[];
+    }
   | { readonly ok: false; readonly error: NodeJS.ErrnoException };
 
 /** `name` inside the resolved directory `dir`. */
@@ -169,24 +175,28 @@ export class DirReader {
       return { ok: false, error: err as NodeJS.ErrnoException };
     }
     const subdirs: SubdirEntry[] = [];
-    const links: Array<Promise<SubdirEntry | undefined>> = [];
+    const links: Array<Promise<SubdirEntry | string>> = [];
     for (const entry of entries) {
       if (entry.isDirectory()) subdirs.push({ name: entry.name, symlink: false });
       else if (entry.isSymbolicLink()) links.push(this.resolveLink(dir, entry.name));
     }
-    for (const link of await Promise.all(links)) if (link !== undefined) subdirs.push(link);
+    const otherLinks: string[] = [];
+    for (const link of await Promise.all(links)) {
+      if (typeof link === 'string') otherLinks.push(link);
+      else subdirs.push(link);
+    }
     subdirs.sort((a, b) => compareNames(a.name, b.name));
-    return { ok: true, subdirs, isRepo: subdirs.some((d) => d.name === '.hg') };
+    return { ok: true, subdirs, isRepo: subdirs.some((d) => d.name === '.hg'), otherLinks };
   }
 
-  /** Python's DirEntry.is_dir() follows a symlink and calls any error "not a directory". */
-  private async resolveLink(dir: string, name: string): Promise<SubdirEntry | undefined> {
+  /** Python's DirEntry.is_dir() follows a symlink and calls any error "not a directory"; such a link comes back as its name. */
+  private async resolveLink(dir: string, name: string): Promise<SubdirEntry | string> {
     const path = childPath(dir, name);
     try {
-      if (!(await this.fs.stat(path)).isDirectory()) return undefined;
+      if (!(await this.fs.stat(path)).isDirectory()) return name;
       return { name, symlink: true, target: await this.fs.realpath(path) };
     } catch {
-      return undefined;
+      return name;
     }
   }
 

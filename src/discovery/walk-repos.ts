@@ -18,6 +18,7 @@
 import { errnoCode } from '../errors.js';
 import { DirReader, type WalkFs } from './dir-reader.js';
 import { MountTable, type DirIdentity } from './mount-table.js';
+import { linkWatchPoints } from './link-chain.js';
 import { join } from '../config/paths.js';
 
 /**
@@ -56,15 +57,18 @@ export interface WalkResult {
   /** The repositories below the top, as walk paths (symlink names kept, not resolved). */
   readonly repos: string[];
   /**
-   * Resolved paths of the folders where a new repository would be found: every
-   * folder walked that is not a repository, and with `**` the working folders
-   * walked too. A watcher needs exactly these.
+   * Resolved paths of the folders where a change can change what is served:
+   * every folder walked that is not a repository, and with `**` the working
+   * folders walked too; and for each symlink followed (or that leads nowhere
+   * yet), the folders its chain of links goes through (see linkWatchPoints).
+   * A watcher needs exactly these.
    */
   readonly folders: string[];
   /**
-   * Whether a folder that is not a repository holds a symlink to a folder.
-   * Without one, each folder below the top is reached by one path only, and a
-   * part of the tree can be walked again on its own with the same result.
+   * Whether a folder that is not a repository holds a symlink (to a folder, or
+   * one that may become one). Without one, each folder below the top is
+   * reached by one path only, and a part of the tree can be walked again on
+   * its own with the same result.
    */
   readonly links: boolean;
   /** The top, resolved as the walk began. */
@@ -123,8 +127,15 @@ class RepoWalk {
       descend = descend.filter((d) => d.name !== '.hg');
     } else {
       const kept = [];
+      for (const name of listing.otherLinks) {
+        this.links = true;
+        this.folders.push(...(await linkWatchPoints(join(path, name), this.options.resolve)));
+      }
       for (const d of descend) {
-        if (d.symlink) this.links = true;
+        if (d.symlink) {
+          this.links = true;
+          this.folders.push(...(await linkWatchPoints(join(path, d.name), this.options.resolve)));
+        }
         const subPath = join(path, d.name);
         const subId = d.symlink ? this.options.mounts.identify(d.target!) : this.options.mounts.child(id, d.name);
         if (!d.symlink && !(await this.statSucceeds(subPath, subId))) continue;

@@ -1,0 +1,63 @@
+/**
+ * Where a symlink in a root leads changes outside the root: the folder a
+ * dangling link names made later, and a link further down the chain
+ * retargeted where it lives. Each is the only change (nothing in the root
+ * moves, so no other event walks it again): the daemon must see it itself,
+ * and the published list must then equal hgwebdir's.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DaemonProcess, isReload } from '../helpers/daemon-process.js';
+import { readPublished } from '../helpers/published.js';
+import { makeTempDir, runOracle } from '../helpers/run.js';
+
+describe('links whose target changes outside the root', () => {
+  const dir = makeTempDir('hgreload-links-');
+  const base = dir.path;
+  const root = join(base, 'root');
+  const outside = join(base, 'outside');
+  const state = join(base, 'state');
+  let daemon: DaemonProcess;
+
+  before(async () => {
+    mkdirSync(root);
+    for (const r of ['v1/one', 'v2/two']) mkdirSync(join(outside, r, '.hg'), { recursive: true });
+    // root/release -> outside/current -> v1, and root/later -> outside/not-yet/made (missing).
+    symlinkSync('v1', join(outside, 'current'));
+    symlinkSync(join(outside, 'current'), join(root, 'release'));
+    symlinkSync(join(outside, 'not-yet/made'), join(root, 'later'));
+    writeFileSync(join(base, 'hgweb.config'), `[paths]\n/ = ${root}/*\n`);
+    writeFileSync(join(base, 'hgreload.ini'), 'webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\ndebounce = 30\n');
+    daemon = new DaemonProcess(['-c', join(base, 'hgreload.ini')]);
+    await daemon.waitFor((l) => l.msg === 'ready', 'ready');
+    assert.deepEqual(readPublished(state).map((r) => r.name), ['release/one']);
+  });
+  after(async () => {
+    await daemon.stop();
+    dir.remove();
+  });
+
+  const publishedEqualsHgweb = () => {
+    const hgweb = runOracle(join(base, 'hgweb.config'), { cwd: base });
+    assert.ok('repos' in hgweb, JSON.stringify(hgweb));
+    assert.deepEqual(readPublished(state), hgweb.repos);
+  };
+
+  it('the folder a dangling link names, made later', async () => {
+    const from = daemon.mark;
+    mkdirSync(join(outside, 'not-yet/made/r/.hg'), { recursive: true });
+    await daemon.waitFor((l) => isReload(l) && readPublished(state).some((r) => r.name === 'later/r'), 'later/r published', { from, timeoutMs: 5000 });
+    publishedEqualsHgweb();
+  });
+
+  it('a link further down the chain retargeted, outside the root', async () => {
+    const from = daemon.mark;
+    // As `ln -sfn` does it atomically: a new link renamed over the old one.
+    symlinkSync('v2', join(outside, 'current.new'));
+    renameSync(join(outside, 'current.new'), join(outside, 'current'));
+    await daemon.waitFor((l) => isReload(l) && readPublished(state).some((r) => r.name === 'release/two'), 'release/two published', { from, timeoutMs: 5000 });
+    publishedEqualsHgweb();
+  });
+});
