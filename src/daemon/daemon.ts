@@ -24,6 +24,7 @@ import { ConfigWatcher } from '../watch/config-watcher.js';
 import { FolderPoller } from '../watch/folder-poller.js';
 import { modifiedSince } from '../watch/modified-since.js';
 import { TreeWatcher } from '../watch/tree-watcher.js';
+import { MountWatcher } from '../watch/mount-watcher.js';
 import { networkFileSystem } from '../discovery/network-fs.js';
 import { MountTable } from '../discovery/mount-table.js';
 import { FULL, ServedModel, type Hint, type ModelChange } from '../model/served-model.js';
@@ -54,6 +55,8 @@ const NAMES_LOGGED = 20;
  * drops the overflow record without a word: only a full walk is sure then.
  */
 const MAX_HINTS = 1000;
+/** How often the mount table is read again (see MountWatcher). */
+const MOUNT_CHECK_MS = 2000;
 /** Rounds of looking at folders just watched, for what came between their read and their watch. */
 const RECHECK_ROUNDS = 4;
 
@@ -137,6 +140,9 @@ export class Daemon {
   private pollKinds: string[] = [];
   private readonly trees: TreeWatcher;
   private readonly configs: ConfigWatcher;
+  private mounts: MountWatcher | undefined;
+  /** Mount points whose file system came, went or changed since the last full walk: the folders at and below them are watched afresh. */
+  private remounted: string[] = [];
   private control: ControlServer | undefined;
   private cronTask: { stop(): unknown } | undefined;
   private readonly log: Logger;
@@ -251,6 +257,14 @@ export class Daemon {
     // Fatal on a first scan that cannot read hgweb.config: nothing sensible to serve or watch yet.
     // (A second behind: file system timestamps are coarser than the clock.)
     const walkStarted = this.now().getTime() - SECOND_LOOK_SLACK_MS;
+    this.mounts = new MountWatcher({
+      intervalMs: MOUNT_CHECK_MS,
+      timers: this.timers,
+      onChange: (points) => {
+        this.remounted.push(...points);
+        this.changed(`file systems mounted or unmounted at ${points.slice(0, 3).join(', ')}${points.length > 3 ? ', ...' : ''}`);
+      },
+    });
     const state = await this.walk();
     if (this.closing !== undefined) return; // stopped during the first walk
     this.reasons.add(saved === undefined ? 'first start' : 'start');
@@ -374,6 +388,7 @@ export class Daemon {
       // A start in progress finishes first (it checks `closing` and stops short).
       await this.starting?.catch(() => undefined);
       this.cronTask?.stop();
+      this.mounts?.close();
       this.forced.close();
       if (this.secondLookTimer !== undefined) this.timers.clearTimeout(this.secondLookTimer);
       await this.coalescer.close();
@@ -647,9 +662,14 @@ export class Daemon {
    */
   private async watch(state: ServedState): Promise<string[]> {
     const folders = new Set([...state.folders, ...state.errors.map((e) => this.nearestExisting(e))]);
+    // A folder a file system was mounted over (or unmounted from) is another folder: watched afresh, its file system looked up again.
+    const remounted = this.remounted;
+    this.remounted = [];
+    const covered = (f: string): boolean => remounted.some((m) => f === m || f.startsWith(m === '/' ? '/' : `${m}/`));
     const removed = [...this.fileSystems.keys()].filter((f) => !folders.has(f));
-    const added = [...folders].filter((f) => !this.trees.has(f));
+    const added = [...folders].filter((f) => !this.trees.has(f) || covered(f));
     for (const f of removed) this.fileSystems.delete(f);
+    for (const f of this.fileSystems.keys()) if (covered(f)) this.fileSystems.delete(f);
     // Polled anew by the settings of now (one stamp each for the folders new to it).
     await this.poller.set([...folders].filter((f) => this.polls(f)));
     this.sayPolling();
