@@ -25,6 +25,7 @@ import { FolderPoller } from '../watch/folder-poller.js';
 import { modifiedSince } from '../watch/modified-since.js';
 import { TreeWatcher } from '../watch/tree-watcher.js';
 import { MountWatcher } from '../watch/mount-watcher.js';
+import { QueueOverflow } from '../watch/queue-overflow.js';
 import { networkFileSystem } from '../discovery/network-fs.js';
 import { MountTable } from '../discovery/mount-table.js';
 import { FULL, ServedModel, type Hint, type ModelChange } from '../model/served-model.js';
@@ -49,12 +50,17 @@ const SECOND_LOOK_SLACK_MS = 1000;
 /** Names listed in a reload's log line; the count is always there. */
 const NAMES_LOGGED = 20;
 /**
- * More folder events than this in one cycle make a full walk instead: it
- * costs no more than walking each part again, and a burst this big is when
- * the kernel's queue (fs.inotify.max_queued_events) can overflow, and Node
- * drops the overflow record without a word: only a full walk is sure then.
+ * A cycle whose events name more folders than this walks every root instead:
+ * it costs no more than walking each part again. (Lost events are told by
+ * QueueOverflow, not guessed from a count here.)
  */
-const MAX_HINTS = 1000;
+const MAX_FOLDERS = 1000;
+/**
+ * More events than this in one folder make one look at that folder whole:
+ * an `hg update` writing thousands of files in a working copy under `**`
+ * costs one walk of it, not thousands of looks (nor a walk of every root).
+ */
+const MAX_NAMES_PER_FOLDER = 100;
 /** How often the mount table is read again (see MountWatcher). */
 const MOUNT_CHECK_MS = 2000;
 /** Rounds of looking at folders just watched, for what came between their read and their watch. */
@@ -221,12 +227,16 @@ export class Daemon {
       log: this.log,
       timers,
     });
+    // Every event of every watch counts toward the kernel's queue, files' too.
+    const overflow = new QueueOverflow(() => this.changed('the kernel dropped folder events (its queue, fs.inotify.max_queued_events, filled): walking every root'));
     this.trees = new TreeWatcher({
       onChange: (e) => this.folderChanged([e], `${e.folder}/${e.name ?? ''}`),
+      onAnyEvent: () => overflow.event(),
       onError: (folder, err) => this.log.debug({ folder, err }, 'folder watch ended'),
       ...(deps.watch === undefined ? {} : { watch: deps.watch }),
     });
     this.configs = new ConfigWatcher({
+      onAnyEvent: () => overflow.event(),
       onChange: (file) => this.changed(`config ${file}`),
       onError: (err) => this.log.warn({ err }, 'config file watch failed'),
     });
@@ -427,17 +437,18 @@ export class Daemon {
 
   /** @param firstChange when the first change this cycle answers came (timers.now()), for the latency metric */
   private async cycle(firstChange?: number): Promise<void> {
-    const hints = [...this.secondLooks, ...this.hints];
+    const hints = perFolder([...this.secondLooks, ...this.hints]);
     this.hints = [];
     this.secondLooks = [];
     if (this.secondLookTimer !== undefined) this.timers.clearTimeout(this.secondLookTimer);
     this.secondLookTimer = undefined;
-    if (!this.fullWalk && this.model !== undefined && hints.length <= MAX_HINTS) {
+    const folders = new Set(hints.map((h) => h.folder)).size;
+    if (!this.fullWalk && this.model !== undefined && folders <= MAX_FOLDERS) {
       const change = await this.model.update(hints);
       if (change !== FULL) return this.applyChange(change, firstChange);
       this.reasons.add('a walk in part could not tell: walking every root');
-    } else if (!this.fullWalk && hints.length > MAX_HINTS) {
-      this.reasons.add(`${hints.length} folder events at once: walking every root`);
+    } else if (!this.fullWalk && folders > MAX_FOLDERS) {
+      this.reasons.add(`events in ${folders} folders at once: walking every root`);
     }
     this.fullWalk = false;
     let state: Awaited<ReturnType<Daemon['walk']>>;
@@ -739,6 +750,22 @@ function namesOf(splices: readonly Splice[]): ServedDiff {
     splices.flatMap((s) => s.removed),
     splices.flatMap((s) => s.inserted),
   );
+}
+
+/** The hints, with those of a folder that has more than MAX_NAMES_PER_FOLDER made one look at it whole (where its first stood). */
+function perFolder(hints: readonly Hint[]): Hint[] {
+  const count = new Map<string, number>();
+  for (const h of hints) count.set(h.folder, (count.get(h.folder) ?? 0) + 1);
+  const whole = new Set<string>();
+  const out: Hint[] = [];
+  for (const h of hints) {
+    if (count.get(h.folder)! <= MAX_NAMES_PER_FOLDER) out.push(h);
+    else if (!whole.has(h.folder)) {
+      whole.add(h.folder);
+      out.push({ folder: h.folder, name: null });
+    }
+  }
+  return out;
 }
 
 /** The folders not below another of them. */

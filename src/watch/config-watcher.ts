@@ -21,6 +21,8 @@ import { basename, dirname } from 'node:path';
 
 export interface ConfigWatcherOptions {
   readonly onChange: (file: string) => void;
+  /** Every event in a watched folder, before any is left out (see QueueOverflow). */
+  readonly onAnyEvent?: () => void;
   readonly onError: (err: Error) => void;
   readonly watch?: typeof fsWatch;
 }
@@ -109,6 +111,7 @@ export class ConfigWatcher {
   }
 
   private event(folder: string, name: string | null): void {
+    this.options.onAnyEvent?.();
     const watched = this.watches.get(folder);
     if (watched === undefined || this.closed) return;
     const file = name === null ? [...watched.names.values()][0] : watched.names.get(name);

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-export type InotifyLimit = 'max_user_watches' | 'max_user_instances';
+export type InotifyLimit = 'max_user_watches' | 'max_user_instances' | 'max_queued_events';
 
 /** The limit, or undefined where /proc cannot be read (a container without it): unknown, not zero. */
 export function inotifyLimit(name: InotifyLimit): number | undefined {

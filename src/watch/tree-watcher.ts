@@ -23,6 +23,8 @@ export interface TreeEvent {
 
 export interface TreeWatcherOptions {
   readonly onChange: (event: TreeEvent) => void;
+  /** Every event of every kind, before any is left out: what fills the kernel's queue (see QueueOverflow). */
+  readonly onAnyEvent?: () => void;
   /** A folder's watch failed after it was set (the folder was removed, say); the next rescan mends it. */
   readonly onError: (folder: string, err: Error) => void;
   readonly watch?: typeof fsWatch;
@@ -77,6 +79,7 @@ export class TreeWatcher {
       // Content changes ('change') never make or remove a repository; creations, removals and renames do.
       // Paths and names travel as bytes, so that folders whose names are not UTF-8 are watched too.
       w = this.watchFn(fsPath(folder), { persistent: true, encoding: 'buffer' }, (type, name) => {
+        this.options.onAnyEvent?.();
         if (type !== 'rename') return;
         const entry = name === null ? null : decodeName(name);
         // The folder itself removed: the kernel ends the watch, naming the folder. (Or an entry

@@ -1,0 +1,72 @@
+/**
+ * Lost events, known: the kernel's queue (fs.inotify.max_queued_events)
+ * filled while the daemon could not read it (stopped here with SIGSTOP, as a
+ * long pause would), by events of a kind that change nothing (attributes of
+ * plain files), so that the one that matters (a new repository) was dropped.
+ * The daemon must tell that its queue overflowed and walk every root. And the
+ * other way: thousands of files written in one working copy (`hg update`)
+ * under `**` must cost a look at that working copy, not a walk of every root.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeSync, mkdirSync, openSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DaemonProcess, isReload } from '../helpers/daemon-process.js';
+import { readPublished } from '../helpers/published.js';
+import { makeTempDir } from '../helpers/run.js';
+
+const queue = (): number => {
+  try {
+    return Number(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8'));
+  } catch {
+    return 16_384;
+  }
+};
+
+describe('the kernel dropping events', () => {
+  const dir = makeTempDir('hgreload-overflow-');
+  const base = dir.path;
+  const root = join(base, 'root');
+  const files = join(root, 'files');
+  const state = join(base, 'state');
+  // More than the queue holds: each utime is one event.
+  const count = queue() + 1000;
+  let daemon: DaemonProcess;
+
+  before(async () => {
+    mkdirSync(files, { recursive: true });
+    for (let i = 0; i < count; i++) closeSync(openSync(join(files, `f${i}`), 'w'));
+    mkdirSync(join(root, 'work/.hg'), { recursive: true });
+    writeFileSync(join(base, 'hgweb.config'), `[paths]\n/ = ${root}/**\n`);
+    writeFileSync(join(base, 'hgreload.ini'), 'webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\ndebounce = 30\n');
+    daemon = new DaemonProcess(['--log-level', 'debug', '-c', join(base, 'hgreload.ini')]);
+    await daemon.waitFor((l) => l.msg === 'ready', 'ready');
+  });
+  after(async () => {
+    await daemon.stop();
+    dir.remove();
+  });
+
+  it('an overflowed queue is told, and every root walked: the repository whose event was dropped is served', async () => {
+    const from = daemon.mark;
+    process.kill(daemon.pid, 'SIGSTOP');
+    try {
+      const now = new Date();
+      for (let i = 0; i < count; i++) utimesSync(join(files, `f${i}`), now, now);
+      mkdirSync(join(root, 'dropped/.hg'), { recursive: true });
+    } finally {
+      process.kill(daemon.pid, 'SIGCONT');
+    }
+    const line = await daemon.waitFor((l) => isReload(l) && readPublished(state).some((r) => r.name === 'dropped'), 'dropped published', { from, timeoutMs: 15_000 });
+    assert.ok((line.reasons as string[]).some((r) => r.includes('dropped folder events')), JSON.stringify(line.reasons));
+  });
+
+  it('thousands of files written in one working copy: a look at it, not a walk of every root', async () => {
+    const from = daemon.mark;
+    for (let i = 0; i < 1500; i++) writeFileSync(join(root, 'work', `file${i}`), 'x');
+    mkdirSync(join(root, 'work/nested/.hg'), { recursive: true });
+    await daemon.waitFor((l) => isReload(l) && readPublished(state).some((r) => r.name === 'work/nested'), 'work/nested published', { from, timeoutMs: 15_000 });
+    const since = daemon.lines.slice(from);
+    assert.ok(!since.some((l) => JSON.stringify(l.reasons ?? []).includes('walking every root')), JSON.stringify(since.map((l) => l.reasons)));
+  });
+});
