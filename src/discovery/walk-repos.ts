@@ -85,8 +85,17 @@ export async function walkRepos(top: string, recurse: boolean, options: WalkOpti
   return new RepoWalk(options, new DirReader(options.fs, recurse)).run(top, recurse, subtree);
 }
 
+/**
+ * A walk hands the event loop back this often: local listings are read
+ * synchronously, and a walk of 100,000 repositories took 1.6 s, during which
+ * no event was read (the kernel's queue can fill then) and no request of the
+ * control socket answered.
+ */
+const YIELD_EVERY_MS = 4;
+
 class RepoWalk {
   private readonly seen = new Set<string>();
+  private since = performance.now();
   private readonly found: string[] = [];
   private readonly folders: string[] = [];
   private links = false;
@@ -113,6 +122,10 @@ class RepoWalk {
   }
 
   private async walk(path: string, id: DirIdentity, recurse: boolean, fatal: boolean): Promise<void> {
+    if (performance.now() - this.since > YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      this.since = performance.now();
+    }
     const listing = await this.reader.take(id.canonical);
     if (!listing.ok) {
       if (fatal || TRANSIENT.has(listing.error.code ?? '')) throw new WalkFailure(path, listing.error);
