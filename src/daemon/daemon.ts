@@ -8,7 +8,7 @@
  * repository could now appear, and reloads hgweb when the served list changed.
  * Runtime errors are logged and the loop goes on; only a bad start is fatal.
  */
-import { existsSync, type watch as fsWatch } from 'node:fs';
+import type { watch as fsWatch } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import cron from 'node-cron';
@@ -16,39 +16,29 @@ import { HgreloadError } from '../errors.js';
 import type { Settings } from '../config/settings.js';
 import { physicalAbsolute } from '../config/paths.js';
 import { loadServed, type ServedState } from '../discovery/load-served.js';
-import type { RootError, ServedRepo } from '../discovery/served-repos.js';
-import { createReloader, type Reloader } from '../reload/reloader.js';
+import type { ServedRepo } from '../discovery/served-repos.js';
+import { createReloader } from '../reload/reloader.js';
 import { AutoHooks } from '../hooks/auto-install.js';
 import { installInto, rootFolders } from '../hooks/install-hooks.js';
-import { ConfigWatcher } from '../watch/config-watcher.js';
-import { FolderPoller } from '../watch/folder-poller.js';
 import { modifiedSince } from '../watch/modified-since.js';
-import { TreeWatcher } from '../watch/tree-watcher.js';
-import { MountWatcher } from '../watch/mount-watcher.js';
-import { QueueOverflow } from '../watch/queue-overflow.js';
 import { networkFileSystem } from '../discovery/network-fs.js';
 import { MountTable } from '../discovery/mount-table.js';
 import { FULL, ServedModel, type Hint, type ModelChange } from '../model/served-model.js';
-import type { Splice } from '../model/splice.js';
 import { changeBetween, compose, EMPTY_LIST, noChange, servedList, type ListChange, type ServedList } from '../model/served-list.js';
 import { Coalescer, realTimers, type Timers } from './coalescer.js';
-import { ForcedReloads } from './forced-reloads.js';
-import { Leadership } from './leadership.js';
 import { LastGoodRoots, type RootFailure } from './last-good.js';
 import { socketPath } from './control-protocol.js';
 import { ControlServer } from './control-server.js';
 import { tapErrors, type Logger } from './logger.js';
+import { WatchSet } from './watch-set.js';
 import { DaemonMetrics } from './metrics.js';
 import { MetricsFile } from './metrics-file.js';
-import { diffServed, type ServedDiff } from './served-diff.js';
-import { readState, writeState } from './state-file.js';
+import { ReloadGate, type LastReload } from './reload-gate.js';
 
 /** A burst that never goes quiet still reloads this often. */
 const MAX_WAIT_FACTOR = 10;
 /** How far before the first walk a folder's change still counts as made during it. */
 const SECOND_LOOK_SLACK_MS = 1000;
-/** Names listed in a reload's log line; the count is always there. */
-const NAMES_LOGGED = 20;
 /**
  * A cycle whose events name more folders than this walks every root instead:
  * it costs no more than walking each part again. (Lost events are told by
@@ -61,8 +51,6 @@ const MAX_FOLDERS = 1000;
  * costs one walk of it, not thousands of looks (nor a walk of every root).
  */
 const MAX_NAMES_PER_FOLDER = 100;
-/** How often the mount table is read again (see MountWatcher). */
-const MOUNT_CHECK_MS = 2000;
 /** Rounds of looking at folders just watched, for what came between their read and their watch. */
 const RECHECK_ROUNDS = 4;
 
@@ -88,16 +76,6 @@ const nodeCronScheduler: Scheduler = {
   validate: (expression) => cron.validate(expression),
   schedule: (expression, run) => cron.schedule(expression, run, { noOverlap: true }),
 };
-
-export interface LastReload {
-  readonly at: string;
-  readonly reasons: readonly string[];
-  readonly ok: boolean;
-  readonly result: string;
-  readonly ms: number;
-  readonly added: number;
-  readonly removed: number;
-}
 
 export interface DaemonStatus {
   readonly pid: number;
@@ -125,9 +103,8 @@ export interface DaemonStatus {
 
 export class Daemon {
   private settings: Settings;
-  private reloader: Reloader;
+  private readonly gate: ReloadGate;
   private readonly coalescer: Coalescer;
-  private readonly forced: ForcedReloads;
   private readonly lastGood = new LastGoodRoots();
   private readonly hooks: AutoHooks;
   /** Root key -> the failure last logged for it, so that a lasting one is logged once. */
@@ -137,18 +114,7 @@ export class Daemon {
   /** The next cycle checks the hook of every served repository (scheduled rescan, `hgreload touch`). */
   private checkAllHooks = false;
   private starting: Promise<void> | undefined;
-  private readonly poller: FolderPoller;
-  /** [shared] folder: one publisher among the daemons sharing it. */
-  private readonly leadership: Leadership | undefined;
-  /** Every watched folder -> the network file system it is on, or 'local' (one statfs per folder, while it is watched). */
-  private readonly fileSystems = new Map<string, string>();
-  private pollSummary = '';
-  private pollKinds: string[] = [];
-  private readonly trees: TreeWatcher;
-  private readonly configs: ConfigWatcher;
-  private mounts: MountWatcher | undefined;
-  /** Mount points whose file system came, went or changed since the last full walk: the folders at and below them are watched afresh. */
-  private remounted: string[] = [];
+  private readonly watches: WatchSet;
   private control: ControlServer | undefined;
   private cronTask: { stop(): unknown } | undefined;
   private readonly log: Logger;
@@ -173,14 +139,9 @@ export class Daemon {
    */
   private secondLooks: Hint[] = [];
   private secondLookTimer: unknown;
-  /** Digest (order-aware) of the list hgweb was last made to serve (from the state file on start); undefined: unknown. */
-  private reloadedDigest: string | undefined;
-  private lastReload: LastReload | null = null;
   private lastScan: Date | null = null;
   private configError: string | null = null;
-  private watchLimitReached = false;
   private reasons = new Set<string>();
-  private forceReload = false;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -198,47 +159,30 @@ export class Daemon {
       this.metrics.errorLogged(message);
       this.metricsFile.update();
     });
-    this.reloader = createReloader(settings, deps.commandTimeoutMs);
-    this.coalescer = this.makeCoalescer();
-    this.forced = new ForcedReloads(timers, () => this.changed('hgreload touch (spaced from the last forced reload)'));
-    this.leadership =
-      settings.shared.folder === undefined || settings.reload.method !== 'publish'
-        ? undefined
-        : new Leadership({
-            folder: settings.shared.folder,
-            leaseMs: settings.shared.lease,
-            timers,
-            log: this.log,
-            // A new leader publishes what it sees at once, whatever the last leader published.
-            onChange: (leader) => {
-              if (!leader) return;
-              this.reloadedDigest = undefined;
-              this.changed('took over as the publisher');
-            },
-          });
-    this.poller = new FolderPoller({
-      intervalMs: settings.watch.pollInterval,
+    this.gate = new ReloadGate({
+      settings,
+      reloader: createReloader(settings, deps.commandTimeoutMs),
       timers,
-      onChange: (folders) => this.folderChanged(folders.map((folder) => ({ folder, name: null })), `poll: ${folders.slice(0, 3).join(', ')}${folders.length > 3 ? ', ...' : ''} changed`),
+      now: this.now,
+      log: this.log,
+      metrics: this.metrics,
+      wake: (reason) => this.changed(reason),
     });
+    this.coalescer = this.makeCoalescer();
     this.hooks = new AutoHooks({
       install: (repos) =>
         installInto(repos, this.settings, { uninstall: false, dryRun: false, within: rootFolders(this.current?.roots ?? [], this.deps.cwd) }),
       log: this.log,
       timers,
     });
-    // Every event of every watch counts toward the kernel's queue, files' too.
-    const overflow = new QueueOverflow(() => this.changed('the kernel dropped folder events (its queue, fs.inotify.max_queued_events, filled): walking every root'));
-    this.trees = new TreeWatcher({
-      onChange: (e) => this.folderChanged([e], `${e.folder}/${e.name ?? ''}`),
-      onAnyEvent: () => overflow.event(),
-      onError: (folder, err) => this.log.debug({ folder, err }, 'folder watch ended'),
+    this.watches = new WatchSet({
+      settings: () => this.settings.watch,
+      cwd: deps.cwd,
+      timers,
+      log: this.log,
+      onEvents: (hints, reason) => this.folderChanged(hints, reason),
+      onWalkAll: (reason) => this.changed(reason),
       ...(deps.watch === undefined ? {} : { watch: deps.watch }),
-    });
-    this.configs = new ConfigWatcher({
-      onAnyEvent: () => overflow.event(),
-      onChange: (file) => this.changed(`config ${file}`),
-      onError: (err) => this.log.warn({ err }, 'config file watch failed'),
     });
   }
 
@@ -259,25 +203,16 @@ export class Daemon {
 
   private async startOnce(): Promise<void> {
     const stateDir = this.settings.reload.state;
-    this.log.info({ webconf: this.webconf, method: this.reloader.method }, 'starting: first walk');
+    this.log.info({ webconf: this.webconf, method: this.gate.method }, 'starting: first walk');
     await mkdir(stateDir, { recursive: true });
-    const saved = await readState(stateDir);
-    this.reloadedDigest = saved?.digest;
-    await this.leadership?.start();
+    const firstStart = await this.gate.start();
     // Fatal on a first scan that cannot read hgweb.config: nothing sensible to serve or watch yet.
     // (A second behind: file system timestamps are coarser than the clock.)
     const walkStarted = this.now().getTime() - SECOND_LOOK_SLACK_MS;
-    this.mounts = new MountWatcher({
-      intervalMs: MOUNT_CHECK_MS,
-      timers: this.timers,
-      onChange: (points) => {
-        this.remounted.push(...points);
-        this.changed(`file systems mounted or unmounted at ${points.slice(0, 3).join(', ')}${points.length > 3 ? ', ...' : ''}`);
-      },
-    });
+    this.watches.watchMounts();
     const state = await this.walk();
     if (this.closing !== undefined) return; // stopped during the first walk
-    this.reasons.add(saved === undefined ? 'first start' : 'start');
+    this.reasons.add(firstStart ? 'first start' : 'start');
     await this.apply(state);
     if (this.closing !== undefined) return;
     // Watches were set only after the first walk had read each folder: a repository made in
@@ -293,7 +228,8 @@ export class Daemon {
     }
     if (this.closing !== undefined) return;
     // A restart catches up: one reload if the list changed while the daemon was down, none otherwise.
-    const catchUp = this.lastReload === null ? 'unchanged since the last reload' : this.lastReload.ok ? 'reloaded' : 'reload failed';
+    const last = this.gate.last;
+    const catchUp = last === null ? 'unchanged since the last reload' : last.ok ? 'reloaded' : 'reload failed';
     this.control = await ControlServer.listen(socketPath(stateDir), (request) => {
       this.requests[request.command] = (this.requests[request.command] ?? 0) + 1;
       if (request.command === 'status') return { ok: true, status: this.status() };
@@ -314,10 +250,10 @@ export class Daemon {
     this.log.info(
       {
         webconf: this.webconf,
-        method: this.reloader.method,
+        method: this.gate.method,
         repositories: state.repos.length,
-        folders: this.trees.count,
-        configFiles: this.configs.count,
+        folders: this.watches.status().watches.folders,
+        configFiles: this.watches.status().watches.configFiles,
         socket: this.control.path,
         catchUp,
       },
@@ -341,7 +277,7 @@ export class Daemon {
 
   /** Reload hgweb after the quiet period even if the list is the same (`hgreload touch`). */
   requestReload(reason: string, force: boolean): void {
-    this.forceReload ||= force;
+    if (force) this.gate.force();
     this.changed(reason);
   }
 
@@ -355,9 +291,9 @@ export class Daemon {
     // [hooks] auto just turned on: every served repository gets its hook, not only new ones.
     if (settings.hooks.auto && !this.settings.hooks.auto) this.checkAllHooks = true;
     this.settings = Object.freeze({ ...settings, reload: { ...settings.reload, state: this.settings.reload.state } });
-    this.reloader = reloader;
+    this.gate.useReloader(reloader);
     this.coalescer.retime(...coalescerTiming(settings.reload.debounce));
-    this.poller.retime(settings.watch.pollInterval);
+    this.watches.retime(settings.watch.pollInterval);
     await this.metricsFile.setFile(settings.metrics.file);
     this.cronTask?.stop();
     this.startSchedule();
@@ -371,7 +307,7 @@ export class Daemon {
       pid: process.pid,
       startedAt: this.startedAt.toISOString(),
       webconf: this.webconf,
-      method: this.reloader.method,
+      method: this.gate.method,
       roots: (this.current?.roots ?? []).map((r) => ({
         kind: r.kind,
         prefix: r.prefix,
@@ -379,10 +315,9 @@ export class Daemon {
         ...(r.kind !== 'plain' && failures.has(r) ? failureStatus(failures.get(r)!) : {}),
       })),
       repositories: this.current?.repos.length ?? 0,
-      watches: { folders: this.trees.count, configFiles: this.configs.count, limitReached: this.watchLimitReached },
-      leadership: this.leadership === undefined ? null : { leading: this.leadership.leader, leader: this.leadership.leaderName ?? null },
-      polling: { folders: this.poller.count, intervalMs: this.poller.intervalMs, fileSystems: this.pollKinds, lastPollMs: this.poller.lastPollMs ?? null },
-      lastReload: this.lastReload,
+      ...this.watches.status(),
+      leadership: this.gate.leadershipStatus(),
+      lastReload: this.gate.last,
       lastScan: this.lastScan?.toISOString() ?? null,
       pending: this.coalescer.pending || this.secondLookTimer !== undefined,
       pendingReasons: [...this.reasons],
@@ -398,15 +333,11 @@ export class Daemon {
       // A start in progress finishes first (it checks `closing` and stops short).
       await this.starting?.catch(() => undefined);
       this.cronTask?.stop();
-      this.mounts?.close();
-      this.forced.close();
       if (this.secondLookTimer !== undefined) this.timers.clearTimeout(this.secondLookTimer);
       await this.coalescer.close();
-      await this.leadership?.close();
+      await this.gate.close();
       await this.hooks.close();
-      await this.poller.close();
-      this.trees.close();
-      await this.configs.close();
+      await this.watches.close();
       await this.control?.close();
       await this.metricsFile.close(); // the last figures, with hgreload_up 0
     })();
@@ -519,12 +450,7 @@ export class Daemon {
     // The first cycle's change starts from nothing known: only the digest of the last reload (state.json) tells.
     const known = this.list !== undefined;
     this.list = change.after;
-    const force = this.mustReload(change, known);
-    if (force === undefined) {
-      this.log.debug({ reasons, repositories: repos.length }, 'served list unchanged; no reload');
-      return;
-    }
-    await this.reload(change, force, reasons, started, firstChange);
+    await this.gate.offer(change, known, reasons, started, firstChange);
   }
 
   private lookAgain(arrived: readonly Hint[]): void {
@@ -537,7 +463,7 @@ export class Daemon {
 
   /** Applies a change's folders to the watches, then rechecks the folders newly watched. */
   private async watchChange(change: ModelChange): Promise<ModelChange | typeof FULL> {
-    return this.recheck(await this.watchFolders(change.foldersRemoved, change.foldersAdded), change);
+    return this.recheck(await this.watches.update(change.foldersRemoved, change.foldersAdded), change);
   }
 
   /**
@@ -559,7 +485,7 @@ export class Daemon {
       if (again === FULL) return FULL;
       list = compose(list, again.list);
       arrived.push(...again.arrived);
-      fresh = await this.watchFolders(again.foldersRemoved, again.foldersAdded);
+      fresh = await this.watches.update(again.foldersRemoved, again.foldersAdded);
     }
     return { list, foldersRemoved: [], foldersAdded: [], arrived };
   }
@@ -578,8 +504,7 @@ export class Daemon {
     this.current = state;
     this.lastScan = this.now();
     this.reportRootFailures(failures);
-    const newFolders = await this.watch(state);
-    await this.configs.set([this.webconf, ...state.configFiles.map((f) => f.path)]);
+    const newFolders = await this.watches.followWalk(state, [this.webconf, ...state.configFiles.map((f) => f.path)]);
     if (!firstScan && newFolders.length > 0) {
       // A repository made in a new folder between its walk and its watch would be missed: look once more.
       const again = this.model === undefined ? FULL : await this.recheck(newFolders, { list: noChange(list), foldersRemoved: [], foldersAdded: [], arrived: [] });
@@ -591,63 +516,6 @@ export class Daemon {
     }
     const arrived = firstScan ? state.repos : newRepositories(previous, state.repos);
     await this.served(changeBetween(this.list ?? EMPTY_LIST, list), arrived, reasons, started, firstChange);
-  }
-
-  /**
-   * Whether hgweb must be reloaded: the list changed, or hgweb was not made to
-   * serve it yet (a failed reload, a start that found another list than the
-   * last one reloaded, a takeover), or `hgreload touch` asked (no sooner than
-   * ForcedReloads allows). undefined: no reload; else whether it is forced.
-   */
-  private mustReload(change: ListChange, fromKnownList: boolean): boolean | undefined {
-    const changed = (fromKnownList && change.splices.length > 0) || change.after.digest !== this.reloadedDigest;
-    // A forced reload too soon after the last one waits (ForcedReloads wakes a cycle for it); a changed list satisfies it.
-    const force = this.forceReload && (changed || this.forced.take());
-    if (force || changed) this.forceReload = false;
-    if (force && changed) this.forced.reloaded();
-    return force || changed ? force : undefined;
-  }
-
-  /** @param force the whole list, not only the change (`hgreload touch`) */
-  private async reload(change: ListChange, force: boolean, reasons: string[], started: number, firstChange: number | undefined): Promise<void> {
-    const repos = change.after.repos;
-    const digest = change.after.digest;
-    if (this.leadership !== undefined && !(await this.leadership.confirm())) {
-      // A standby: the leader publishes; this one is ready to take over with the same list.
-      this.log.debug({ reasons, leader: this.leadership.leaderName }, 'standby: not publishing');
-      return;
-    }
-    const { added, removed } = namesOf(change.splices);
-    const at = this.now();
-    let result: string;
-    let ok = true;
-    try {
-      result = await this.reloader.reload(change, force);
-    } catch (err) {
-      ok = false;
-      result = err instanceof Error ? err.message : String(err);
-      // Not recorded as reloaded: the next change (or rescan) tries again.
-      this.log.error({ err, reasons, method: this.reloader.method }, `reload failed: ${result}`);
-    }
-    const ms = Math.round(performance.now() - started);
-    this.metrics.reloaded(this.reloader.method, ok, firstChange === undefined ? undefined : this.timers.now() - firstChange);
-    this.lastReload = { at: at.toISOString(), reasons, ok, result, ms, added: added.length, removed: removed.length };
-    if (!ok) return;
-    this.reloadedDigest = digest;
-    await writeState(this.settings.reload.state, { digest, repos: repos.length, reloadedAt: at.toISOString(), method: this.reloader.method });
-    this.log.info(
-      {
-        reasons,
-        method: this.reloader.method,
-        repositories: repos.length,
-        added: added.slice(0, NAMES_LOGGED),
-        removed: removed.slice(0, NAMES_LOGGED),
-        addedCount: added.length,
-        removedCount: removed.length,
-        ms,
-      },
-      `reloaded: ${result}`,
-    );
   }
 
   /** A root's failure is logged when it starts or changes, and once more when the root reads again. */
@@ -666,90 +534,6 @@ export class Daemon {
     }
     this.rootProblems = now;
   }
-
-  /**
-   * Points the tree watcher at the walked folders, and at the nearest existing
-   * folder above each missing root; polls anew by the settings of now.
-   */
-  private async watch(state: ServedState): Promise<string[]> {
-    const folders = new Set([...state.folders, ...state.errors.map((e) => this.nearestExisting(e))]);
-    // A folder a file system was mounted over (or unmounted from) is another folder: watched afresh, its file system looked up again.
-    const remounted = this.remounted;
-    this.remounted = [];
-    const covered = (f: string): boolean => remounted.some((m) => f === m || f.startsWith(m === '/' ? '/' : `${m}/`));
-    const removed = [...this.fileSystems.keys()].filter((f) => !folders.has(f));
-    const added = [...folders].filter((f) => !this.trees.has(f) || covered(f));
-    for (const f of removed) this.fileSystems.delete(f);
-    for (const f of this.fileSystems.keys()) if (covered(f)) this.fileSystems.delete(f);
-    // Polled anew by the settings of now (one stamp each for the folders new to it).
-    await this.poller.set([...folders].filter((f) => this.polls(f)));
-    this.sayPolling();
-    return this.watchTrees(removed, added);
-  }
-
-  /**
-   * Stops watching `removed` and watches `added` (afresh, see
-   * TreeWatcher.update), by inotify and, where it cannot see every change,
-   * by polling. Returns the folders newly watched.
-   */
-  private async watchFolders(removed: readonly string[], added: readonly string[]): Promise<string[]> {
-    for (const folder of removed) this.fileSystems.delete(folder);
-    await this.poller.update(removed, added.filter((f) => this.polls(f)));
-    this.sayPolling();
-    return this.watchTrees(removed, added);
-  }
-
-  /** The inotify part of watchFolders; says once when the kernel refuses more watches. */
-  private watchTrees(removed: readonly string[], added: readonly string[]): string[] {
-    try {
-      const fresh = this.trees.update(removed, added);
-      this.watchLimitReached = false;
-      return fresh;
-    } catch (err) {
-      if (!this.watchLimitReached) this.log.error({ err }, (err as Error).message);
-      this.watchLimitReached = true;
-      return [];
-    }
-  }
-
-  /** Says which folders are polled ([watch] poll) and why, when their number, file systems or interval changed. */
-  private sayPolling(): void {
-    const { poll, pollInterval } = this.settings.watch;
-    // The file systems are looked up only when the number or the interval moved: not a pass over every folder per cycle.
-    if (this.pollSummary.startsWith(`${this.poller.count} `) && this.pollSummary.endsWith(` ${pollInterval}`)) return;
-    const kinds = [...new Set([...this.poller.folders()].map((f) => this.fileSystems.get(f) ?? 'local'))].sort();
-    this.pollSummary = `${this.poller.count} ${kinds.join(',')} ${pollInterval}`;
-    this.pollKinds = kinds;
-    if (this.poller.count === 0) return void this.log.info('polling no folders: inotify sees every change');
-    const why = poll === 'always' ? '[watch] poll = always' : `on ${kinds.join(', ')}: inotify there does not see what other hosts change`;
-    this.log.info({ folders: this.poller.count, intervalMs: pollInterval, fileSystems: kinds }, `polling ${this.poller.count} folders every ${pollInterval} ms (${why})`);
-  }
-
-  /** Whether `folder` is polled ([watch] poll); its file system is looked up once (a statfs) while it is watched. */
-  private polls(folder: string): boolean {
-    const { poll } = this.settings.watch;
-    if (poll === 'never') return false;
-    let fs = this.fileSystems.get(folder);
-    if (fs === undefined) {
-      fs = networkFileSystem(folder) ?? 'local';
-      this.fileSystems.set(folder, fs);
-    }
-    return poll === 'always' || fs !== 'local';
-  }
-
-  private nearestExisting({ root }: RootError): string {
-    let folder = physicalAbsolute(root.folder, this.deps.cwd);
-    while (!existsSync(folder) && folder !== dirname(folder)) folder = dirname(folder);
-    return folder;
-  }
-}
-
-/** Names that came and went through splices (a repository moved shows in both; one a walked-again run kept shows in neither). */
-function namesOf(splices: readonly Splice[]): ServedDiff {
-  return diffServed(
-    splices.flatMap((s) => s.removed),
-    splices.flatMap((s) => s.inserted),
-  );
 }
 
 /** The hints, with those of a folder that has more than MAX_NAMES_PER_FOLDER made one look at it whole (where its first stood). */

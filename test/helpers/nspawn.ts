@@ -157,7 +157,9 @@ export async function prepareNpmCache(): Promise<string> {
   try {
     for (const part of PACKAGE_PARTS) cpSync(join(PROJECT_ROOT, part), join(work.path, 'package', part), { recursive: true });
     // Scripts off: `prepare` would build the copy with the devDependencies; dist/ is built already.
-    const args = ['install', '-g', '--prefix', join(work.path, 'prefix'), '--install-links', '--cache', partial, '--ignore-scripts', '--no-audit', '--no-fund', '--no-update-notifier', join(work.path, 'package')];
+    // --prefix moves npm's global settings too (to PREFIX/etc/npmrc): the host's own (a proxy, a CA, a mirror) are kept.
+    const globalconfig = spawnSync('npm', ['config', 'get', 'globalconfig'], { encoding: 'utf8', env: cleanEnv() }).stdout.trim();
+    const args = ['install', '-g', '--prefix', join(work.path, 'prefix'), ...(globalconfig === '' ? [] : ['--globalconfig', globalconfig]), '--install-links', '--cache', partial, '--ignore-scripts', '--no-audit', '--no-fund', '--no-update-notifier', join(work.path, 'package')];
     const r = await runHost('npm', args, { env: cleanEnv(), timeoutMs: 5 * 60_000 });
     if (r.status !== 0) {
       const output = `${r.stdout}${r.stderr}`;
