@@ -10,23 +10,18 @@
  */
 import type { watch as fsWatch } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import cron from 'node-cron';
 import { HgreloadError } from '../errors.js';
 import type { Settings } from '../config/settings.js';
 import { physicalAbsolute } from '../config/paths.js';
-import { loadServed, type ServedState } from '../discovery/load-served.js';
-import type { ServedRepo } from '../discovery/served-repos.js';
 import { createReloader } from '../reload/reloader.js';
 import { AutoHooks } from '../hooks/auto-install.js';
 import { installInto, rootFolders } from '../hooks/install-hooks.js';
 import { modifiedSince } from '../watch/modified-since.js';
 import { networkFileSystem } from '../discovery/network-fs.js';
-import { MountTable } from '../discovery/mount-table.js';
-import { FULL, ServedModel, type Hint, type ModelChange } from '../model/served-model.js';
-import { changeBetween, compose, EMPTY_LIST, noChange, servedList, type ListChange, type ServedList } from '../model/served-list.js';
+import type { Hint } from '../model/served-model.js';
 import { Coalescer, realTimers, type Timers } from './coalescer.js';
-import { LastGoodRoots, type RootFailure } from './last-good.js';
+import { ListKeeper, type RootStatus } from './list-keeper.js';
 import { socketPath } from './control-protocol.js';
 import { ControlServer } from './control-server.js';
 import { tapErrors, type Logger } from './logger.js';
@@ -39,21 +34,6 @@ import { ReloadGate, type LastReload } from './reload-gate.js';
 const MAX_WAIT_FACTOR = 10;
 /** How far before the first walk a folder's change still counts as made during it. */
 const SECOND_LOOK_SLACK_MS = 1000;
-/**
- * A cycle whose events name more folders than this walks every root instead:
- * it costs no more than walking each part again. (Lost events are told by
- * QueueOverflow, not guessed from a count here.)
- */
-const MAX_FOLDERS = 1000;
-/**
- * More events than this in one folder make one look at that folder whole:
- * an `hg update` writing thousands of files in a working copy under `**`
- * costs one walk of it, not thousands of looks (nor a walk of every root).
- */
-const MAX_NAMES_PER_FOLDER = 100;
-/** Rounds of looking at folders just watched, for what came between their read and their watch. */
-const RECHECK_ROUNDS = 4;
-
 export interface Scheduler {
   readonly validate: (expression: string) => boolean;
   readonly schedule: (expression: string, run: () => void) => { stop(): unknown };
@@ -83,7 +63,7 @@ export interface DaemonStatus {
   readonly webconf: string;
   readonly method: string;
   /** `error`: why the root's last walk failed; `kept`: how many repositories of its last good walk are still served. */
-  readonly roots: ReadonlyArray<{ kind: string; prefix: string; folder: string; error?: string; kept?: number }>;
+  readonly roots: readonly RootStatus[];
   readonly repositories: number;
   readonly watches: { readonly folders: number; readonly configFiles: number; readonly limitReached: boolean };
   /** Folders polled beside inotify ([watch] poll), the file systems that made them so, and the last poll's duration. */
@@ -105,43 +85,19 @@ export class Daemon {
   private settings: Settings;
   private readonly gate: ReloadGate;
   private readonly coalescer: Coalescer;
-  private readonly lastGood = new LastGoodRoots();
   private readonly hooks: AutoHooks;
-  /** Root key -> the failure last logged for it, so that a lasting one is logged once. */
-  private rootProblems = new Map<string, { message: string; folder: string }>();
-  private failures: RootFailure[] = [];
   private readonly requests: Record<string, number> = {};
-  /** The next cycle checks the hook of every served repository (scheduled rescan, `hgreload touch`). */
-  private checkAllHooks = false;
   private starting: Promise<void> | undefined;
   private readonly watches: WatchSet;
   private control: ControlServer | undefined;
   private cronTask: { stop(): unknown } | undefined;
   private readonly log: Logger;
   private readonly now: () => Date;
-  private readonly timers: Timers;
   private readonly startedAt: Date;
   private readonly metrics: DaemonMetrics;
   private readonly metricsFile: MetricsFile;
 
-  private current: ServedState | undefined;
-  /** The list the last cycle ended with (`current.repos`), published or not: the next cycle's change starts from it. */
-  private list: ServedList | undefined;
-  /** What hgweb serves, kept current by folder events between full walks; undefined until a full walk that every root passed. */
-  private model: ServedModel | undefined;
-  /** Folder events waiting for the next cycle, and whether it must walk everything instead. */
-  private hints: Hint[] = [];
-  private fullWalk = true;
-  /**
-   * Repositories a look found, to look at again with the next cycle, and no
-   * later than a quiet period after: the first change of a burst is looked at
-   * at once, maybe half-way through a copy, and nothing watches inside .hg.
-   */
-  private secondLooks: Hint[] = [];
-  private secondLookTimer: unknown;
-  private lastScan: Date | null = null;
-  private configError: string | null = null;
-  private reasons = new Set<string>();
+  private readonly keeper: ListKeeper;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -150,7 +106,7 @@ export class Daemon {
   ) {
     this.settings = settings;
     this.now = deps.now ?? (() => new Date());
-    const timers = (this.timers = deps.timers ?? realTimers);
+    const timers = deps.timers ?? realTimers;
     this.startedAt = this.now();
     this.metrics = new DaemonMetrics({ now: this.now });
     this.metricsFile = new MetricsFile({ file: settings.metrics.file, render: (up) => this.metrics.render(this.status(), up), timers, log: deps.logger });
@@ -171,7 +127,7 @@ export class Daemon {
     this.coalescer = this.makeCoalescer();
     this.hooks = new AutoHooks({
       install: (repos) =>
-        installInto(repos, this.settings, { uninstall: false, dryRun: false, within: rootFolders(this.current?.roots ?? [], this.deps.cwd) }),
+        installInto(repos, this.settings, { uninstall: false, dryRun: false, within: rootFolders(this.keeper.roots, this.deps.cwd) }),
       log: this.log,
       timers,
     });
@@ -183,6 +139,18 @@ export class Daemon {
       onEvents: (hints, reason) => this.folderChanged(hints, reason),
       onWalkAll: (reason) => this.changed(reason),
       ...(deps.watch === undefined ? {} : { watch: deps.watch }),
+    });
+    this.keeper = new ListKeeper({
+      settings: () => this.settings,
+      cwd: deps.cwd,
+      timers,
+      now: this.now,
+      log: this.log,
+      metrics: this.metrics,
+      watches: this.watches,
+      gate: this.gate,
+      hooks: this.hooks,
+      wake: () => this.coalescer.notify(),
     });
   }
 
@@ -210,10 +178,10 @@ export class Daemon {
     // (A second behind: file system timestamps are coarser than the clock.)
     const walkStarted = this.now().getTime() - SECOND_LOOK_SLACK_MS;
     this.watches.watchMounts();
-    const state = await this.walk();
+    const state = await this.keeper.walk();
     if (this.closing !== undefined) return; // stopped during the first walk
-    this.reasons.add(firstStart ? 'first start' : 'start');
-    await this.apply(state);
+    this.keeper.because(firstStart ? 'first start' : 'start');
+    await this.keeper.apply(state);
     if (this.closing !== undefined) return;
     // Watches were set only after the first walk had read each folder: a repository made in
     // a folder already read, before its watch, would wait for the schedule. One more look,
@@ -221,9 +189,9 @@ export class Daemon {
     // watched folder changed since the walk began (a stat each), there is nothing to find:
     // a second walk would only cost its time and its garbage (20 MB at 10,000 repositories).
     // On network file systems the server's clock stamps folders, so the look is always taken.
-    const onNetwork = (this.current?.roots ?? []).some((r) => r.kind !== 'plain' && networkFileSystem(physicalAbsolute(r.folder, this.deps.cwd)) !== undefined);
-    if (onNetwork || (await modifiedSince(this.current?.folders ?? [], walkStarted))) {
-      this.reasons.add('second look after the first walk');
+    const onNetwork = this.keeper.roots.some((r) => r.kind !== 'plain' && networkFileSystem(physicalAbsolute(r.folder, this.deps.cwd)) !== undefined);
+    if (onNetwork || (await modifiedSince(this.keeper.folders, walkStarted))) {
+      this.keeper.because('second look after the first walk');
       await this.coalescer.runNow();
     }
     if (this.closing !== undefined) return;
@@ -235,12 +203,11 @@ export class Daemon {
       if (request.command === 'status') return { ok: true, status: this.status() };
       if (request.command === 'rescan') {
         // After a push: a look at that repository is enough where a watched folder holds it.
-        const folder = request.path === undefined ? undefined : dirname(request.path);
         const reason = request.reason ?? 'rescan requested';
-        if (folder !== undefined && this.model?.owns(folder)) this.folderChanged([{ folder, name: basename(request.path!) }], reason);
+        if (request.path !== undefined) this.keeper.pushed(request.path, reason);
         else this.changed(reason);
       } else {
-        this.checkAllHooks = true;
+        this.keeper.checkEveryHook();
         this.requestReload(request.reason ?? 'hgreload touch', true);
       }
       return { ok: true, queued: true };
@@ -263,16 +230,12 @@ export class Daemon {
 
   /** Something may have changed anywhere: walk every root after the quiet period, reload if the list changed. */
   changed(reason: string): void {
-    this.fullWalk = true;
-    this.reasons.add(reason);
-    this.coalescer.notify();
+    this.keeper.walkAll(reason);
   }
 
   /** Entries appeared or vanished in watched folders: look at those after the quiet period. */
   private folderChanged(hints: readonly Hint[], reason: string): void {
-    for (const h of hints) this.hints.push(h);
-    this.reasons.add(reason);
-    this.coalescer.notify();
+    this.keeper.events(hints, reason);
   }
 
   /** Reload hgweb after the quiet period even if the list is the same (`hgreload touch`). */
@@ -289,7 +252,7 @@ export class Daemon {
       this.log.warn({ state: this.settings.reload.state }, 'a new state folder takes effect on restart');
     }
     // [hooks] auto just turned on: every served repository gets its hook, not only new ones.
-    if (settings.hooks.auto && !this.settings.hooks.auto) this.checkAllHooks = true;
+    if (settings.hooks.auto && !this.settings.hooks.auto) this.keeper.checkEveryHook();
     this.settings = Object.freeze({ ...settings, reload: { ...settings.reload, state: this.settings.reload.state } });
     this.gate.useReloader(reloader);
     this.coalescer.retime(...coalescerTiming(settings.reload.debounce));
@@ -302,26 +265,21 @@ export class Daemon {
   }
 
   status(): DaemonStatus {
-    const failures = new Map(this.failures.map((f) => [f.error.root, f]));
+    const { pending, ...list } = this.keeper.status();
     return {
       pid: process.pid,
       startedAt: this.startedAt.toISOString(),
       webconf: this.webconf,
       method: this.gate.method,
-      roots: (this.current?.roots ?? []).map((r) => ({
-        kind: r.kind,
-        prefix: r.prefix,
-        folder: r.kind === 'plain' ? r.path : r.folder,
-        ...(r.kind !== 'plain' && failures.has(r) ? failureStatus(failures.get(r)!) : {}),
-      })),
-      repositories: this.current?.repos.length ?? 0,
+      roots: list.roots,
+      repositories: list.repositories,
       ...this.watches.status(),
       leadership: this.gate.leadershipStatus(),
       lastReload: this.gate.last,
-      lastScan: this.lastScan?.toISOString() ?? null,
-      pending: this.coalescer.pending || this.secondLookTimer !== undefined,
-      pendingReasons: [...this.reasons],
-      configError: this.configError,
+      lastScan: list.lastScan,
+      pending: this.coalescer.pending || pending,
+      pendingReasons: list.pendingReasons,
+      configError: list.configError,
       requests: { ...this.requests },
       hooksWaiting: this.hooks.waiting,
     };
@@ -333,7 +291,7 @@ export class Daemon {
       // A start in progress finishes first (it checks `closing` and stops short).
       await this.starting?.catch(() => undefined);
       this.cronTask?.stop();
-      if (this.secondLookTimer !== undefined) this.timers.clearTimeout(this.secondLookTimer);
+      this.keeper.close();
       await this.coalescer.close();
       await this.gate.close();
       await this.hooks.close();
@@ -346,7 +304,7 @@ export class Daemon {
 
   private makeCoalescer(): Coalescer {
     const [quietMs, maxWaitMs] = coalescerTiming(this.settings.reload.debounce);
-    return new Coalescer((firstChange) => this.cycle(firstChange).finally(() => this.metricsFile.update()), {
+    return new Coalescer((firstChange) => this.keeper.cycle(firstChange).finally(() => this.metricsFile.update()), {
       quietMs,
       maxWaitMs,
       // A lone change (a new repository) is published at once; a burst waits for quiet.
@@ -361,219 +319,14 @@ export class Daemon {
     const expression = this.settings.rescan.schedule;
     if (!scheduler.validate(expression)) throw scheduleError(expression);
     this.cronTask = scheduler.schedule(expression, () => {
-      this.checkAllHooks = true;
+      this.keeper.checkEveryHook();
       this.changed('scheduled rescan');
     });
   }
-
-  /** @param firstChange when the first change this cycle answers came (timers.now()), for the latency metric */
-  private async cycle(firstChange?: number): Promise<void> {
-    const hints = perFolder([...this.secondLooks, ...this.hints]);
-    this.hints = [];
-    this.secondLooks = [];
-    if (this.secondLookTimer !== undefined) this.timers.clearTimeout(this.secondLookTimer);
-    this.secondLookTimer = undefined;
-    const folders = new Set(hints.map((h) => h.folder)).size;
-    if (!this.fullWalk && this.model !== undefined && folders <= MAX_FOLDERS) {
-      const change = await this.model.update(hints);
-      if (change !== FULL) return this.applyChange(change, firstChange);
-      this.reasons.add('a walk in part could not tell: walking every root');
-    } else if (!this.fullWalk && folders > MAX_FOLDERS) {
-      this.reasons.add(`events in ${folders} folders at once: walking every root`);
-    }
-    this.fullWalk = false;
-    let state: Awaited<ReturnType<Daemon['walk']>>;
-    try {
-      state = await this.walk();
-    } catch (err) {
-      // hgweb.config edited into something Mercurial rejects: hgweb itself now fails, but the last good list is kept.
-      this.configError = err instanceof Error ? err.message : String(err);
-      this.log.error({ err }, 'cannot use hgweb.config; keeping the last good list until it is fixed');
-      this.reasons.clear();
-      // What asked for this walk (a change only a full walk can tell, a new hgweb.config) still asks: the model
-      // must not go on from events alone, the next cycle walks again.
-      this.fullWalk = true;
-      return;
-    }
-    this.configError = null;
-    await this.apply(state, firstChange);
-  }
-
-  /** Reads hgweb.config and walks every root, timed for the metrics. */
-  private async walk(): Promise<ServedState & { mounts: MountTable }> {
-    const started = this.timers.now();
-    const mounts = MountTable.fromSystem();
-    const state = await loadServed(this.webconf, { cwd: this.deps.cwd, mounts });
-    this.metrics.walked(this.timers.now() - started);
-    return { ...state, mounts };
-  }
-
-  /**
-   * A cycle that walked only what events named: the folders to watch change
-   * by what changed, folders just watched are looked at once more, and hgweb
-   * is reloaded with the change (publish writes only the change).
-   */
-  private async applyChange(first: ModelChange, firstChange: number | undefined): Promise<void> {
-    const started = performance.now();
-    const reasons = [...this.reasons];
-    this.reasons.clear();
-    const change = await this.watchChange(first);
-    if (change === FULL) {
-      this.fullWalk = true;
-      this.reasons.add('a walk in part could not tell: walking every root');
-      for (const r of reasons) this.reasons.add(r);
-      return this.cycle(firstChange);
-    }
-    if (change.arrived.length > 0) this.lookAgain(change.arrived);
-    this.current = { ...this.current!, repos: change.list.after.repos };
-    this.lastScan = this.now();
-    const inserted = change.list.splices.flatMap((s) => s.inserted);
-    // From the list the last cycle ended with: the model's list is that list, changed only by its updates.
-    await this.served(this.list === change.list.before ? change.list : changeBetween(this.list ?? EMPTY_LIST, change.list.after), inserted, reasons, started, firstChange);
-  }
-
-  /**
-   * The end of every cycle: hooks for the repositories that arrived, and a
-   * reload when the list changed, or hgweb was not made to serve it yet, or
-   * `touch` asked.
-   * @param change from the list the last cycle ended with to this cycle's
-   * @param arrived the repositories new in the list (all of them on a first scan or when every hook is checked)
-   */
-  private async served(change: ListChange, arrived: readonly ServedRepo[], reasons: string[], started: number, firstChange: number | undefined): Promise<void> {
-    if (change.before !== (this.list ?? EMPTY_LIST)) throw new Error('a cycle ended with a change that does not start from the last list');
-    const repos = change.after.repos;
-    if (this.settings.hooks.auto) {
-      // Not awaited: a clone at work or a busy lock must not hold the reload back.
-      void this.hooks.arrived((this.checkAllHooks ? repos : arrived).map((r) => physicalAbsolute(r.path, this.deps.cwd)));
-    }
-    this.checkAllHooks = false;
-    // The first cycle's change starts from nothing known: only the digest of the last reload (state.json) tells.
-    const known = this.list !== undefined;
-    this.list = change.after;
-    await this.gate.offer(change, known, reasons, started, firstChange);
-  }
-
-  private lookAgain(arrived: readonly Hint[]): void {
-    this.secondLooks.push(...arrived);
-    this.secondLookTimer ??= this.timers.setTimeout(() => {
-      this.secondLookTimer = undefined;
-      this.folderChanged([], `a second look at ${this.secondLooks.length} new repositories`);
-    }, this.settings.reload.debounce);
-  }
-
-  /** Applies a change's folders to the watches, then rechecks the folders newly watched. */
-  private async watchChange(change: ModelChange): Promise<ModelChange | typeof FULL> {
-    return this.recheck(await this.watches.update(change.foldersRemoved, change.foldersAdded), change);
-  }
-
-  /**
-   * Looks at folders just watched (`fresh`) for what came between their read
-   * and their watch, watching what that finds, until nothing is new; returns
-   * `change` with what the looks found added.
-   */
-  private async recheck(fresh: readonly string[], change: ModelChange): Promise<ModelChange | typeof FULL> {
-    let list = change.list;
-    const arrived: Hint[] = [...change.arrived];
-    for (let round = 0; fresh.length > 0; round++) {
-      if (round === RECHECK_ROUNDS) {
-        // Folders still appearing as fast as they are watched: the next cycle looks at them.
-        this.folderChanged(fresh.map((folder) => ({ folder, name: null })), `new folders watched: ${fresh.slice(0, 3).join(', ')}`);
-        break;
-      }
-      // A look at a folder walks what is below it: folders below another fresh one need none of their own.
-      const again = await this.model!.update(outermost(fresh).map((folder) => ({ folder, name: null })), true);
-      if (again === FULL) return FULL;
-      list = compose(list, again.list);
-      arrived.push(...again.arrived);
-      fresh = await this.watches.update(again.foldersRemoved, again.foldersAdded);
-    }
-    return { list, foldersRemoved: [], foldersAdded: [], arrived };
-  }
-
-  private async apply(walked: ServedState & { mounts: MountTable }, firstChange?: number): Promise<void> {
-    const started = performance.now();
-    const reasons = [...this.reasons];
-    this.reasons.clear();
-    const firstScan = this.current === undefined;
-    const previous = this.current?.repos ?? [];
-    const { state: served, failures } = this.lastGood.apply(walked);
-    // Events after a full walk that every root passed are applied in part; after a failed one, walked whole.
-    this.model = failures.length === 0 ? ServedModel.of(served.results, { cwd: this.deps.cwd }, walked.mounts) : undefined;
-    let list = this.model?.list ?? servedList(served.repos);
-    let state: ServedState = { ...served, repos: list.repos };
-    this.current = state;
-    this.lastScan = this.now();
-    this.reportRootFailures(failures);
-    const newFolders = await this.watches.followWalk(state, [this.webconf, ...state.configFiles.map((f) => f.path)]);
-    if (!firstScan && newFolders.length > 0) {
-      // A repository made in a new folder between its walk and its watch would be missed: look once more.
-      const again = this.model === undefined ? FULL : await this.recheck(newFolders, { list: noChange(list), foldersRemoved: [], foldersAdded: [], arrived: [] });
-      if (again === FULL) this.changed(`new folders watched: ${newFolders.slice(0, 3).join(', ')}${newFolders.length > 3 ? ', ...' : ''}`);
-      else {
-        list = again.list.after;
-        state = this.current = { ...state, repos: list.repos };
-      }
-    }
-    const arrived = firstScan ? state.repos : newRepositories(previous, state.repos);
-    await this.served(changeBetween(this.list ?? EMPTY_LIST, list), arrived, reasons, started, firstChange);
-  }
-
-  /** A root's failure is logged when it starts or changes, and once more when the root reads again. */
-  private reportRootFailures(failures: RootFailure[]): void {
-    this.failures = failures;
-    const now = new Map<string, { message: string; folder: string }>();
-    for (const f of failures) {
-      const message = f.error.error.message;
-      now.set(f.key, { message, folder: f.error.root.folder });
-      if (this.rootProblems.get(f.key)?.message === message) continue;
-      const kept = f.kept === null ? 'no earlier list to keep: its repositories are not served' : `keeping its last good list (${f.kept} repositories)`;
-      this.log.error({ err: f.error.error, root: f.error.root.folder, kept: f.kept }, `${message}; ${kept}`);
-    }
-    for (const [key, { folder }] of this.rootProblems) {
-      if (!now.has(key)) this.log.info({ root: folder }, `${folder} walked well again; its list is current`);
-    }
-    this.rootProblems = now;
-  }
-}
-
-/** The hints, with those of a folder that has more than MAX_NAMES_PER_FOLDER made one look at it whole (where its first stood). */
-function perFolder(hints: readonly Hint[]): Hint[] {
-  const count = new Map<string, number>();
-  for (const h of hints) count.set(h.folder, (count.get(h.folder) ?? 0) + 1);
-  const whole = new Set<string>();
-  const out: Hint[] = [];
-  for (const h of hints) {
-    if (count.get(h.folder)! <= MAX_NAMES_PER_FOLDER) out.push(h);
-    else if (!whole.has(h.folder)) {
-      whole.add(h.folder);
-      out.push({ folder: h.folder, name: null });
-    }
-  }
-  return out;
-}
-
-/** The folders not below another of them. */
-export function outermost(folders: readonly string[]): string[] {
-  const all = new Set(folders);
-  const below = (f: string): boolean => {
-    for (let up = dirname(f); up !== f; f = up, up = dirname(up)) if (all.has(up)) return true;
-    return false;
-  };
-  return [...all].filter((f) => !below(f));
-}
-
-/** Repositories (by path) in `after` that `before` did not have. */
-function newRepositories(before: readonly ServedRepo[], after: readonly ServedRepo[]): ServedRepo[] {
-  const known = new Set(before.map((r) => r.path));
-  return after.filter((r) => !known.has(r.path));
 }
 
 function coalescerTiming(debounceMs: number): [quietMs: number, maxWaitMs: number] {
   return [debounceMs, Math.max(debounceMs * MAX_WAIT_FACTOR, 1000)];
-}
-
-function failureStatus(f: RootFailure): { error: string; kept?: number } {
-  return f.kept === null ? { error: f.error.error.message } : { error: f.error.error.message, kept: f.kept };
 }
 
 function scheduleError(expression: string): HgreloadError {

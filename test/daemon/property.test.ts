@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, wr
 import { basename, dirname, join } from 'node:path';
 import { DaemonProcess, isReload, type LogLine } from '../helpers/daemon-process.js';
 import { makeTempDir, runOracle } from '../helpers/run.js';
-import { random } from '../helpers/random.js';
+import { seeded } from '../helpers/random.js';
 import { readPublished } from '../helpers/published.js';
 
 const BATCHES = 12;
@@ -38,10 +38,7 @@ describe(`the published list equals hgwebdir after random changes (property${lin
   });
 
   it('over batches of random operations', async (t) => {
-    const seed = process.env.HGRELOAD_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.HGRELOAD_SEED);
-    t.diagnostic(`seed ${seed} (HGRELOAD_SEED=${seed} replays it)`);
-    const rnd = random(seed);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
+    const { seed, rnd, pick } = seeded(t);
     const names = ['a', 'b', 'c', '.hidden', 'deep'];
     const log: string[] = [];
 
@@ -142,10 +139,7 @@ describe('the published list equals hgwebdir after random changes with hgweb.con
   });
 
   it('over batches of random operations', async (t) => {
-    const seed = process.env.HGRELOAD_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.HGRELOAD_SEED);
-    t.diagnostic(`seed ${seed} (HGRELOAD_SEED=${seed} replays it)`);
-    const rnd = random(seed);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
+    const { seed, rnd, pick } = seeded(t);
     const log: string[] = [];
     const config = join(base, 'hgweb.config');
     const folders = ['a', 'b', 'c'].map((f) => join(base, f));

@@ -3,9 +3,11 @@
  * snapshot with the journal's splices applied, as hooks/hgweb_wsgi.py applies
  * them (the WSGI tests run that code itself).
  */
+import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServedRepo } from '../../src/discovery/served-repos.js';
+import { runOracle } from './run.js';
 
 export function readPublished(folder: string): ServedRepo[] {
   const snapshot = JSON.parse(readFileSync(join(folder, 'served.json'), 'utf8')) as { generation: string; repos: ServedRepo[] };
@@ -31,3 +33,10 @@ export function readPublished(folder: string): ServedRepo[] {
 }
 
 export const publishedNames = (folder: string): string[] => readPublished(folder).map((r) => r.name);
+
+/** The published list, read as the WSGI script reads it, equals what Mercurial's hgwebdir serves for `config` (run in `cwd`). */
+export function assertPublishedIsHgweb(state: string, config: string, cwd: string): void {
+  const hgweb = runOracle(config, { cwd });
+  assert.ok('repos' in hgweb, `hgwebdir failed: ${JSON.stringify(hgweb)}`);
+  assert.deepEqual(readPublished(state), hgweb.repos);
+}

@@ -9,3 +9,15 @@ export function random(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * A seeded generator for a property test, and `pick` over it: the seed is
+ * HGRELOAD_SEED when set (to replay one), else new, and said in the test's
+ * output.
+ */
+export function seeded(t: { diagnostic(message: string): void }): { seed: number; rnd: () => number; pick: <T>(items: readonly T[]) => T } {
+  const seed = process.env.HGRELOAD_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.HGRELOAD_SEED);
+  t.diagnostic(`seed ${seed} (HGRELOAD_SEED=${seed} replays it)`);
+  const rnd = random(seed);
+  return { seed, rnd, pick: <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]! };
+}

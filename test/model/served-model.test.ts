@@ -18,7 +18,7 @@ import { MountTable } from '../../src/discovery/mount-table.js';
 import { FULL, ServedModel, type Hint } from '../../src/model/served-model.js';
 import { applyChange, compose, servedList } from '../../src/model/served-list.js';
 import { makeTempDir } from '../helpers/run.js';
-import { random } from '../helpers/random.js';
+import { seeded } from '../helpers/random.js';
 
 const STEPS = 150;
 const mounts = new MountTable([]);
@@ -38,10 +38,7 @@ for (const variant of [
 ] as const) {
   describe(`the model equals a full walk after each random change (${variant.glob}${variant.links ? ', with symlinks' : ''}${variant.overlap ? ', overlapping roots' : ''})`, () => {
     it('over a seeded sequence', async (t) => {
-      const seed = process.env.HGRELOAD_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.HGRELOAD_SEED);
-      t.diagnostic(`seed ${seed} (HGRELOAD_SEED=${seed} replays it)`);
-      const rnd = random(seed);
-      const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
+      const { seed, rnd, pick } = seeded(t);
       const dir = makeTempDir('hgreload-model-');
       try {
         const root = join(dir.path, 'root');

@@ -1,0 +1,369 @@
+/**
+ * The list keeper: what hgweb serves, kept current. It holds the model, the
+ * events waiting for the next cycle and the second looks at new
+ * repositories, and runs the cycle: a look at what the events name (or a
+ * walk of every root when only that can tell), the watches moved by what
+ * changed, then hooks for what arrived and the reload gate's decision. Each
+ * roots' failure keeps that root's last good list (last-good.ts). The daemon
+ * around it starts it, feeds it and stops it.
+ */
+import { basename, dirname } from 'node:path';
+import { HgreloadError } from '../errors.js';
+import type { Settings } from '../config/settings.js';
+import { physicalAbsolute } from '../config/paths.js';
+import { loadServed, type ServedState } from '../discovery/load-served.js';
+import type { Root, ServedRepo } from '../discovery/served-repos.js';
+import { MountTable } from '../discovery/mount-table.js';
+import type { AutoHooks } from '../hooks/auto-install.js';
+import { FULL, ServedModel, type Hint, type ModelChange } from '../model/served-model.js';
+import { changeBetween, compose, EMPTY_LIST, noChange, servedList, type ListChange, type ServedList } from '../model/served-list.js';
+import type { Timers } from './coalescer.js';
+import { LastGoodRoots, type RootFailure } from './last-good.js';
+import type { Logger } from './logger.js';
+import type { DaemonMetrics } from './metrics.js';
+import type { ReloadGate } from './reload-gate.js';
+import type { WatchSet } from './watch-set.js';
+
+/**
+ * A cycle whose events name more folders than this walks every root instead:
+ * it costs no more than walking each part again. (Lost events are told by
+ * QueueOverflow, not guessed from a count here.)
+ */
+const MAX_FOLDERS = 1000;
+/**
+ * More events than this in one folder make one look at that folder whole:
+ * an `hg update` writing thousands of files in a working copy under `**`
+ * costs one walk of it, not thousands of looks (nor a walk of every root).
+ */
+const MAX_NAMES_PER_FOLDER = 100;
+/** Rounds of looking at folders just watched, for what came between their read and their watch. */
+const RECHECK_ROUNDS = 4;
+
+export interface ListKeeperOptions {
+  /** The settings in force (they change on SIGHUP). */
+  readonly settings: () => Settings;
+  /** hgweb's working folder, which relative roots are taken from. */
+  readonly cwd: string;
+  readonly timers: Timers;
+  readonly now: () => Date;
+  readonly log: Logger;
+  readonly metrics: DaemonMetrics;
+  readonly watches: WatchSet;
+  readonly gate: ReloadGate;
+  readonly hooks: AutoHooks;
+  /** A cycle is wanted: the coalescer runs one after its quiet period. */
+  readonly wake: () => void;
+}
+
+export interface RootStatus {
+  readonly kind: string;
+  readonly prefix: string;
+  readonly folder: string;
+  /** Why the root's last walk failed. */
+  readonly error?: string;
+  /** How many repositories of its last good walk are still served. */
+  readonly kept?: number;
+}
+
+export class ListKeeper {
+  private readonly lastGood = new LastGoodRoots();
+  /** Root key -> the failure last logged for it, so that a lasting one is logged once. */
+  private rootProblems = new Map<string, { message: string; folder: string }>();
+  private failures: RootFailure[] = [];
+  /** The next cycle checks the hook of every served repository (scheduled rescan, `hgreload touch`). */
+  private checkAllHooks = false;
+  private current: ServedState | undefined;
+  /** The list the last cycle ended with (`current.repos`), published or not: the next cycle's change starts from it. */
+  private list: ServedList | undefined;
+  /** What hgweb serves, kept current by folder events between full walks; undefined until a full walk that every root passed. */
+  private model: ServedModel | undefined;
+  /** Folder events waiting for the next cycle, and whether it must walk everything instead. */
+  private hints: Hint[] = [];
+  private fullWalk = true;
+  /**
+   * Repositories a look found, to look at again with the next cycle, and no
+   * later than a quiet period after: the first change of a burst is looked at
+   * at once, maybe half-way through a copy, and nothing watches inside .hg.
+   */
+  private secondLooks: Hint[] = [];
+  private secondLookTimer: unknown;
+  private lastScan: Date | null = null;
+  private configError: string | null = null;
+  private reasons = new Set<string>();
+
+  constructor(private readonly options: ListKeeperOptions) {}
+
+  /** Something may have changed anywhere: the next cycle walks every root. */
+  walkAll(reason: string): void {
+    this.fullWalk = true;
+    this.reasons.add(reason);
+    this.options.wake();
+  }
+
+  /** Entries appeared or vanished in watched folders: the next cycle looks at those. */
+  events(hints: readonly Hint[], reason: string): void {
+    for (const h of hints) this.hints.push(h);
+    this.reasons.add(reason);
+    this.options.wake();
+  }
+
+  /** After a push into `repo`: a look at it where a watched folder holds it, else a walk of every root. */
+  pushed(repo: string, reason: string): void {
+    const folder = dirname(repo);
+    if (this.model?.owns(folder)) this.events([{ folder, name: basename(repo) }], reason);
+    else this.walkAll(reason);
+  }
+
+  /** The next cycle checks the hook of every served repository, not only of those that arrived. */
+  checkEveryHook(): void {
+    this.checkAllHooks = true;
+  }
+
+  /** A reason the next cycle is logged with. */
+  because(reason: string): void {
+    this.reasons.add(reason);
+  }
+
+  /** The roots of the last walk of every root, and the folders it watches. */
+  get roots(): readonly Root[] {
+    return this.current?.roots ?? [];
+  }
+
+  get folders(): readonly string[] {
+    return this.current?.folders ?? [];
+  }
+
+  status(): { roots: RootStatus[]; repositories: number; lastScan: string | null; pending: boolean; pendingReasons: string[]; configError: string | null } {
+    const failures = new Map(this.failures.map((f) => [f.error.root, f]));
+    return {
+      roots: this.roots.map((r) => ({
+        kind: r.kind,
+        prefix: r.prefix,
+        folder: r.kind === 'plain' ? r.path : r.folder,
+        ...(r.kind !== 'plain' && failures.has(r) ? failureStatus(failures.get(r)!) : {}),
+      })),
+      repositories: this.current?.repos.length ?? 0,
+      lastScan: this.lastScan?.toISOString() ?? null,
+      pending: this.secondLookTimer !== undefined,
+      pendingReasons: [...this.reasons],
+      configError: this.configError,
+    };
+  }
+
+  close(): void {
+    if (this.secondLookTimer !== undefined) this.options.timers.clearTimeout(this.secondLookTimer);
+    this.secondLookTimer = undefined;
+  }
+
+  private get webconf(): string {
+    const { webconf } = this.options.settings();
+    if (webconf === undefined) throw new HgreloadError('usage', 'no hgweb.config given', { hint: 'pass -w/--web-conf FILE, or set "webconf" in the settings file' });
+    return webconf;
+  }
+
+  /** @param firstChange when the first change this cycle answers came (timers.now()), for the latency metric */
+  async cycle(firstChange?: number): Promise<void> {
+    const hints = perFolder([...this.secondLooks, ...this.hints]);
+    this.hints = [];
+    this.secondLooks = [];
+    if (this.secondLookTimer !== undefined) this.options.timers.clearTimeout(this.secondLookTimer);
+    this.secondLookTimer = undefined;
+    const folders = new Set(hints.map((h) => h.folder)).size;
+    if (!this.fullWalk && this.model !== undefined && folders <= MAX_FOLDERS) {
+      const change = await this.model.update(hints);
+      if (change !== FULL) return this.applyChange(change, firstChange);
+      this.reasons.add('a walk in part could not tell: walking every root');
+    } else if (!this.fullWalk && folders > MAX_FOLDERS) {
+      this.reasons.add(`events in ${folders} folders at once: walking every root`);
+    }
+    this.fullWalk = false;
+    let state: Awaited<ReturnType<ListKeeper['walk']>>;
+    try {
+      state = await this.walk();
+    } catch (err) {
+      // hgweb.config edited into something Mercurial rejects: hgweb itself now fails, but the last good list is kept.
+      this.configError = err instanceof Error ? err.message : String(err);
+      this.options.log.error({ err }, 'cannot use hgweb.config; keeping the last good list until it is fixed');
+      this.reasons.clear();
+      // What asked for this walk (a change only a full walk can tell, a new hgweb.config) still asks: the model
+      // must not go on from events alone, the next cycle walks again.
+      this.fullWalk = true;
+      return;
+    }
+    this.configError = null;
+    await this.apply(state, firstChange);
+  }
+
+  /** Reads hgweb.config and walks every root, timed for the metrics. */
+  async walk(): Promise<ServedState & { mounts: MountTable }> {
+    const started = this.options.timers.now();
+    const mounts = MountTable.fromSystem();
+    const state = await loadServed(this.webconf, { cwd: this.options.cwd, mounts });
+    this.options.metrics.walked(this.options.timers.now() - started);
+    return { ...state, mounts };
+  }
+
+  /**
+   * A cycle that walked only what events named: the folders to watch change
+   * by what changed, folders just watched are looked at once more, and hgweb
+   * is reloaded with the change (publish writes only the change).
+   */
+  private async applyChange(first: ModelChange, firstChange: number | undefined): Promise<void> {
+    const started = performance.now();
+    const reasons = [...this.reasons];
+    this.reasons.clear();
+    const change = await this.watchChange(first);
+    if (change === FULL) {
+      this.fullWalk = true;
+      this.reasons.add('a walk in part could not tell: walking every root');
+      for (const r of reasons) this.reasons.add(r);
+      return this.cycle(firstChange);
+    }
+    if (change.arrived.length > 0) this.lookAgain(change.arrived);
+    this.current = { ...this.current!, repos: change.list.after.repos };
+    this.lastScan = this.options.now();
+    const inserted = change.list.splices.flatMap((s) => s.inserted);
+    // From the list the last cycle ended with: the model's list is that list, changed only by its updates.
+    await this.served(this.list === change.list.before ? change.list : changeBetween(this.list ?? EMPTY_LIST, change.list.after), inserted, reasons, started, firstChange);
+  }
+
+  /**
+   * The end of every cycle: hooks for the repositories that arrived, and a
+   * reload when the list changed, or hgweb was not made to serve it yet, or
+   * `touch` asked.
+   * @param change from the list the last cycle ended with to this cycle's
+   * @param arrived the repositories new in the list (all of them on a first scan or when every hook is checked)
+   */
+  private async served(change: ListChange, arrived: readonly ServedRepo[], reasons: string[], started: number, firstChange: number | undefined): Promise<void> {
+    if (change.before !== (this.list ?? EMPTY_LIST)) throw new Error('a cycle ended with a change that does not start from the last list');
+    const repos = change.after.repos;
+    if (this.options.settings().hooks.auto) {
+      // Not awaited: a clone at work or a busy lock must not hold the reload back.
+      void this.options.hooks.arrived((this.checkAllHooks ? repos : arrived).map((r) => physicalAbsolute(r.path, this.options.cwd)));
+    }
+    this.checkAllHooks = false;
+    // The first cycle's change starts from nothing known: only the digest of the last reload (state.json) tells.
+    const known = this.list !== undefined;
+    this.list = change.after;
+    await this.options.gate.offer(change, known, reasons, started, firstChange);
+  }
+
+  private lookAgain(arrived: readonly Hint[]): void {
+    this.secondLooks.push(...arrived);
+    this.secondLookTimer ??= this.options.timers.setTimeout(() => {
+      this.secondLookTimer = undefined;
+      this.events([], `a second look at ${this.secondLooks.length} new repositories`);
+    }, this.options.settings().reload.debounce);
+  }
+
+  /** Applies a change's folders to the watches, then rechecks the folders newly watched. */
+  private async watchChange(change: ModelChange): Promise<ModelChange | typeof FULL> {
+    return this.recheck(await this.options.watches.update(change.foldersRemoved, change.foldersAdded), change);
+  }
+
+  /**
+   * Looks at folders just watched (`fresh`) for what came between their read
+   * and their watch, watching what that finds, until nothing is new; returns
+   * `change` with what the looks found added.
+   */
+  private async recheck(fresh: readonly string[], change: ModelChange): Promise<ModelChange | typeof FULL> {
+    let list = change.list;
+    const arrived: Hint[] = [...change.arrived];
+    for (let round = 0; fresh.length > 0; round++) {
+      if (round === RECHECK_ROUNDS) {
+        // Folders still appearing as fast as they are watched: the next cycle looks at them.
+        this.events(fresh.map((folder) => ({ folder, name: null })), `new folders watched: ${fresh.slice(0, 3).join(', ')}`);
+        break;
+      }
+      // A look at a folder walks what is below it: folders below another fresh one need none of their own.
+      const again = await this.model!.update(outermost(fresh).map((folder) => ({ folder, name: null })), true);
+      if (again === FULL) return FULL;
+      list = compose(list, again.list);
+      arrived.push(...again.arrived);
+      fresh = await this.options.watches.update(again.foldersRemoved, again.foldersAdded);
+    }
+    return { list, foldersRemoved: [], foldersAdded: [], arrived };
+  }
+
+  async apply(walked: ServedState & { mounts: MountTable }, firstChange?: number): Promise<void> {
+    const started = performance.now();
+    const reasons = [...this.reasons];
+    this.reasons.clear();
+    const firstScan = this.current === undefined;
+    const previous = this.current?.repos ?? [];
+    const { state: served, failures } = this.lastGood.apply(walked);
+    // Events after a full walk that every root passed are applied in part; after a failed one, walked whole.
+    this.model = failures.length === 0 ? ServedModel.of(served.results, { cwd: this.options.cwd }, walked.mounts) : undefined;
+    let list = this.model?.list ?? servedList(served.repos);
+    let state: ServedState = { ...served, repos: list.repos };
+    this.current = state;
+    this.lastScan = this.options.now();
+    this.reportRootFailures(failures);
+    const newFolders = await this.options.watches.followWalk(state, [this.webconf, ...state.configFiles.map((f) => f.path)]);
+    if (!firstScan && newFolders.length > 0) {
+      // A repository made in a new folder between its walk and its watch would be missed: look once more.
+      const again = this.model === undefined ? FULL : await this.recheck(newFolders, { list: noChange(list), foldersRemoved: [], foldersAdded: [], arrived: [] });
+      if (again === FULL) this.walkAll(`new folders watched: ${newFolders.slice(0, 3).join(', ')}${newFolders.length > 3 ? ', ...' : ''}`);
+      else {
+        list = again.list.after;
+        state = this.current = { ...state, repos: list.repos };
+      }
+    }
+    const arrived = firstScan ? state.repos : newRepositories(previous, state.repos);
+    await this.served(changeBetween(this.list ?? EMPTY_LIST, list), arrived, reasons, started, firstChange);
+  }
+
+  /** A root's failure is logged when it starts or changes, and once more when the root reads again. */
+  private reportRootFailures(failures: RootFailure[]): void {
+    this.failures = failures;
+    const now = new Map<string, { message: string; folder: string }>();
+    for (const f of failures) {
+      const message = f.error.error.message;
+      now.set(f.key, { message, folder: f.error.root.folder });
+      if (this.rootProblems.get(f.key)?.message === message) continue;
+      const kept = f.kept === null ? 'no earlier list to keep: its repositories are not served' : `keeping its last good list (${f.kept} repositories)`;
+      this.options.log.error({ err: f.error.error, root: f.error.root.folder, kept: f.kept }, `${message}; ${kept}`);
+    }
+    for (const [key, { folder }] of this.rootProblems) {
+      if (!now.has(key)) this.options.log.info({ root: folder }, `${folder} walked well again; its list is current`);
+    }
+    this.rootProblems = now;
+  }
+}
+
+/** The hints, with those of a folder that has more than MAX_NAMES_PER_FOLDER made one look at it whole (where its first stood). */
+function perFolder(hints: readonly Hint[]): Hint[] {
+  const count = new Map<string, number>();
+  for (const h of hints) count.set(h.folder, (count.get(h.folder) ?? 0) + 1);
+  const whole = new Set<string>();
+  const out: Hint[] = [];
+  for (const h of hints) {
+    if (count.get(h.folder)! <= MAX_NAMES_PER_FOLDER) out.push(h);
+    else if (!whole.has(h.folder)) {
+      whole.add(h.folder);
+      out.push({ folder: h.folder, name: null });
+    }
+  }
+  return out;
+}
+
+/** The folders not below another of them. */
+export function outermost(folders: readonly string[]): string[] {
+  const all = new Set(folders);
+  const below = (f: string): boolean => {
+    for (let up = dirname(f); up !== f; f = up, up = dirname(up)) if (all.has(up)) return true;
+    return false;
+  };
+  return [...all].filter((f) => !below(f));
+}
+
+/** Repositories (by path) in `after` that `before` did not have. */
+function newRepositories(before: readonly ServedRepo[], after: readonly ServedRepo[]): ServedRepo[] {
+  const known = new Set(before.map((r) => r.path));
+  return after.filter((r) => !known.has(r.path));
+}
+
+function failureStatus(f: RootFailure): { error: string; kept?: number } {
+  return f.kept === null ? { error: f.error.error.message } : { error: f.error.error.message, kept: f.kept };
+}
+
