@@ -26,16 +26,12 @@ import type { WatchSet } from './watch-set.js';
 
 /**
  * A cycle whose events name more folders than this walks every root instead:
- * it costs no more than walking each part again. (Lost events are told by
- * QueueOverflow, not guessed from a count here.)
+ * it costs no more than walking each part again. Events in one folder cost a
+ * look at each name they name (an lstat for a file: an `hg update` writing
+ * thousands of files in a working copy under `**` stays cheap), so they are
+ * not counted. (Lost events are told by QueueOverflow, not guessed here.)
  */
 const MAX_FOLDERS = 1000;
-/**
- * More events than this in one folder make one look at that folder whole:
- * an `hg update` writing thousands of files in a working copy under `**`
- * costs one walk of it, not thousands of looks (nor a walk of every root).
- */
-const MAX_NAMES_PER_FOLDER = 100;
 /** Rounds of looking at folders just watched, for what came between their read and their watch. */
 const RECHECK_ROUNDS = 4;
 
@@ -163,7 +159,7 @@ export class ListKeeper {
 
   /** @param firstChange when the first change this cycle answers came (timers.now()), for the latency metric */
   async cycle(firstChange?: number): Promise<void> {
-    const hints = perFolder([...this.secondLooks, ...this.hints]);
+    const hints = distinct([...this.secondLooks, ...this.hints]);
     this.hints = [];
     this.secondLooks = [];
     if (this.secondLookTimer !== undefined) this.options.timers.clearTimeout(this.secondLookTimer);
@@ -331,20 +327,15 @@ export class ListKeeper {
   }
 }
 
-/** The hints, with those of a folder that has more than MAX_NAMES_PER_FOLDER made one look at it whole (where its first stood). */
-function perFolder(hints: readonly Hint[]): Hint[] {
-  const count = new Map<string, number>();
-  for (const h of hints) count.set(h.folder, (count.get(h.folder) ?? 0) + 1);
-  const whole = new Set<string>();
-  const out: Hint[] = [];
-  for (const h of hints) {
-    if (count.get(h.folder)! <= MAX_NAMES_PER_FOLDER) out.push(h);
-    else if (!whole.has(h.folder)) {
-      whole.add(h.folder);
-      out.push({ folder: h.folder, name: null });
-    }
-  }
-  return out;
+/** Each (folder, name) once, where it first came: a look reads the disk as it is now, so one answers for all. */
+function distinct(hints: readonly Hint[]): Hint[] {
+  const seen = new Set<string>();
+  return hints.filter((h) => {
+    const key = `${h.folder}\0${h.name ?? '\0'}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** The folders not below another of them. */

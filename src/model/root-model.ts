@@ -12,7 +12,7 @@
 import { statSync, type BigIntStats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { childPath } from '../discovery/dir-reader.js';
-import { fsPath } from '../discovery/fs-names.js';
+import { compareNames, fsPath } from '../discovery/fs-names.js';
 import { join, normpath } from '../config/paths.js';
 import { nameRepos, recurses, type ServedRepo, type WalkedRoot } from '../discovery/served-repos.js';
 import { isTransient, WalkFailure, walkRepos, type WalkOptions } from '../discovery/walk-repos.js';
@@ -153,6 +153,38 @@ export class RootModel {
     const was = new Set(before);
     const is = new Set(walked.folders);
     return { splice, foldersRemoved: before.filter((f) => !is.has(f)), foldersAdded: walked.folders.filter((f) => !was.has(f)), arrived };
+  }
+
+  /**
+   * The names in the watched `folder` that differ from what the model holds
+   * there (entries come or gone): what a change the kernel did not name (a
+   * poll found the folder's stamp moved; a burst of events in it) can have
+   * changed, found at the cost of the folder's entries, not of a walk below
+   * it. Undefined where the folder cannot be compared this way (a root walked
+   * whole, a folder not watched here, one gone or not read: looked at whole).
+   */
+  async namesChanged(folder: string): Promise<string[] | undefined> {
+    const top = this.canonical;
+    if (top === undefined || !this.folders.has(folder)) return undefined;
+    let entries;
+    try {
+      entries = await this.options.fs.readdir(folder);
+    } catch (err) {
+      if (isTransient(err)) throw new WalkFailure(folder, err as NodeJS.ErrnoException);
+      return undefined;
+    }
+    const now = new Set(entries.filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name));
+    const known = new Set<string>();
+    const key = walkKey(folder === top ? '' : folder.slice(top.length + 1));
+    const [start, end] = runWithin(this.repos, this.keyOf, key);
+    for (let i = start; i < end; i++) {
+      const below = this.keyOf(this.repos[i]!)[key.length];
+      // The folder itself a repository (or its patch queue, keyed ''): its .hg.
+      known.add(below === undefined || below === '' ? '.hg' : below);
+    }
+    const prefix = folder === '/' ? '/' : `${folder}/`;
+    for (const f of this.foldersWithin(folder)) if (f !== folder) known.add(f.slice(prefix.length).split('/', 1)[0]!);
+    return [...[...now].filter((n) => !known.has(n)), ...[...known].filter((n) => !now.has(n))].sort(compareNames);
   }
 
   /** The change from this model to a new full walk's of the same root. */

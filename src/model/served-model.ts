@@ -140,16 +140,22 @@ export class ServedModel {
           if (!(await this.topUnmoved(part))) return FULL;
           begin(part);
         }
-        let change = await part.change(hint.folder, hint.name, recheck);
-        if (change === REWALK) {
-          rewalked.add(i);
-          change = await this.rewalk(i);
+        // A folder that changed without saying what (a poll, a burst of events in it): the names that differ
+        // from the model, each looked at as if the kernel had named it; not the whole folder walked again.
+        const names = hint.name === null && !recheck ? await part.namesChanged(hint.folder) : undefined;
+        for (const name of names ?? [hint.name]) {
+          let change = await part.change(hint.folder, name, recheck);
+          if (change === REWALK) {
+            rewalked.add(i);
+            change = await this.rewalk(i);
+          }
+          if (change === undefined) continue;
+          if (change.splice !== undefined) splices.push(shifted(change.splice, this.offset(i)));
+          foldersRemoved.push(...change.foldersRemoved);
+          foldersAdded.push(...change.foldersAdded);
+          arrived.push(...change.arrived);
+          if (rewalked.has(i)) break;
         }
-        if (change === undefined) continue;
-        if (change.splice !== undefined) splices.push(shifted(change.splice, this.offset(i)));
-        foldersRemoved.push(...change.foldersRemoved);
-        foldersAdded.push(...change.foldersAdded);
-        arrived.push(...change.arrived);
       }
     }
     return { splices, foldersRemoved, foldersAdded, arrived };
