@@ -175,12 +175,15 @@ export class RootModel {
     }
     const now = new Set(entries.filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name));
     const known = new Set<string>();
-    const key = walkKey(folder === top ? '' : folder.slice(top.length + 1));
-    const [start, end] = runWithin(this.repos, this.keyOf, key);
+    const rel = folder === top ? '' : folder.slice(top.length + 1);
+    // Where, in a repository's path, the names below `folder` start.
+    const base = this.cut + (rel === '' ? 0 : rel.length + 1);
+    const [start, end] = rel === '' ? [0, this.repos.length] : runWithin(this.repos, this.keyOf, walkKey(rel));
     for (let i = start; i < end; i++) {
-      const below = this.keyOf(this.repos[i]!)[key.length];
-      // The folder itself a repository (or its patch queue, keyed ''): its .hg.
-      known.add(below === undefined || below === '' ? '.hg' : below);
+      const path = this.repos[i]!.path;
+      // The folder itself a repository (and its patch queue, below its .hg): its .hg.
+      const slash = path.indexOf('/', base);
+      known.add(path.length <= base ? '.hg' : slash < 0 ? path.slice(base) : path.slice(base, slash));
     }
     const prefix = folder === '/' ? '/' : `${folder}/`;
     for (const f of this.foldersWithin(folder)) if (f !== folder) known.add(f.slice(prefix.length).split('/', 1)[0]!);
