@@ -55,16 +55,16 @@ describe('hgreload install-hooks', () => {
   it('installs into every served repository; a second run changes nothing; uninstall gives back every byte', () => {
     let r = cli();
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^5 added$/m);
+    assert.match(r.stdout, /^5 added \(5 repositories in [\d.]+ s/m);
     for (const name of Object.keys(SHAPES)) {
       const shown = spawnSync('hg', ['-R', join(base, 'repos', name), 'config', `hooks.${HOOK_NAME}`], { encoding: 'utf8', env: { ...process.env, HGRCPATH: '' } });
       assert.equal(shown.stdout.trim(), hookLine, name);
     }
     r = cli();
-    assert.match(r.stdout, /^5 unchanged$/m);
+    assert.match(r.stdout, /^5 unchanged \(5 repositories in [\d.]+ s/m);
     r = cli('--uninstall');
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^5 removed$/m);
+    assert.match(r.stdout, /^5 removed \(5 repositories in [\d.]+ s/m);
     for (const [name, text] of Object.entries(SHAPES)) assert.deepEqual(read(name), text === undefined ? undefined : Buffer.from(text, 'latin1'), name);
   });
 

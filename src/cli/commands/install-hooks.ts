@@ -5,6 +5,7 @@ import { installInto, rootFolders } from '../../hooks/install-hooks.js';
 import type { RepoOutcome } from '../../hooks/repo-hgrc.js';
 import { requireWebConf, type CommandContext } from '../context.js';
 import type { Runner } from '../runner.js';
+import { Progress } from '../progress.js';
 
 export interface InstallHooksOptions extends OptionValues {
   readonly dryRun?: boolean;
@@ -43,7 +44,9 @@ export async function installHooks(ctx: CommandContext, opts: InstallHooksOption
   const dryRun = opts.dryRun === true;
   const served = repos.length > 0 && ctx.settings.webconf === undefined ? undefined : await servedRepositories(ctx, repos.length === 0);
   const targets = repos.length > 0 ? repos.map((r) => resolve(ctx.io.cwd, r)) : (served?.repos ?? []);
-  const reports = await installInto(targets, ctx.settings, { uninstall, dryRun, within: served?.roots ?? [] });
+  const progress = new Progress({ what: 'repositories', total: targets.length, write: ctx.io.stderr, terminal: ctx.io.terminal === true });
+  const reports = await installInto(targets, ctx.settings, { uninstall, dryRun, within: served?.roots ?? [], onDone: () => progress.step() });
+  const took = progress.finish();
 
   const counts = new Map<RepoOutcome, number>();
   for (const r of reports) {
@@ -54,7 +57,7 @@ export async function installHooks(ctx: CommandContext, opts: InstallHooksOption
   }
   const order: RepoOutcome[] = ['added', 'updated', 'removed', 'unchanged', 'skipped', 'failed'];
   const summary = order.filter((o) => counts.has(o)).map((o) => `${counts.get(o)} ${o}`);
-  ctx.io.stdout(`${dryRun ? 'dry run: ' : ''}${summary.length === 0 ? 'no repositories' : summary.join(', ')}\n`);
+  ctx.io.stdout(`${dryRun ? 'dry run: ' : ''}${summary.length === 0 ? 'no repositories' : `${summary.join(', ')} (${took})`}\n`);
   return counts.has('failed') ? 1 : 0;
 }
 
