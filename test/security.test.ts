@@ -63,7 +63,7 @@ describe('security', () => {
   it('install-hooks, the daemon and a push into such repositories run no shell and no option parser on them', async () => {
     const r = runCli(['-c', ini, 'install-hooks'], { cwd: base });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^${NASTY.length} added$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^${NASTY.length} added \\(${NASTY.length} repositories in `, 'm'));
     const daemon = new DaemonProcess(['-c', ini], { cwd: base });
     try {
       await daemon.waitFor((l) => l.msg === 'ready', 'ready');
