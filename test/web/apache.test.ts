@@ -2,7 +2,9 @@
  * hgreload against real Apache + mod_wsgi (daemon mode, 2 processes x 4
  * threads) + hgweb: for each of touch, signal and publish, a repository made
  * with `hg init` under a `**` root appears in the index and a removed one
- * leaves it, no request fails; with publish the WSGI processes keep their pids.
+ * leaves it, no request fails (with signal, none but those that came in the
+ * instant Apache's graceful restart replaced mod_wsgi's daemon processes);
+ * with publish the WSGI processes keep their pids.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,7 +33,15 @@ for (const method of ['publish', 'touch', 'signal'] as const) {
       const last = await site.remove('first');
       assert.deepEqual(last.repos, ['second']);
       const { failed, log } = site.failures();
-      assert.deepEqual(failed, [], `${failed.length} failed requests; server log:\n${log}`);
+      if (method === 'signal') {
+        // Apache's graceful restart replaces mod_wsgi's daemon processes, and a request that comes in
+        // that instant answers 503 (the bench counts them; README, "signal"): those and only those,
+        // each one mod_wsgi logged as a daemon process it could not reach.
+        const restartMisses = (log.match(/Unable to connect to WSGI daemon process/g) ?? []).length;
+        assert.ok(failed.every((a) => a.status === 503) && failed.length <= restartMisses, `${failed.length} failed requests, ${restartMisses} in a restart; server log:\n${log}`);
+      } else {
+        assert.deepEqual(failed, [], `${failed.length} failed requests; server log:\n${log}`);
+      }
       if (method === 'publish') assert.deepEqual(apache.wsgiPids(), pids, 'the WSGI processes were not restarted');
     });
   });
