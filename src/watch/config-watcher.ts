@@ -17,7 +17,8 @@
  * few files: a few folders) and is told.
  */
 import { existsSync, realpathSync, watch as fsWatch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { errnoCode, strerror } from '../errors.js';
 
 export interface ConfigWatcherOptions {
   readonly onChange: (file: string) => void;
@@ -29,10 +30,16 @@ export interface ConfigWatcherOptions {
 
 export class ConfigWatcher {
   private files: string[] = [];
-  /** Watched folder -> its watch, and the names in it that concern a file (with the file each stands for). */
-  private readonly watches = new Map<string, { watch: FSWatcher; names: Map<string, string> }>();
+  /**
+   * Watched folder -> its watch (or, in a folder the daemon's user may not
+   * list, the watches of the files themselves), and the names in it that
+   * concern a file (with the file each stands for).
+   */
+  private readonly watches = new Map<string, { close: () => void; names: Map<string, string> }>();
   private readonly watchFn: typeof fsWatch;
   private closed = false;
+  /** Folders already said to be unwatchable (said once). */
+  private readonly refused = new Set<string>();
 
   constructor(private readonly options: ConfigWatcherOptions) {
     this.watchFn = options.watch ?? fsWatch;
@@ -51,7 +58,7 @@ export class ConfigWatcher {
   /** Idempotent. */
   close(): Promise<void> {
     this.closed = true;
-    for (const { watch } of this.watches.values()) watch.close();
+    for (const { close } of this.watches.values()) close();
     this.watches.clear();
     return Promise.resolve();
   }
@@ -87,9 +94,9 @@ export class ConfigWatcher {
   private rewatch(): void {
     if (this.closed) return;
     const wanted = this.wanted();
-    for (const [folder, { watch }] of this.watches) {
+    for (const [folder, { close }] of this.watches) {
       if (wanted.has(folder)) continue;
-      watch.close();
+      close();
       this.watches.delete(folder);
     }
     for (const [folder, names] of wanted) {
@@ -103,11 +110,38 @@ export class ConfigWatcher {
         const watch = this.watchFn(folder, { persistent: true }, (_event, name) => this.event(folder, name === null ? null : String(name)));
         // The folder removed (or unmounted): watched again from above.
         watch.on('error', () => this.lost(folder));
-        this.watches.set(folder, { watch, names });
+        this.watches.set(folder, { close: () => watch.close(), names });
       } catch (err) {
-        this.options.onError(err as Error);
+        if (errnoCode(err) === 'EACCES' || errnoCode(err) === 'EPERM') this.watchFiles(folder, names, err as Error);
+        else this.options.onError(err as Error);
       }
     }
+  }
+
+  /**
+   * inotify needs read permission on what it watches: a folder the daemon's
+   * user may enter but not list (0711) is watched through its files instead.
+   * A save by rename replaces the file watched, so any event of one sets the
+   * watches again (on the new file); a file made there later is not seen.
+   */
+  private watchFiles(folder: string, names: Map<string, string>, cause: Error): void {
+    const watches: FSWatcher[] = [];
+    for (const name of names.keys()) {
+      try {
+        const watch = this.watchFn(join(folder, name), { persistent: true }, () => this.lost(folder));
+        watch.on('error', () => this.lost(folder));
+        watches.push(watch);
+      } catch {
+        // not there (or not readable either): only its folder could tell of it
+      }
+    }
+    if (watches.length < names.size && !this.refused.has(folder)) {
+      this.refused.add(folder);
+      this.options.onError(
+        new Error(`cannot watch ${folder} (${strerror(cause)}): a file made there later is seen only by the scheduled rescan; let the daemon's user read that folder (r as well as x)`, { cause }),
+      );
+    }
+    this.watches.set(folder, { close: () => watches.forEach((w) => w.close()), names });
   }
 
   private event(folder: string, name: string | null): void {
@@ -125,7 +159,7 @@ export class ConfigWatcher {
   private lost(folder: string): void {
     const watched = this.watches.get(folder);
     if (watched === undefined || this.closed) return;
-    watched.watch.close();
+    watched.close();
     this.watches.delete(folder);
     this.rewatch();
     const file = [...watched.names.values()][0];
