@@ -28,7 +28,8 @@ export interface WalkFs {
   readonly readAhead: boolean;
 }
 
-const isDirectory = (path: string): boolean => {
+/** Whether `path` is a directory, following symlinks; any error means no (as Python's os.path.isdir). */
+export const isDirectory = (path: string): boolean => {
   try {
     return statSync(fsPath(path), { throwIfNoEntry: false })?.isDirectory() ?? false;
   } catch {

@@ -9,9 +9,9 @@
  * newer than the daemon's host's.
  */
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
 import { HgreloadError } from '../errors.js';
 import { abspath, join } from '../config/paths.js';
+import { isDirectory } from './dir-reader.js';
 import type { Root } from './served-repos.js';
 
 export interface HgwebRules {
@@ -39,6 +39,11 @@ export const NEWEST_CHECKED = '7.2.4';
 /** The oldest rules hgreload knows (Debian 12's Mercurial 6.3). */
 export const OLDEST_RULES: HgwebRules = rulesOf('6.3');
 
+/** Whether `roots` hold an entry that the rules of some Mercurial refuse and others serve: only then do the rules matter. */
+export function rulesMatter(roots: readonly Root[]): boolean {
+  return roots.some((r) => r.kind === 'plain');
+}
+
 /** The version of the Mercurial that `python` imports on this host, or undefined when it has none. */
 export function hostMercurial(python = '/usr/bin/python3'): string | undefined {
   const r = spawnSync(python, ['-I', '-c', 'from mercurial import __version__ as v; print(v.version.decode() if isinstance(v.version, bytes) else v.version)'], {
@@ -60,7 +65,7 @@ export function refusedEntries(roots: readonly Root[], rules: HgwebRules, cwd: s
   for (const root of roots) {
     if (root.kind !== 'plain') continue;
     const path = abspath(root.path, cwd);
-    if (isFolder(path) && isFolder(join(path, '.hg'))) continue;
+    if (isDirectory(path) && isDirectory(join(path, '.hg'))) continue;
     errors.push(
       new HgreloadError('parse', `${root.source}: filesystem path is not a repository: '${root.path}' (this was mapped to server path '${root.prefix}')`, {
         hint: `Mercurial ${rules.mercurial} refuses it, so hgweb fails to start (6.3 and 7.0 served it as an entry that answers an error): make the repository, or remove the entry`,
@@ -68,12 +73,4 @@ export function refusedEntries(roots: readonly Root[], rules: HgwebRules, cwd: s
     );
   }
   return errors;
-}
-
-function isFolder(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }

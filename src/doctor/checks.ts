@@ -15,7 +15,7 @@ import { socketPath } from '../daemon/control-protocol.js';
 import type { DaemonStatus } from '../daemon/daemon.js';
 import { loadServed, type ServedState } from '../discovery/load-served.js';
 import { HGWEB_REMAP } from '../discovery/served-repos.js';
-import { hostMercurial, NEWEST_CHECKED, OLDEST_RULES, refusedEntries, rulesOf } from '../discovery/hgweb-rules.js';
+import { hostMercurial, NEWEST_CHECKED, OLDEST_RULES, refusedEntries, rulesMatter, rulesOf } from '../discovery/hgweb-rules.js';
 import { installHook } from '../hooks/hgrc-edit.js';
 import { hookProgram, hookValue } from '../hooks/hook-script.js';
 import { publishedFile, publishFolder } from '../reload/publish.js';
@@ -122,6 +122,7 @@ function refreshInterval(settings: Settings): Finding[] {
  * (and an upgrade brings one), and hgweb then fails to start.
  */
 function mercurialRules(served: ServedState, cwd: string): Finding[] {
+  if (!rulesMatter(served.roots)) return [ok('mercurial', 'hgweb.config has no plain [paths] entry, the one place Mercurial 6.3 to 7.2 differ')];
   const host = hostMercurial();
   const here = rulesOf(host ?? OLDEST_RULES.mercurial);
   const refusedHere = refusedEntries(served.roots, here, cwd);

@@ -1,7 +1,7 @@
 import type { Command, OptionValues } from 'commander';
 import { encodeName } from '../../discovery/fs-names.js';
 import { loadServed } from '../../discovery/load-served.js';
-import { hostMercurial, OLDEST_RULES, refusedEntries, rulesOf } from '../../discovery/hgweb-rules.js';
+import { hostMercurial, OLDEST_RULES, refusedEntries, rulesMatter, rulesOf } from '../../discovery/hgweb-rules.js';
 import { requireWebConf, type CommandContext } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -33,8 +33,10 @@ request); 2 bad usage, settings or hgweb.config (what that Mercurial refuses).`,
 }
 
 export async function list(ctx: CommandContext, opts: ListOptions): Promise<number> {
-  const rules = opts.mercurial === undefined ? rulesOf(hostMercurial() ?? OLDEST_RULES.mercurial) : rulesOf(opts.mercurial);
+  const given = opts.mercurial === undefined ? undefined : rulesOf(opts.mercurial); // a bad version is a usage error before any work
   const state = await loadServed(requireWebConf(ctx), { cwd: ctx.io.cwd });
+  // This host's Mercurial is asked (a Python start) only where its rules can matter.
+  const rules = given ?? (rulesMatter(state.roots) ? rulesOf(hostMercurial() ?? OLDEST_RULES.mercurial) : OLDEST_RULES);
   const refused = refusedEntries(state.roots, rules, ctx.io.cwd);
   for (const error of refused) ctx.io.stderr(`hgreload: ${error.format()}\n`);
   if (refused.length > 0) return 2;
