@@ -7,9 +7,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, isReload } from '../helpers/daemon-process.js';
+import { type DaemonProcess, isReload, publishingDaemon } from '../helpers/daemon-process.js';
 import { assertPublishedIsHgweb, readPublished } from '../helpers/published.js';
 import { makeTempDir } from '../helpers/run.js';
 
@@ -28,10 +28,7 @@ describe('links whose target changes outside the root', () => {
     symlinkSync('v1', join(outside, 'current'));
     symlinkSync(join(outside, 'current'), join(root, 'release'));
     symlinkSync(join(outside, 'not-yet/made'), join(root, 'later'));
-    writeFileSync(join(base, 'hgweb.config'), `[paths]\n/ = ${root}/*\n`);
-    writeFileSync(join(base, 'hgreload.ini'), 'webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\ndebounce = 30\n');
-    daemon = new DaemonProcess(['-c', join(base, 'hgreload.ini')]);
-    await daemon.waitFor((l) => l.msg === 'ready', 'ready');
+    daemon = await publishingDaemon(base, `/ = ${root}/*`);
     assert.deepEqual(readPublished(state).map((r) => r.name), ['release/one']);
   });
   after(async () => {

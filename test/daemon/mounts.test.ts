@@ -9,9 +9,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, isReload } from '../helpers/daemon-process.js';
+import { type DaemonProcess, isReload, publishingDaemon } from '../helpers/daemon-process.js';
 import { assertPublishedIsHgweb, readPublished } from '../helpers/published.js';
 import { makeTempDir } from '../helpers/run.js';
 
@@ -31,10 +31,7 @@ describe('a file system mounted over a watched folder', () => {
 
   before(async () => {
     mkdirSync(join(covered, 'beneath/.hg'), { recursive: true });
-    writeFileSync(join(base, 'hgweb.config'), `[paths]\n/ = ${root}/**\n`);
-    writeFileSync(join(base, 'hgreload.ini'), 'webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\ndebounce = 30\n');
-    daemon = new DaemonProcess(['-c', join(base, 'hgreload.ini')]);
-    await daemon.waitFor((l) => l.msg === 'ready', 'ready');
+    daemon = await publishingDaemon(base, `/ = ${root}/**`);
     assert.deepEqual(readPublished(state).map((r) => r.name), ['group/beneath']);
   });
   after(async () => {

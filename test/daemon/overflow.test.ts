@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, mkdirSync, openSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, isReload } from '../helpers/daemon-process.js';
+import { type DaemonProcess, isReload, publishingDaemon } from '../helpers/daemon-process.js';
 import { readPublished } from '../helpers/published.js';
 import { makeTempDir } from '../helpers/run.js';
 
@@ -37,10 +37,7 @@ describe('the kernel dropping events', () => {
     mkdirSync(files, { recursive: true });
     for (let i = 0; i < count; i++) closeSync(openSync(join(files, `f${i}`), 'w'));
     mkdirSync(join(root, 'work/.hg'), { recursive: true });
-    writeFileSync(join(base, 'hgweb.config'), `[paths]\n/ = ${root}/**\n`);
-    writeFileSync(join(base, 'hgreload.ini'), 'webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\ndebounce = 30\n');
-    daemon = new DaemonProcess(['--log-level', 'debug', '-c', join(base, 'hgreload.ini')]);
-    await daemon.waitFor((l) => l.msg === 'ready', 'ready');
+    daemon = await publishingDaemon(base, `/ = ${root}/**`, { debug: true });
   });
   after(async () => {
     await daemon.stop();

@@ -16,7 +16,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { DaemonProcess, isReload, type LogLine } from '../helpers/daemon-process.js';
+import { type DaemonProcess, isReload, type LogLine, publishingDaemon } from '../helpers/daemon-process.js';
 import { makeTempDir, runOracle } from '../helpers/run.js';
 import { seeded } from '../helpers/random.js';
 import { readPublished } from '../helpers/published.js';
@@ -102,10 +102,7 @@ describe(`the published list equals hgwebdir after random changes (property${lin
 
     mkdirSync(root);
     for (const o of ['x/r1', 'y/r2/nested']) mkdirSync(join(outside, o, '.hg'), { recursive: true });
-    writeFileSync(join(base, 'hgweb.config'), `[paths]\n/ = ${root}/**\n`);
-    writeFileSync(join(base, 'hgreload.ini'), 'webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\ndebounce = 30\n');
-    daemon = new DaemonProcess(['-c', join(base, 'hgreload.ini')]);
-    await daemon.waitFor((l) => l.msg === 'ready', 'ready');
+    daemon = await publishingDaemon(base, `/ = ${root}/**`);
 
     for (let batch = 0; batch < BATCHES; batch++) {
       for (let i = 0; i < OPS_PER_BATCH; i++) log.push(pick(ops)());
@@ -190,10 +187,8 @@ describe('the published list equals hgwebdir after random changes with hgweb.con
     const cycleFor = (l: LogLine): boolean => (isReload(l) || l.msg === 'served list unchanged; no reload') && (l.reasons as string[]).some((r) => r.startsWith('config '));
 
     write(good());
-    writeFileSync(join(base, 'hgreload.ini'), 'webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\ndebounce = 30\n');
     // At debug level the log says when a cycle left the list as it was: the barrier for an edit that changes only its order.
-    daemon = new DaemonProcess(['--log-level', 'debug', '-c', join(base, 'hgreload.ini')]);
-    await daemon.waitFor((l) => l.msg === 'ready', 'ready');
+    daemon = await publishingDaemon(base, undefined, { debug: true });
 
     for (let batch = 0; batch < BATCHES; batch++) {
       for (let i = 0; i < OPS_PER_BATCH / 2; i++) log.push(pick(repoOps)());

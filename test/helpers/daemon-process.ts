@@ -5,6 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Recorder } from './recorder.js';
 import { CLI, commandLine } from './run.js';
@@ -92,3 +94,16 @@ export class DaemonProcess {
 
 /** A reload log line. */
 export const isReload = (line: LogLine): boolean => line.msg.startsWith('reloaded');
+
+/**
+ * The daemon publishing for `base`/hgweb.config (written from `paths`, the
+ * lines of its [paths], unless undefined: the test wrote it), into
+ * `base`/state with a 30 ms debounce; resolves once it is ready.
+ */
+export async function publishingDaemon(base: string, paths: string | undefined, { debug = false } = {}): Promise<DaemonProcess> {
+  if (paths !== undefined) writeFileSync(join(base, 'hgweb.config'), `[paths]\n${paths}\n`);
+  writeFileSync(join(base, 'hgreload.ini'), 'webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\ndebounce = 30\n');
+  const daemon = new DaemonProcess([...(debug ? ['--log-level', 'debug'] : []), '-c', join(base, 'hgreload.ini')]);
+  await daemon.waitFor((l) => l.msg === 'ready', 'ready');
+  return daemon;
+}
