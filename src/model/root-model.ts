@@ -44,8 +44,8 @@ export class RootModel {
 
   private constructor(
     readonly root: WalkedRoot,
-    /** hgweb's list for this root, in its order (replaced by a change, never changed in place). */
-    private list: readonly ServedRepo[],
+    /** hgweb's list for this root, in its order: this model's own copy, changed in place by its changes (undone by begin/rollback). */
+    private readonly list: ServedRepo[],
     folders: readonly string[],
     /** The top, resolved; undefined where changes cannot be applied in part. */
     private readonly canonical: string | undefined,
@@ -59,9 +59,10 @@ export class RootModel {
   }
 
   /** The model of a root as a full walk found it; a root with links or a mount inside it is only ever walked whole. */
-  static of(root: WalkedRoot, walked: { repos: ServedRepo[]; folders: readonly string[]; links: boolean; canonical: string }, options: WalkOptions): RootModel {
+  static of(root: WalkedRoot, walked: { repos: readonly ServedRepo[]; folders: readonly string[]; links: boolean; canonical: string }, options: WalkOptions): RootModel {
     const inPart = !walked.links && !options.mounts.pointsBelow(walked.canonical);
-    return new RootModel(root, walked.repos, walked.folders, inPart ? walked.canonical : undefined, options, inPart ? identityOf(walked.canonical) : undefined);
+    // A copy of its own: the walk's results stay as they are (they are a root's last good list).
+    return new RootModel(root, walked.repos.slice(), walked.folders, inPart ? walked.canonical : undefined, options, inPart ? identityOf(walked.canonical) : undefined);
   }
 
   get repos(): readonly ServedRepo[] {
@@ -83,10 +84,10 @@ export class RootModel {
     this.undo = undefined;
   }
 
-  private setRepos(repos: readonly ServedRepo[]): void {
-    const old = this.list;
-    this.undo?.push(() => (this.list = old));
-    this.list = repos;
+  /** Applies `splice` to the list; a rollback applies its inverse (O(change), not a copy of the list). */
+  private splice(splice: Splice): void {
+    applySplice(this.list, splice);
+    this.undo?.push(() => applySplice(this.list, { at: splice.at, removed: splice.inserted, inserted: splice.removed }));
   }
 
   private dropFolder(folder: string): void {
@@ -134,11 +135,7 @@ export class RootModel {
     if (walked.links) return REWALK;
     const [start, end] = runWithin(this.repos, this.keyOf, walkKey(rel));
     const splice = minimalSplice(this.repos, start, end, nameRepos(this.root, walked.repos));
-    if (splice !== undefined) {
-      const repos = this.repos.slice();
-      applySplice(repos, splice);
-      this.setRepos(repos);
-    }
+    if (splice !== undefined) this.splice(splice);
     // Only a walked folder holds watched folders (a `*` walk stops at a repository, unwatched).
     const before = this.folders.has(target) ? this.foldersWithin(target) : [];
     for (const f of before) this.dropFolder(f);
