@@ -11,8 +11,10 @@ HGWEB_CONFIG = '/etc/mercurial/hgweb.config'
 PUBLISHED = None
 # --- end of settings ---
 
+import collections
 import copy
 import errno
+import gc
 import io
 import json
 import os
@@ -81,6 +83,8 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         self._journal = _Journal(os.path.join(os.path.dirname(published), 'served.journal'))
         self._lock = threading.Lock()
         self._stamp = None
+        # Whether a thread is reading a new snapshot (outside the lock).
+        self._reading = False
         self._generation = None
         # The list, never changed once made (a change makes a new one), so that hgwebdir can hold it as self.repos.
         self._repos = None
@@ -95,8 +99,8 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         super().__init__(conf)
 
     def __call__(self, env, respond):
+        self._check_published()
         with self._lock:
-            self._check_published()
             if self._repos is not None and self._settings_changed():
                 self._read_settings()
         if self._repos is None:
@@ -194,42 +198,42 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         return None
 
     def _check_published(self):
-        """Takes what the daemon published since the last look: a new snapshot (read whole), then
-        the journal's new complete lines (each applied in time that follows the change). Nothing is
-        recorded before the read it stands for succeeded: a read that failed (EIO, ESTALE, EMFILE,
-        no memory, a file read short) is tried again on the next request."""
-        stamp = _stamp(self._published)
-        if stamp != self._stamp:
-            if not self._take_snapshot(stamp):
+        """Takes what the daemon published since the last look: a new snapshot, then the journal's
+        new complete lines (each applied in time that follows the change). One thread reads a new
+        snapshot, outside the lock, while the others go on serving the list they have and never
+        wait for it; it is swapped in under the lock. Nothing is recorded before the read it
+        stands for succeeded: a read that failed (EIO, ESTALE, EMFILE, no memory, a file read
+        short) is tried again on the next request."""
+        with self._lock:
+            stamp = _stamp(self._published)
+            if stamp == self._stamp or self._reading:
+                self._take_journal()
                 return
-            self._stamp = stamp
-        if self._generation is not None:
-            self._take_journal()
-
-    def _take_snapshot(self, stamp):
-        """Reads the snapshot whole; False when the next request must try again."""
-        if stamp[0] == 'unreadable':
-            self._say('cannot read %s (%s)' % (self._published, os.strerror(stamp[1])))
-            return False
+            if stamp[0] == 'unreadable':
+                self._say('cannot read %s (%s)' % (self._published, os.strerror(stamp[1])))
+                return
+            self._reading = True
+        taken = problem = None
         try:
-            generation, repos = _read_published(self._published)
+            taken = _read_published(self._published)
         except (OSError, MemoryError, _ReadShort) as e:
-            self._say('cannot read %s (%s); trying again with the next request' % (self._published, e))
-            return False
+            stamp = None  # read again with the next request
+            problem = 'cannot read %s (%s); trying again with the next request' % (self._published, e)
         except Exception as e:  # a damaged file must never fail a request; read again once it changes
-            self._say('ignoring %s: %s' % (self._published, e))
-            return True
-        self._said = None
-        self._generation = generation
-        self._journal.restart()
-        self._counts = {}
-        for name, _path in repos:
-            self._counts[name] = self._counts.get(name, 0) + 1
-        # Looked up on every repository request: made once per list, not per request (a dict of
-        # 100,000 names costs milliseconds).
-        self._by_name = dict(repos)
-        self._use(repos)
-        return True
+            problem = 'ignoring %s: %s' % (self._published, e)
+        finally:
+            with self._lock:
+                self._reading = False
+                if problem is not None:
+                    self._say(problem)
+                    self._stamp = stamp
+                elif taken is not None:
+                    self._said = None
+                    self._stamp = stamp
+                    self._generation, repos, self._by_name, self._counts = taken
+                    self._journal.restart()
+                    self._use(repos)
+                self._take_journal()
 
     def _use(self, repos):
         if self._repos is not None:
@@ -245,6 +249,8 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         read (torn, damaged) is read again with the next request, and what came before it is kept;
         a line that does not apply means this process went wrong: it reads the snapshot again."""
         journal = self._journal
+        if self._generation is None:
+            return
         try:
             lines = journal.new_lines()
         except OSError:
@@ -531,21 +537,36 @@ class _ReadShort(Exception):
 
 
 def _read_published(path):
+    """(generation, [(name, path)], {name: path}, Counter of names) of a snapshot: a JSON header
+    line, then each repository's name and path as bytes, each ended by a NUL."""
     with open(path, 'rb') as f:
         size = os.fstat(f.fileno()).st_size
         data = f.read()
     if len(data) != size:
         raise _ReadShort('read %d of its %d bytes' % (len(data), size))
-    doc = json.loads(data.decode('utf-8'))
-    if not isinstance(doc, dict) or doc.get('format') != 2 or not isinstance(doc.get('repos'), list):
-        raise ValueError('not an hgreload list (format 2: regenerate this script with `hgreload wsgi` after an upgrade)')
-    repos = []
-    for r in doc['repos']:
-        if not isinstance(r, dict) or not isinstance(r.get('name'), str) or not isinstance(r.get('path'), str):
-            raise ValueError('an entry is not {"name", "path"}')
-        # Names that are not UTF-8 travel as surrogateescape escapes; fsencode restores their bytes.
-        repos.append((os.fsencode(r['name']), os.fsencode(r['path'])))
-    return doc.get('generation'), repos
+    head, _newline, body = data.partition(b'\n')
+    doc = json.loads(head.decode('utf-8'))
+    if not isinstance(doc, dict) or doc.get('format') != 3 or not isinstance(doc.get('repos'), int):
+        raise ValueError('not an hgreload list (format 3: regenerate this script with `hgreload wsgi` after an upgrade)')
+    # Hundreds of thousands of new objects would set off Python's collector over and over, each
+    # time through every object of the process (Mercurial's too): a third of the read's time at
+    # 100,000. None of them can be part of a cycle.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        fields = body.split(b'\0')
+        if fields.pop() != b'':
+            raise ValueError('its last entry is not ended by a NUL')
+        if len(fields) != 2 * doc['repos']:
+            raise ValueError('it holds %d fields; its header says %d repositories' % (len(fields), doc['repos']))
+        names = fields[0::2]
+        repos = list(zip(names, fields[1::2]))
+        # Looked up on every repository request: made once per list, not per request (a dict of
+        # 100,000 names costs milliseconds).
+        return doc.get('generation'), repos, dict(repos), collections.Counter(names)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 if PUBLISHED is None:

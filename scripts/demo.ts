@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { main } from '../src/cli/main.js';
 import { renderWsgi } from '../src/cli/commands/wsgi.js';
+import { PUBLISHED_FILE } from '../src/reload/publish.js';
 import { projectFile } from '../src/util/project-files.js';
 
 const folder = resolve(process.argv[2] ?? projectFile('demo'));
@@ -30,7 +31,7 @@ const ini = join(folder, 'hgreload.ini');
 writeFileSync(config, `[web]\n# hgreload tells hgweb about changes; its own polling can be rare.\nrefreshinterval = 86400\n\n[paths]\n/ = ${repos}/**\n`);
 writeFileSync(ini, 'webconf = hgweb.config\n\n[reload]\nmethod = publish\nstate = state\ndebounce = 200\n');
 // A .py name so that gunicorn can import it too; mod_wsgi takes any name.
-writeFileSync(join(folder, 'hgweb_app.py'), renderWsgi(config, join(folder, 'state/served.json')));
+writeFileSync(join(folder, 'hgweb_app.py'), renderWsgi(config, join(folder, 'state', PUBLISHED_FILE)));
 
 const here = (p: string) => relative(process.cwd(), p) || '.';
 const cli = `node ${here(projectFile('dist/src/cli/bin.js'))} -c ${here(ini)}`;
@@ -40,7 +41,7 @@ In another terminal, from this folder:
   rm -rf ${here(repos)}/new-repo      and its removal
   ${cli} status
   ${cli} list
-  cat ${here(folder)}/state/served.json    the list hgweb gets through ${here(folder)}/hgweb_app.py
+  tr '\\0' '\\n' < ${here(folder)}/state/${PUBLISHED_FILE}    the list hgweb gets through ${here(folder)}/hgweb_app.py (name, path, ...)
   gunicorn --chdir ${here(folder)} --bind 127.0.0.1:8000 --workers 2 --threads 4 hgweb_app:application
                                      then http://127.0.0.1:8000/ follows every change, no restart
 Stop with Ctrl-C.

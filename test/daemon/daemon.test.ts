@@ -1,6 +1,6 @@
 /**
  * The daemon end to end: the built CLI run as a service on a temp tree, with
- * the publish method (whose served.json shows what hgweb would serve). Each
+ * the publish method (whose served.list shows what hgweb would serve). Each
  * step waits for the daemon's own log line, never for a fixed time.
  */
 import { after, before, describe, it } from 'node:test';

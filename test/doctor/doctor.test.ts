@@ -131,12 +131,12 @@ describe('hgreload doctor', () => {
   it('the WSGI script must read what the daemon publishes, and the web server must be able to read it', () => {
     const d = deployment('method = publish', undefined, daemonSite);
     mkdirSync(join(d.here, 'state'), { mode: 0o700 });
-    writeFileSync(join(d.here, 'state/served.json'), '{"format": 2, "generation": "g", "repos": []}');
+    writeFileSync(join(d.here, 'state/served.list'), '{"format": 3, "generation": "g", "repos": 0}\n');
     let f = d.findings();
     assert.equal(f.find((x) => x.check === 'wsgi script')!.level, 'ok');
     const reads = f.find((x) => x.check === 'web server reads')!;
     assert.equal(reads.level, 'fail');
-    assert.match(reads.message, /www-data may not read .*state\/served\.json \(refused at .*state\)/);
+    assert.match(reads.message, /www-data may not read .*state\/served\.list \(refused at .*state\)/);
     chmodSync(join(d.here, 'state'), 0o755);
     assert.equal(d.findings().find((x) => x.check === 'web server reads')!.level, 'ok');
     // A script written for other settings (another state folder) serves a list no one updates.
@@ -145,7 +145,7 @@ describe('hgreload doctor', () => {
     f = d.findings();
     const script = f.find((x) => x.check === 'wsgi script')!;
     assert.equal(script.level, 'fail');
-    assert.match(script.message, /hgweb\.wsgi .* reads ".*elsewhere\/served\.json", but this deployment needs ".*state\/served\.json"/);
+    assert.match(script.message, /hgweb\.wsgi .* reads ".*elsewhere\/served\.list", but this deployment needs ".*state\/served\.list"/);
     assert.match(script.fix ?? '', /hgreload wsgi > .*hgweb\.wsgi/);
   });
 

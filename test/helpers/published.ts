@@ -7,11 +7,30 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServedRepo } from '../../src/discovery/served-repos.js';
+import { decodeName } from '../../src/discovery/fs-names.js';
+import { PUBLISHED_FILE, type PublishedHeader } from '../../src/reload/publish.js';
 import { runOracle } from './run.js';
 
+/** The snapshot (src/reload/publish.ts): a JSON header line, then `name\0path\0` per repository, in bytes. */
+export function readSnapshot(file: string): { header: PublishedHeader; repos: ServedRepo[] } {
+  const data = readFileSync(file);
+  const newline = data.indexOf(0x0a);
+  const header = JSON.parse(data.subarray(0, newline).toString('utf8')) as PublishedHeader;
+  const fields: string[] = [];
+  for (let at = newline + 1; at < data.length; ) {
+    const end = data.indexOf(0, at);
+    assert.ok(end >= 0, `${file}: its last field is not ended by a NUL`);
+    fields.push(decodeName(data.subarray(at, end)));
+    at = end + 1;
+  }
+  assert.equal(fields.length, 2 * header.repos, `${file}: ${fields.length} fields for ${header.repos} repositories`);
+  const repos: ServedRepo[] = [];
+  for (let i = 0; i < fields.length; i += 2) repos.push({ name: fields[i]!, path: fields[i + 1]! });
+  return { header, repos };
+}
+
 export function readPublished(folder: string): ServedRepo[] {
-  const snapshot = JSON.parse(readFileSync(join(folder, 'served.json'), 'utf8')) as { generation: string; repos: ServedRepo[] };
-  const repos = [...snapshot.repos];
+  const { header: snapshot, repos } = readSnapshot(join(folder, PUBLISHED_FILE));
   const journal = join(folder, 'served.journal');
   if (!existsSync(journal)) return repos;
   let applies = false;

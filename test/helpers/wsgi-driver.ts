@@ -92,10 +92,10 @@ export class WsgiDriver {
    * With `watch`, `swapped` names the globals of hgwebdir's module that its refresh reads and that were
    * seen replaced meanwhile (empty without).
    */
-  async run(requests: readonly WsgiRequest[], repeat = 1, watch = false): Promise<WsgiCounts & { results: WsgiResult[][]; swapped: string[] }> {
-    const answer = await this.command<WsgiCounts & { results: RawResult[][]; swapped: string[] }>({ requests, repeat, watch });
+  async run(requests: readonly WsgiRequest[], repeat = 1, watch = false): Promise<WsgiCounts & { results: WsgiResult[][]; swapped: string[]; stalled: string[] }> {
+    const answer = await this.command<WsgiCounts & { results: RawResult[][]; swapped: string[]; stalled: string[] }>({ requests, repeat, watch });
     const results = answer.results.map((thread) => thread.map((r) => ({ ...r, body: Buffer.from(r.body, 'base64') })));
-    return { walks: answer.walks, refreshes: answer.refreshes, reads: answer.reads, results, swapped: answer.swapped };
+    return { walks: answer.walks, refreshes: answer.refreshes, reads: answer.reads, results, swapped: answer.swapped, stalled: answer.stalled };
   }
 
   /** The Mercurial the scripts run on, and where Python imported it from. */
@@ -105,9 +105,13 @@ export class WsgiDriver {
 
   /**
    * The next `times` calls of Python's open() ('open') or os.open() ('os.open') on `path` fail
-   * with `errno`, or (with `renames`) first rename those files into place and then go on.
+   * with `errno`, or (with `renames`) first rename those files into place and then go on, or
+   * (with `hold`) wait until that many more requests were answered (`stalled` names one that
+   * waited 10 s in vain).
    */
-  async fault(fault: { path: string; call: 'open' | 'os.open'; times?: number } & ({ errno: number } | { renames: ReadonlyArray<readonly [string, string]> })): Promise<void> {
+  async fault(
+    fault: { path: string; call: 'open' | 'os.open'; times?: number } & ({ errno: number } | { renames: ReadonlyArray<readonly [string, string]> } | { hold: number }),
+  ): Promise<void> {
     await this.command({ fault: { times: 1, ...fault } });
   }
 

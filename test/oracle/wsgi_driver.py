@@ -19,7 +19,9 @@ Commands, each answered with one JSON line:
   {"fault": {"path": P, "call": "open" | "os.open", "times": N, "errno": E}} -> {"fault": true}:
       the next N calls of open() (Python's, for a file object) or os.open() on path P raise
       OSError(E); with "renames": [[FROM, TO], ...] instead of "errno", the first of them does those
-      renames first and then goes on (files replaced between two reads of one request).
+      renames first and then goes on (files replaced between two reads of one request); with
+      "hold": K instead, the call waits until K more requests (of any thread) have been answered,
+      and goes on; one that waited 10 s in vain is named in the next answer's "stalled".
 Counts, for all scripts since they were loaded: "walks", Mercurial's repository
 walks; "refreshes", hgwebdir's full refreshes (a new ui read); "reads", the
 reads of the published list. The scripts' own stderr goes to ours, followed by
@@ -67,6 +69,10 @@ uimod.ui.load = classmethod(counting_load)
 
 faults = []
 faults_lock = threading.Lock()
+# Requests answered so far, for faults that hold a call until others are answered.
+answered = [0]
+answered_cond = threading.Condition()
+stalled = []
 
 
 def faulty(call, real):
@@ -76,7 +82,12 @@ def faulty(call, real):
             if fault is not None:
                 fault['times'] -= 1
         if fault is not None:
-            if 'renames' in fault:
+            if 'hold' in fault:
+                with answered_cond:
+                    target = answered[0] + fault['hold']
+                    if not answered_cond.wait_for(lambda: answered[0] >= target, timeout=10):
+                        stalled.append('%s %s' % (call, path))
+            elif 'renames' in fault:
                 for old, new in fault['renames']:
                     os.rename(old, new)
             else:
@@ -169,6 +180,9 @@ def run_requests(cmd):
             except Exception as e:  # the test sees the failure instead of a driver that hangs
                 sys.stderr.write('driver: %s failed: %r\n' % (spec['path'], e))
                 results[i].append({'status': 'exception %r' % e, 'headers': {}, 'body': ''})
+            with answered_cond:
+                answered[0] += 1
+                answered_cond.notify_all()
 
     workers = [threading.Thread(target=run, args=(i,)) for i in range(len(specs))]
     for w in workers:
@@ -178,7 +192,9 @@ def run_requests(cmd):
     stop.set()
     if cmd.get('watch'):
         watcher.join()
-    return {'results': results, 'swapped': sorted(swapped), **counts}
+    answer = {'results': results, 'swapped': sorted(swapped), 'stalled': list(stalled), **counts}
+    stalled.clear()
+    return answer
 
 
 for number, line in enumerate(sys.stdin, 1):

@@ -1,37 +1,52 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HgreloadError } from '../../src/errors.js';
-import { JOURNAL_FILE, publishList, Publisher, PUBLISHED_FILE } from '../../src/reload/publish.js';
+import { JOURNAL_FILE, publishList, Publisher, PUBLISHED_FILE, snapshotBytes } from '../../src/reload/publish.js';
 import { applyChange, EMPTY_LIST, noChange, servedList } from '../../src/model/served-list.js';
-import { readPublished } from '../helpers/published.js';
+import { readPublished, readSnapshot } from '../helpers/published.js';
 import { makeTempDir } from '../helpers/run.js';
 
 describe('publish', () => {
   const dir = makeTempDir();
   after(() => dir.remove());
 
-  it('writes the list as JSON, world-readable, leaving no temp file', async () => {
-    const repos = [{ name: 'a', path: '/srv/a' }, { name: 'b c', path: '/srv/b c' }];
+  it('writes the list after a JSON header, as the exact bytes of each name and path, world-readable, leaving no temp file', async () => {
+    // A name whose bytes are not UTF-8 (fs-names.ts), a newline, and one of the UTF-8 bytes after it.
+    const odd = `caf\uDCE9\nx`;
+    const repos = [{ name: 'a', path: '/srv/a' }, { name: odd, path: `/srv/${odd}` }, { name: 'b c', path: '/srv/b c' }];
     const old = process.umask(0o077);
     try {
-      assert.match(await publishList(dir.path, repos, new Date('2026-11-25T00:00:00Z')), /published 2 repositories/);
+      assert.match(await publishList(dir.path, repos, new Date("2026-11-25T00:00:00Z")), /published 3 repositories/);
     } finally {
       process.umask(old);
     }
     const file = join(dir.path, PUBLISHED_FILE);
-    const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    assert.deepEqual({ ...doc, generation: '' }, { format: 2, generation: '', generated: '2026-11-25T00:00:00.000Z', repos });
+    const { header, repos: read } = readSnapshot(file);
+    assert.deepEqual({ ...header, generation: '' }, { format: 3, generation: '', generated: '2026-11-25T00:00:00.000Z', repos: 3 });
+    assert.deepEqual(read, repos);
+    const body = readFileSync(file).subarray(readFileSync(file).indexOf(0x0a) + 1);
+    assert.deepEqual(body, Buffer.concat([Buffer.from('a\0/srv/a\0'), Buffer.from('caf\xe9\nx\0/srv/caf\xe9\nx\0', 'latin1'), Buffer.from('b c\0/srv/b c\0')]));
     // An empty journal of the same generation beside it.
-    assert.equal(readFileSync(join(dir.path, JOURNAL_FILE), 'utf8'), `${JSON.stringify({ generation: doc.generation })}\n`);
+    assert.equal(readFileSync(join(dir.path, JOURNAL_FILE), 'utf8'), `${JSON.stringify({ generation: header.generation })}\n`);
     for (const f of [PUBLISHED_FILE, JOURNAL_FILE]) assert.equal(statSync(join(dir.path, f)).mode & 0o777, 0o644);
     assert.deepEqual(readdirSync(dir.path).sort(), [JOURNAL_FILE, PUBLISHED_FILE]);
   });
 
   it('replaces the previous list', async () => {
     await publishList(dir.path, []);
-    assert.deepEqual(JSON.parse(readFileSync(join(dir.path, PUBLISHED_FILE), 'utf8')).repos, []);
+    assert.deepEqual(readSnapshot(join(dir.path, PUBLISHED_FILE)).repos, []);
+  });
+
+  it("removes the snapshot of hgreload's format 2, so that a WSGI script of then says it cannot read it", async () => {
+    writeFileSync(join(dir.path, 'served.json'), '{"format": 2, "generation": "g", "repos": []}');
+    await publishList(dir.path, []);
+    assert.equal(existsSync(join(dir.path, 'served.json')), false);
+  });
+
+  it('refuses a name holding a NUL byte', () => {
+    assert.throws(() => snapshotBytes({ format: 3, generation: 'g', generated: '', repos: 1 }, [{ name: 'a\0b', path: '/srv/a' }]), (e: unknown) => e instanceof HgreloadError && /NUL/.test(e.message));
   });
 
   it('writes a change to the journal when it follows the very list it wrote, and a snapshot otherwise', async () => {
@@ -62,5 +77,5 @@ describe('publish', () => {
   });
 
   it('names the state folder when it cannot write', () =>
-    assert.rejects(publishList(join(dir.path, 'missing'), []), (err: unknown) => err instanceof HgreloadError && /cannot publish .*missing\/served\.json \(No such file/.test(err.message)));
+    assert.rejects(publishList(join(dir.path, 'missing'), []), (err: unknown) => err instanceof HgreloadError && /cannot publish .*missing\/served\.list \(No such file/.test(err.message)));
 });

@@ -248,7 +248,7 @@ describe("the README's service steps in a booted Debian 12, under real systemd",
     const stat = async (path: string) => (await b.must(['stat', '-c', '%U %G %a', path])).trim();
     assert.equal(await stat('/var/lib/hgreload'), 'hgreload www-data 750');
     assert.equal(await stat('/var/lib/hgreload/control.sock'), 'hgreload www-data 660');
-    assert.equal(await stat('/var/lib/hgreload/served.json'), 'hgreload www-data 644');
+    assert.equal(await stat('/var/lib/hgreload/served.list'), 'hgreload www-data 644');
   });
 
   it("hg init of a new repository under /srv/hg is in hgweb's index within a few seconds", async (t) => {

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PUBLISHED_FILE, snapshotBytes } from '../../src/reload/publish.js';
 import { Apache, getIndex, type IndexAnswer } from '../helpers/apache.js';
 import { makeTempDir, runCli } from '../helpers/run.js';
 import { hgInit, indexUntil, Site } from '../helpers/web-site.js';
@@ -99,11 +100,14 @@ describe('hgweb warnings under mod_wsgi', () => {
     });
 
     it('serves the last good list while the published file is damaged, and recovers when it is whole', async () => {
-      const published = join(dir.path, 'state/served.json');
-      const whole = JSON.stringify({ format: 2, generation: 'damage-test', generated: new Date().toISOString(), repos: [{ name: 'second', path: join(dir.path, 'repos/second') }, { name: 'x', path: join(dir.path, 'repos/second') }] });
+      const published = join(dir.path, 'state', PUBLISHED_FILE);
+      const whole = snapshotBytes({ format: 3, generation: 'damage-test', generated: new Date().toISOString(), repos: 2 }, [
+        { name: 'second', path: join(dir.path, 'repos/second') },
+        { name: 'x', path: join(dir.path, 'repos/second') },
+      ]);
       const background = client(apache.url);
       // Written in place, not atomically: what a crash or a full disk could leave behind.
-      writeFileSync(published, whole.slice(0, 40));
+      writeFileSync(published, whole.subarray(0, whole.length - 20));
       await indexUntil(apache.url, () => true, 'an answer', site.seen);
       writeFileSync(published, 'not json at all');
       await indexUntil(apache.url, () => true, 'an answer', site.seen);
@@ -112,7 +116,7 @@ describe('hgweb warnings under mod_wsgi', () => {
       assert.ok(during.every((a) => a.repos.join() === 'second'), 'the last good list throughout');
       writeFileSync(published, whole);
       await indexUntil(apache.url, (a) => a.repos.join() === 'second,x', 'the whole file taken', site.seen);
-      assert.match(apache.log(), /hgreload: ignoring .*served\.json/);
+      assert.match(apache.log(), /hgreload: ignoring .*served\.list/);
     });
   });
 });

@@ -10,13 +10,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { JOURNAL_FILE, publishList, Publisher } from '../../src/reload/publish.js';
+import { JOURNAL_FILE, publishList, Publisher, PUBLISHED_FILE } from '../../src/reload/publish.js';
 import { applyChange, changeBetween, EMPTY_LIST, servedList } from '../../src/model/served-list.js';
 import type { ServedRepo } from '../../src/discovery/served-repos.js';
 import type { Splice } from '../../src/model/splice.js';
 import { hgRepo, MERCURIALS, type Mercurial } from '../helpers/mercurials.js';
 import { makeTempDir, runCli, SYSTEM_PYTHON } from '../helpers/run.js';
-import { reposOf, WsgiDriver } from '../helpers/wsgi-driver.js';
+import { reposOf, WsgiDriver, type WsgiRequest } from '../helpers/wsgi-driver.js';
 
 const INDEX = '/?style=raw';
 const OK = '200 Script output follows';
@@ -47,7 +47,7 @@ function siteTests(hg: Mercurial): void {
   const dir = makeTempDir('hgreload-wsgi-');
   const base = dir.path;
   const state = join(base, 'state');
-  const published = join(state, 'served.json');
+  const published = join(state, PUBLISHED_FILE);
   const drivers: WsgiDriver[] = [];
   const entry = (name: string) => ({ name, path: join(base, 'repos', name) });
   /** The script `hgreload wsgi` prints for `webconf` and `method`, saved as NAME.wsgi. */
@@ -186,10 +186,10 @@ function siteTests(hg: Mercurial): void {
 
     it('an EIO reading a new snapshot: read again with the next request, and the journal after it applies', async () => {
       const { folder, d, publish } = await site('fault-eio', [entry('a')]);
-      await d.fault({ path: join(folder, 'served.json'), call: 'open', errno: EIO });
+      await d.fault({ path: join(folder, PUBLISHED_FILE), call: 'open', errno: EIO });
       await publish([entry('a'), entry('b')], true);
       assert.deepEqual((await d.get(INDEX)).repos, ['a'], 'the read failed: the last good list');
-      assert.match(d.stderr, /hgreload: cannot read .*served\.json \(\[Errno 5\] Input\/output error.*\); trying again with the next request/);
+      assert.match(d.stderr, /hgreload: cannot read .*served\.list \(\[Errno 5\] Input\/output error.*\); trying again with the next request/);
       assert.deepEqual((await d.get(INDEX)).repos, ['a', 'b'], 'read again');
       await publish([entry('a'), entry('b'), entry('c')]);
       assert.deepEqual((await d.get(INDEX)).repos, ['a', 'b', 'c'], "and the new snapshot's journal applies");
@@ -244,7 +244,7 @@ function siteTests(hg: Mercurial): void {
         path: join(folder, JOURNAL_FILE),
         call: 'os.open',
         renames: [
-          [join(aside, 'served.json'), join(folder, 'served.json')],
+          [join(aside, PUBLISHED_FILE), join(folder, PUBLISHED_FILE)],
           [join(aside, JOURNAL_FILE), join(folder, JOURNAL_FILE)],
         ],
       });
@@ -258,12 +258,46 @@ function siteTests(hg: Mercurial): void {
     const d = driver(script('publish-threads', 'publish'));
     const before = await d.get(INDEX);
     await publishList(state, [entry('a'), entry('c')]);
-    const r = await d.get(INDEX, 8);
-    assert.deepEqual(r.statuses, Array(8).fill(OK));
-    assert.deepEqual(r.repos, ['a', 'c']);
+    const r = await d.run(Array<WsgiRequest>(8).fill({ path: INDEX }));
+    assert.deepEqual(r.results.map((t) => t[0]!.status), Array(8).fill(OK));
+    // The thread reading it answers with it; the others answer at once, with the list they had or the new one.
+    const lists = r.results.map((t) => JSON.stringify(reposOf(t[0]!.body)));
+    assert.ok(lists.includes('["a","c"]'), lists.join(' '));
+    assert.deepEqual(lists.filter((l) => l !== '["a","c"]' && l !== '["a"]'), []);
     assert.equal(r.reads - before.reads, 1);
     assert.equal(r.refreshes, before.refreshes);
     assert.equal(r.walks, 0);
+    assert.deepEqual((await d.get(INDEX)).repos, ['a', 'c']);
+  });
+
+  it('a thread reading a new snapshot holds no other request of its process: they answer with the list they have', async () => {
+    await publishList(state, [entry('a')]);
+    const d = driver(script('publish-no-wait', 'publish'));
+    assert.deepEqual((await d.get(INDEX)).repos, ['a']);
+    await publishList(state, [entry('a'), entry('b')]);
+    // The read of the new snapshot goes on only once another request was answered: a script whose
+    // other requests wait for that read stalls here (the driver says so after 10 s).
+    await d.fault({ path: published, call: 'open', hold: 1 });
+    const r = await d.run([{ path: INDEX }, { path: INDEX }]);
+    assert.deepEqual(r.stalled, []);
+    assert.deepEqual(r.results.map((t) => reposOf(t[0]!.body)).sort(), [['a'], ['a', 'b']]);
+    assert.deepEqual((await d.get(INDEX)).repos, ['a', 'b']);
+  });
+
+  it('a snapshot cut short (fewer entries than its first line says) is not taken', async () => {
+    await publishList(state, [entry('a')]);
+    const d = driver(script('publish-cut', 'publish'));
+    assert.deepEqual((await d.get(INDEX)).repos, ['a']);
+    await publishList(state, [entry('a'), entry('b'), entry('c')]);
+    const whole = readFileSync(published);
+    writeFileSync(published, whole.subarray(0, whole.length - 3));
+    assert.deepEqual((await d.get(INDEX)).repos, ['a']);
+    assert.match(d.stderr, /hgreload: ignoring .*served\.list: its last entry is not ended by a NUL; keeping the last good list/);
+    writeFileSync(published, whole.subarray(0, whole.lastIndexOf(0, whole.length - 2) + 1));
+    assert.deepEqual((await d.get(INDEX)).repos, ['a']);
+    assert.match(d.stderr, /hgreload: ignoring .*served\.list: it holds 5 fields; its header says 3 repositories/);
+    writeFileSync(published, whole);
+    assert.deepEqual((await d.get(INDEX)).repos, ['a', 'b', 'c']);
   });
 
   it("hgweb's own refresh re-reads hgweb.config but takes the published list instead of walking", async () => {
@@ -379,8 +413,8 @@ function siteTests(hg: Mercurial): void {
     assert.deepEqual((await d.get(INDEX)).repos, ['b']);
     await publishList(state, [entry('b'), entry('c')]);
     assert.deepEqual((await d.get(INDEX)).repos, ['b', 'c']);
-    assert.equal(d.stderr.match(/hgreload: ignoring .*served\.json/g)?.length, 1, d.stderr);
-    assert.equal(d.stderr.match(/hgreload: cannot read .*served\.json \(No such file or directory\); keeping the last good list/g)?.length, 1, d.stderr);
+    assert.equal(d.stderr.match(/hgreload: ignoring .*served\.list/g)?.length, 1, d.stderr);
+    assert.equal(d.stderr.match(/hgreload: cannot read .*served\.list \(No such file or directory\); keeping the last good list/g)?.length, 1, d.stderr);
   });
 
   it('a listed repository gone from disk answers as an unlisted name does (404), before a new list is published', async () => {
