@@ -65,6 +65,8 @@ export interface DaemonStatus {
   /** `error`: why the root's last walk failed; `kept`: how many repositories of its last good walk are still served. */
   readonly roots: readonly RootStatus[];
   readonly repositories: number;
+  /** Walks of every root since the start: the start's, the schedule's, `touch`, and what only such a walk can tell. */
+  readonly walks: number;
   readonly watches: { readonly folders: number; readonly configFiles: number; readonly limitReached: boolean };
   /** Folders polled beside inotify ([watch] poll), the file systems that made them so, and the last poll's duration. */
   /** [shared] folder: whether this daemon publishes, and who does. */
@@ -273,6 +275,7 @@ export class Daemon {
       method: this.gate.method,
       roots: list.roots,
       repositories: list.repositories,
+      walks: list.walks,
       ...this.watches.status(),
       leadership: this.gate.leadershipStatus(),
       lastReload: this.gate.last,

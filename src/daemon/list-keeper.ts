@@ -76,6 +76,8 @@ export class ListKeeper {
   /** Folder events waiting for the next cycle, and whether it must walk everything instead. */
   private hints: Hint[] = [];
   private fullWalk = true;
+  /** Walks of every root since the start (status, metrics). */
+  private walks = 0;
   /**
    * Repositories a look found, to look at again with the next cycle, and no
    * later than a quiet period after: the first change of a burst is looked at
@@ -129,7 +131,7 @@ export class ListKeeper {
     return this.current?.folders ?? [];
   }
 
-  status(): { roots: RootStatus[]; repositories: number; lastScan: string | null; pending: boolean; pendingReasons: string[]; configError: string | null } {
+  status(): { roots: RootStatus[]; repositories: number; walks: number; lastScan: string | null; pending: boolean; pendingReasons: string[]; configError: string | null } {
     const failures = new Map(this.failures.map((f) => [f.error.root, f]));
     return {
       roots: this.roots.map((r) => ({
@@ -139,6 +141,7 @@ export class ListKeeper {
         ...(r.kind !== 'plain' && failures.has(r) ? failureStatus(failures.get(r)!) : {}),
       })),
       repositories: this.current?.repos.length ?? 0,
+      walks: this.walks,
       lastScan: this.lastScan?.toISOString() ?? null,
       pending: this.secondLookTimer !== undefined,
       pendingReasons: [...this.reasons],
@@ -172,7 +175,6 @@ export class ListKeeper {
     } else if (!this.fullWalk && folders > MAX_FOLDERS) {
       this.reasons.add(`events in ${folders} folders at once: walking every root`);
     }
-    this.fullWalk = false;
     let state: Awaited<ReturnType<ListKeeper['walk']>>;
     try {
       state = await this.walk();
@@ -190,8 +192,14 @@ export class ListKeeper {
     await this.apply(state, firstChange);
   }
 
-  /** Reads hgweb.config and walks every root, timed for the metrics. */
+  /**
+   * Reads hgweb.config and walks every root, timed for the metrics. It
+   * answers every call for a walk of every root made before it began (the
+   * start's walk too: the first change after `ready` is looked at in part).
+   */
   async walk(): Promise<ServedState & { mounts: MountTable }> {
+    this.fullWalk = false;
+    this.walks++;
     const started = this.options.timers.now();
     const mounts = MountTable.fromSystem();
     const state = await loadServed(this.webconf, { cwd: this.options.cwd, mounts });

@@ -67,6 +67,7 @@ export class DaemonMetrics {
       gauge('hgreload_repositories', 'Repositories hgweb serves, as the daemon last found them.', status.repositories),
       { name: 'hgreload_reloads_total', help: 'Reloads of hgweb, by reload method and result.', type: 'counter', samples: reloads },
       { name: 'hgreload_publish_latency_seconds', help: 'Seconds from the first change of a burst to hgweb reloaded with the new list.', type: 'histogram', samples: this.latency.samples() },
+      { name: 'hgreload_walks_total', help: 'Walks of every root since the start (the start, the schedule, touch, and what only such a walk can tell).', type: 'counter', samples: [{ value: status.walks }] },
       gauge('hgreload_walk_duration_seconds', 'Seconds the last full walk of every root took.', this.walkSeconds),
       gauge('hgreload_poll_duration_seconds', 'Seconds the last poll of the polled folders took.', lastPoll === null ? undefined : lastPoll / 1000),
       gauge('hgreload_watches', 'Watches the daemon holds: folders, and hgweb.config with its %include files.', status.watches.folders + status.watches.configFiles),

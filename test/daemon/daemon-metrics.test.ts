@@ -102,6 +102,9 @@ describe('the daemon keeps its metrics file (in-process)', () => {
     assert.ok(latencies >= 1, text);
     assert.ok(p.value('hgreload_publish_latency_seconds_sum')! >= 0.02 * latencies, 'at least the debounce each');
     assert.ok(p.value('hgreload_walk_duration_seconds')! >= 0);
+    // The start's walk answered every call for one before it: b, the first change after ready, was looked at in part.
+    assert.equal(p.value('hgreload_walks_total'), 1, text);
+    assert.equal(daemon.status().walks, 1);
     assert.ok(p.value('hgreload_watches')! >= 2, 'the root folder and hgweb.config');
     assert.equal(p.value('hgreload_watch_limit'), inotifyLimit('max_user_watches'));
     assert.equal(p.value('hgreload_watch_limit_reached'), 0);

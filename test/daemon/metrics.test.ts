@@ -27,6 +27,7 @@ const status = (over: Partial<DaemonStatus> = {}): DaemonStatus => ({
     { kind: 'collection', prefix: 'b', folder: '/srv/b', error: 'EIO', kept: 3 },
   ],
   repositories: 12,
+  walks: 1,
   watches: { folders: 7, configFiles: 2, limitReached: false },
   polling: { folders: 0, intervalMs: 5000, fileSystems: [], lastPollMs: null },
   leadership: null,
@@ -128,6 +129,7 @@ describe('DaemonMetrics', () => {
     assert.equal(p.value('hgreload_publish_latency_seconds_bucket', { le: '0.1' }), 1);
     assert.equal(p.value('hgreload_publish_latency_seconds_bucket', { le: '5' }), 2);
     assert.equal(p.value('hgreload_walk_duration_seconds'), 1.234);
+    assert.equal(p.value('hgreload_walks_total'), 1);
     assert.equal(p.value('hgreload_poll_duration_seconds'), 0.025);
     assert.equal(p.value('hgreload_watches'), 9);
     assert.equal(p.value('hgreload_watch_limit'), 8192);
