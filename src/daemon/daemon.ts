@@ -17,7 +17,7 @@ import { physicalAbsolute } from '../config/paths.js';
 import { createReloader } from '../reload/reloader.js';
 import { AutoHooks } from '../hooks/auto-install.js';
 import { installInto, rootFolders } from '../hooks/install-hooks.js';
-import { modifiedSince } from '../watch/modified-since.js';
+import { changedSince } from '../watch/changed-since.js';
 import { networkFileSystem } from '../discovery/network-fs.js';
 import type { Hint } from '../model/served-model.js';
 import { Coalescer, realTimers, type Timers } from './coalescer.js';
@@ -186,16 +186,17 @@ export class Daemon {
     await this.keeper.apply(state);
     if (this.closing !== undefined) return;
     // Watches were set only after the first walk had read each folder: a repository made in
-    // a folder already read, before its watch, would wait for the schedule. One more look,
-    // now that every folder is watched, finds it; "ready" means nothing was missed. Where no
-    // watched folder changed since the walk began (a stat each), there is nothing to find:
-    // a second walk would only cost its time and its garbage (20 MB at 10,000 repositories).
-    // On network file systems the server's clock stamps folders, so the look is always taken.
+    // a folder already read, before its watch, would wait for the schedule. One more look at
+    // each folder that changed since the walk began (a stat each), now that every folder is
+    // watched, finds it; "ready" means nothing was missed. On network file systems the
+    // server's clock stamps folders, so every root is walked again there.
     const onNetwork = this.keeper.roots.some((r) => r.kind !== 'plain' && networkFileSystem(physicalAbsolute(r.folder, this.deps.cwd)) !== undefined);
-    if (onNetwork || (await modifiedSince(this.keeper.folders, walkStarted))) {
-      this.keeper.because('second look after the first walk');
-      await this.coalescer.runNow();
+    if (onNetwork) this.keeper.walkAll('second look after the first walk (a network file system)');
+    else {
+      const changed = await changedSince(this.keeper.folders, walkStarted);
+      if (changed.length > 0) this.keeper.events(changed.map((folder) => ({ folder, name: null })), `second look after the first walk: ${changed.length} folders changed`);
     }
+    if (this.keeper.wanted) await this.coalescer.runNow();
     if (this.closing !== undefined) return;
     // A restart catches up: one reload if the list changed while the daemon was down, none otherwise.
     const last = this.gate.last;

@@ -112,6 +112,11 @@ export class ListKeeper {
     else this.walkAll(reason);
   }
 
+  /** Whether the next cycle has something to look at. */
+  get wanted(): boolean {
+    return this.fullWalk || this.hints.length > 0;
+  }
+
   /** The next cycle checks the hook of every served repository, not only of those that arrived. */
   checkEveryHook(): void {
     this.checkAllHooks = true;

@@ -1,0 +1,37 @@
+/**
+ * The folders among `folders` that had an entry made, removed or renamed
+ * since `sinceMs` (their mtime or ctime), or that are gone: after a first
+ * walk, where a repository may have appeared in a folder already read before
+ * its watch was set, for a stat per folder instead of a second walk, and the
+ * folders to look at again rather than every root. Timestamps come from the
+ * kernel's clock, the same as Date.now() on a local file system; on network
+ * file systems the server's clock stamps them, so the caller does not rely on
+ * this there.
+ *
+ * Synchronous stats, in slices between which the event loop runs: a local
+ * stat costs microseconds, and a stat through the thread pool cost 11 us per
+ * folder in hand-offs (1.1 s for 100,000 folders, against about 0.4 s here).
+ */
+import { statSync } from 'node:fs';
+import { fsPath } from '../discovery/fs-names.js';
+
+const SLICE_MS = 4;
+
+export async function changedSince(folders: Iterable<string>, sinceMs: number): Promise<string[]> {
+  const changed: string[] = [];
+  let since = performance.now();
+  for (const folder of folders) {
+    let st;
+    try {
+      st = statSync(fsPath(folder), { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
+    if (st === undefined || st.mtimeMs >= sinceMs || st.ctimeMs >= sinceMs) changed.push(folder);
+    if (performance.now() - since > SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      since = performance.now();
+    }
+  }
+  return changed;
+}
