@@ -18,6 +18,7 @@ import { createReloader } from '../reload/reloader.js';
 import { AutoHooks } from '../hooks/auto-install.js';
 import { installInto, rootFolders } from '../hooks/install-hooks.js';
 import { changedSince } from '../watch/changed-since.js';
+import type { WalkFs } from '../discovery/dir-reader.js';
 import { networkFileSystem } from '../discovery/network-fs.js';
 import type { Hint } from '../model/served-model.js';
 import { Coalescer, realTimers, type Timers } from './coalescer.js';
@@ -50,6 +51,8 @@ export interface DaemonDeps {
   readonly watch?: typeof fsWatch;
   /** How long the command method may run (default COMMAND_TIMEOUT_MS). */
   readonly commandTimeoutMs?: number;
+  /** How folders are read; tests hand in one that holds a walk of every root half-way. */
+  readonly walkFs?: WalkFs;
 }
 
 const nodeCronScheduler: Scheduler = {
@@ -145,6 +148,7 @@ export class Daemon {
     this.keeper = new ListKeeper({
       settings: () => this.settings,
       cwd: deps.cwd,
+      ...(deps.walkFs === undefined ? {} : { walkFs: deps.walkFs }),
       timers,
       now: this.now,
       log: this.log,
@@ -197,6 +201,8 @@ export class Daemon {
       if (changed.length > 0) this.keeper.events(changed.map((folder) => ({ folder, name: null })), `second look after the first walk: ${changed.length} folders changed`);
     }
     if (this.keeper.wanted) await this.coalescer.runNow();
+    // A walk of every root that the look started runs beside the cycles: ready once its list is taken.
+    while (this.closing === undefined && (await this.keeper.walkEnded())) await this.coalescer.runNow();
     if (this.closing !== undefined) return;
     // A restart catches up: one reload if the list changed while the daemon was down, none otherwise.
     const last = this.gate.last;
@@ -295,7 +301,7 @@ export class Daemon {
       // A start in progress finishes first (it checks `closing` and stops short).
       await this.starting?.catch(() => undefined);
       this.cronTask?.stop();
-      this.keeper.close();
+      await this.keeper.close();
       await this.coalescer.close();
       await this.gate.close();
       await this.hooks.close();

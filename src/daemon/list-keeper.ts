@@ -12,7 +12,8 @@ import { HgreloadError } from '../errors.js';
 import type { Settings } from '../config/settings.js';
 import { physicalAbsolute } from '../config/paths.js';
 import { loadServed, type ServedState } from '../discovery/load-served.js';
-import type { Root, ServedRepo } from '../discovery/served-repos.js';
+import type { DiscoverOptions, Root, ServedRepo } from '../discovery/served-repos.js';
+import type { WalkFs } from '../discovery/dir-reader.js';
 import { MountTable } from '../discovery/mount-table.js';
 import type { AutoHooks } from '../hooks/auto-install.js';
 import { FULL, ServedModel, type Hint, type ModelChange } from '../model/served-model.js';
@@ -40,6 +41,8 @@ export interface ListKeeperOptions {
   readonly settings: () => Settings;
   /** hgweb's working folder, which relative roots are taken from. */
   readonly cwd: string;
+  /** How folders are read (tests hand in one that holds a walk); by default per file system (walkFsFor). */
+  readonly walkFs?: WalkFs;
   readonly timers: Timers;
   readonly now: () => Date;
   readonly log: Logger;
@@ -76,6 +79,9 @@ export class ListKeeper {
   /** Folder events waiting for the next cycle, and whether it must walk everything instead. */
   private hints: Hint[] = [];
   private fullWalk = true;
+  /** A walk of every root under way beside the cycles (see cycle), and when it has ended. */
+  private walking: Walking | undefined;
+  private walkDone: Promise<void> | undefined;
   /** Walks of every root since the start (status, metrics). */
   private walks = 0;
   /**
@@ -89,7 +95,11 @@ export class ListKeeper {
   private configError: string | null = null;
   private reasons = new Set<string>();
 
-  constructor(private readonly options: ListKeeperOptions) {}
+  private readonly discover: DiscoverOptions;
+
+  constructor(private readonly options: ListKeeperOptions) {
+    this.discover = { cwd: options.cwd, ...(options.walkFs === undefined ? {} : { fs: options.walkFs }) };
+  }
 
   /** Something may have changed anywhere: the next cycle walks every root. */
   walkAll(reason: string): void {
@@ -112,9 +122,16 @@ export class ListKeeper {
     else this.walkAll(reason);
   }
 
+  /** Whether a walk of every root is under way; if so, resolves true once it has ended (the next cycle takes it). */
+  async walkEnded(): Promise<boolean> {
+    if (this.walking === undefined || this.walking.outcome !== undefined) return this.walking !== undefined;
+    await this.walkDone;
+    return true;
+  }
+
   /** Whether the next cycle has something to look at. */
   get wanted(): boolean {
-    return this.fullWalk || this.hints.length > 0;
+    return this.fullWalk || this.hints.length > 0 || this.walking?.outcome !== undefined;
   }
 
   /** The next cycle checks the hook of every served repository, not only of those that arrived. */
@@ -154,9 +171,11 @@ export class ListKeeper {
     };
   }
 
-  close(): void {
+  /** Resolves once a walk of every root under way has ended (its result is dropped). */
+  async close(): Promise<void> {
     if (this.secondLookTimer !== undefined) this.options.timers.clearTimeout(this.secondLookTimer);
     this.secondLookTimer = undefined;
+    await this.walkDone;
   }
 
   private get webconf(): string {
@@ -165,13 +184,31 @@ export class ListKeeper {
     return webconf;
   }
 
-  /** @param firstChange when the first change this cycle answers came (timers.now()), for the latency metric */
+  /**
+   * A cycle. A walk of every root runs beside the cycles, not in one: the
+   * cycles that come while it runs look at what their events name in the
+   * model there is (a change made during a rescan is published as soon as at
+   * any other time), and their events are looked at once more in the walk's
+   * model, since the walk may have read a folder before the change. The cycle
+   * after the walk ended takes its result.
+   * @param firstChange when the first change this cycle answers came (timers.now()), for the latency metric
+   */
   async cycle(firstChange?: number): Promise<void> {
     const hints = distinct([...this.secondLooks, ...this.hints]);
     this.hints = [];
     this.secondLooks = [];
     if (this.secondLookTimer !== undefined) this.options.timers.clearTimeout(this.secondLookTimer);
     this.secondLookTimer = undefined;
+    const walking = this.walking;
+    if (walking !== undefined) {
+      walking.hints.push(...hints);
+      if (walking.outcome !== undefined) return this.takeWalk(walking);
+      if (hints.length === 0 || this.model === undefined) return;
+      const change = await this.model.update(hints);
+      // What a look in part cannot tell, the walk under way will.
+      if (change !== FULL) return this.applyChange(change, firstChange);
+      return;
+    }
     const folders = new Set(hints.map((h) => h.folder)).size;
     if (!this.fullWalk && this.model !== undefined && folders <= MAX_FOLDERS) {
       const change = await this.model.update(hints);
@@ -180,11 +217,24 @@ export class ListKeeper {
     } else if (!this.fullWalk && folders > MAX_FOLDERS) {
       this.reasons.add(`events in ${folders} folders at once: walking every root`);
     }
-    let state: Awaited<ReturnType<ListKeeper['walk']>>;
-    try {
-      state = await this.walk();
-    } catch (err) {
+    const reasons = [...this.reasons];
+    this.reasons.clear();
+    const started: Walking = { hints: [], reasons, firstChange, outcome: undefined };
+    this.walking = started;
+    this.walkDone = this.walk().then(
+      (state) => void (started.outcome = { state }),
+      (err: unknown) => void (started.outcome = { err }),
+    ).finally(() => this.options.wake());
+  }
+
+  /** The cycle after a walk of every root ended: its list, and the events that came meanwhile looked at again in it. */
+  private async takeWalk(walking: Walking): Promise<void> {
+    this.walking = undefined;
+    const outcome = walking.outcome!;
+    for (const r of walking.reasons) this.reasons.add(r);
+    if ('err' in outcome) {
       // hgweb.config edited into something Mercurial rejects: hgweb itself now fails, but the last good list is kept.
+      const { err } = outcome;
       this.configError = err instanceof Error ? err.message : String(err);
       this.options.log.error({ err }, 'cannot use hgweb.config; keeping the last good list until it is fixed');
       this.reasons.clear();
@@ -194,7 +244,9 @@ export class ListKeeper {
       return;
     }
     this.configError = null;
-    await this.apply(state, firstChange);
+    await this.apply(outcome.state, walking.firstChange, distinct(walking.hints));
+    // Asked for while it ran: another walk of every root, or events.
+    if (this.wanted) this.options.wake();
   }
 
   /**
@@ -207,7 +259,7 @@ export class ListKeeper {
     this.walks++;
     const started = this.options.timers.now();
     const mounts = MountTable.fromSystem();
-    const state = await loadServed(this.webconf, { cwd: this.options.cwd, mounts });
+    const state = await loadServed(this.webconf, { ...this.discover, mounts });
     this.options.metrics.walked(this.options.timers.now() - started);
     return { ...state, mounts };
   }
@@ -294,7 +346,8 @@ export class ListKeeper {
     return { list, foldersRemoved: [], foldersAdded: [], arrived };
   }
 
-  async apply(walked: ServedState & { mounts: MountTable }, firstChange?: number): Promise<void> {
+  /** Takes a walk of every root; `during`: events that came while it ran, looked at again in its model. */
+  async apply(walked: ServedState & { mounts: MountTable }, firstChange?: number, during: readonly Hint[] = []): Promise<void> {
     const started = performance.now();
     const reasons = [...this.reasons];
     this.reasons.clear();
@@ -302,13 +355,23 @@ export class ListKeeper {
     const previous = this.current?.repos ?? [];
     const { state: served, failures } = this.lastGood.apply(walked);
     // Events after a full walk that every root passed are applied in part; after a failed one, walked whole.
-    this.model = failures.length === 0 ? ServedModel.of(served.results, { cwd: this.options.cwd }, walked.mounts) : undefined;
+    this.model = failures.length === 0 ? ServedModel.of(served.results, this.discover, walked.mounts) : undefined;
     let list = this.model?.list ?? servedList(served.repos);
     let state: ServedState = { ...served, repos: list.repos };
     this.current = state;
     this.lastScan = this.options.now();
     this.reportRootFailures(failures);
     const newFolders = await this.options.watches.followWalk(state, [this.webconf, ...state.configFiles.map((f) => f.path)]);
+    if (during.length > 0) {
+      const again = this.model === undefined ? FULL : await this.model.update(during);
+      if (again === FULL) this.walkAll('events during the walk of every root, that a look in part could not tell');
+      else {
+        const fresh = await this.options.watches.update(again.foldersRemoved, again.foldersAdded);
+        newFolders.push(...fresh);
+        list = again.list.after;
+        state = this.current = { ...state, repos: list.repos };
+      }
+    }
     if (!firstScan && newFolders.length > 0) {
       // A repository made in a new folder between its walk and its watch would be missed: look once more.
       const again = this.model === undefined ? FULL : await this.recheck(newFolders, { list: noChange(list), foldersRemoved: [], foldersAdded: [], arrived: [] });
@@ -338,6 +401,14 @@ export class ListKeeper {
     }
     this.rootProblems = now;
   }
+}
+
+/** A walk of every root under way: what asked for it, and the events that came since it began. */
+interface Walking {
+  readonly hints: Hint[];
+  readonly reasons: readonly string[];
+  readonly firstChange: number | undefined;
+  outcome: { readonly state: ServedState & { mounts: MountTable } } | { readonly err: unknown } | undefined;
 }
 
 /** Each (folder, name) once, where it first came: a look reads the disk as it is now, so one answers for all. */

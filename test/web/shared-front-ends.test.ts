@@ -221,7 +221,7 @@ describe('one daemon publishing to the shared store for two front ends (bindfs)'
     writeFileSync(join(bBase, 'hgreload.ini'), `webconf = hgweb.config\n[reload]\nmethod = publish\nstate = state\n[shared]\nfolder = ${bMount}/shared\n`);
     const wsgi = runCli(['-c', join(bBase, 'hgreload.ini'), 'wsgi']);
     assert.equal(wsgi.status, 0, wsgi.stderr);
-    assert.match(wsgi.stdout, new RegExp(`^PUBLISHED = "${bMount}/shared/served\\.json"$`, 'm'));
+    assert.match(wsgi.stdout, new RegExp(`^PUBLISHED = "${bMount}/shared/served\\.list"$`, 'm'));
     writeFileSync(bScript, wsgi.stdout);
     await bServer.start();
     await indexUntil(bServer.url, (i) => i.repos.includes('first'), 'first on B', seen);
