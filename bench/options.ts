@@ -20,6 +20,8 @@ export interface BenchOptions {
   readonly only: 'discovery' | 'hook' | 'daemon' | 'scale' | undefined;
   /** Pushes timed with and without the hook. */
   readonly pushes: number;
+  /** Stand-in repositories install-hooks is timed over. */
+  readonly installSize: number;
   /** Repositories made one at a time per reload method; samples per measurement of the scale part. */
   readonly iterations: number;
   /** Repositories the scale part's site serves, one site per size. */
@@ -31,13 +33,14 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: node dist/bench/run.js [--only discovery|hook|daemon|scale] [--sizes 10000,100000] [--runs N] [--hg-all]
-                            [--pushes N] [--iterations N] [--burst N] [--idle-seconds N] [--scale-sizes 3,10000,100000] [--json]
+                            [--pushes N] [--install-size N] [--iterations N] [--burst N] [--idle-seconds N] [--scale-sizes 3,10000,100000] [--json]
 
   --only PART         run only one part: discovery, hook, daemon or scale (default all four, in that order)
   --sizes LIST        numbers of stand-in repositories for discovery and daemon (default 10000,100000)
   --runs N            timed discovery runs per contender (default 5 up to ${MERCURIAL_DEFAULT_LIMIT.toLocaleString('en-US')}, 3 above)
   --hg-all            run Mercurial's quadratic walk at every size (minutes at 100,000)
   --pushes N          pushes timed with and without the hook (default 20)
+  --install-size N    stand-in repositories install-hooks is timed over, with the hook part (default 20000)
   --iterations N      repositories made one at a time per reload method, and samples per measurement
                       of the scale part (default 10)
   --burst N           repositories in the burst (default 1000)
@@ -59,6 +62,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'idle-seconds': { type: 'string' },
       'scale-sizes': { type: 'string' },
       pushes: { type: 'string' },
+      'install-size': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -78,6 +82,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     iterations: values.iterations === undefined ? 10 : positiveInt('--iterations', values.iterations),
     scaleSizes,
     pushes: values.pushes === undefined ? 20 : positiveInt('--pushes', values.pushes),
+    installSize: values['install-size'] === undefined ? 20_000 : positiveInt('--install-size', values['install-size']),
     burst: values.burst === undefined ? 1000 : positiveInt('--burst', values.burst),
     idleSeconds: values['idle-seconds'] === undefined ? 60 : Number(values['idle-seconds'] === '0' ? 0 : positiveInt('--idle-seconds', values['idle-seconds'])),
   };

@@ -13,7 +13,7 @@ import { describeMachine } from './machine.js';
 import { MERCURIAL_DEFAULT_LIMIT, parseOptions, USAGE, type BenchOptions } from './options.js';
 import { jsonSummary, markdown, type SizeResult } from './report.js';
 import { buildTree } from './tree.js';
-import { benchHook, hookMarkdown } from './hook-bench.js';
+import { benchHook, benchInstallHooks, hookMarkdown, installMarkdown } from './hook-bench.js';
 import { benchPoll, pollMarkdown, type PollResult } from './poll-bench.js';
 import { benchBurst, benchMethod, benchScale, daemonMarkdown, SERVER_METHODS, type MethodResult, type ScaleResult } from './daemon-bench.js';
 import { benchScaleSite, scaleSiteMarkdown, type ScaleSiteResult } from './scale-bench.js';
@@ -57,8 +57,9 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (options.only === undefined || options.only === 'hook') {
       const hook = await benchHook(join(work, 'hook'), options.pushes);
-      if (!options.jsonOnly) process.stdout.write(`${hookMarkdown(hook)}\n\n`);
-      process.stdout.write(`${JSON.stringify({ benchmark: 'hook', machine, hook })}\n`);
+      const install = await benchInstallHooks(join(work, 'install-hooks'), options.installSize);
+      if (!options.jsonOnly) process.stdout.write(`${hookMarkdown(hook)}\n\n${installMarkdown(install)}\n\n`);
+      process.stdout.write(`${JSON.stringify({ benchmark: 'hook', machine, hook, install })}\n`);
     }
     if (options.only === undefined || options.only === 'daemon') {
       const methods: MethodResult[] = [];

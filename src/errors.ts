@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'too-many-files' // no file descriptor or inotify instance left
   | 'control' // the control channel to the daemon failed
   | 'busy' // another run holds the lock
+  | 'system-hook' // the system-wide hook file cannot be read or written
   | 'internal';
 
 /** Codes that mean "bad usage or bad configuration" (exit status 2). */

@@ -7,7 +7,7 @@
  * roots' failure keeps that root's last good list (last-good.ts). The daemon
  * around it starts it, feeds it and stops it.
  */
-import { basename, dirname } from 'node:path';
+import { basename, dirname, sep } from 'node:path';
 import { HgreloadError } from '../errors.js';
 import type { Settings } from '../config/settings.js';
 import { physicalAbsolute } from '../config/paths.js';
@@ -115,11 +115,35 @@ export class ListKeeper {
     this.options.wake();
   }
 
-  /** After a push into `repo`: a look at it where a watched folder holds it, else a walk of every root. */
+  /**
+   * After a push into `repo` (its physical path: the hook's working folder): a
+   * look at it where a watched folder holds it, else a walk of every root; but
+   * nothing for a repository outside every served root. With the system-wide
+   * hook every repository on the host asks, served or not, and a push changes
+   * nothing hgweb serves there.
+   */
   pushed(repo: string, reason: string): void {
     const folder = dirname(repo);
-    if (this.model?.owns(folder)) this.events([{ folder, name: basename(repo) }], reason);
-    else this.walkAll(reason);
+    if (this.model?.owns(folder)) return this.events([{ folder, name: basename(repo) }], reason);
+    if (this.current !== undefined && !this.mayServe(repo)) {
+      this.options.log.debug({ repo }, `push into ${repo}, outside every served root: nothing to look at`);
+      return;
+    }
+    this.walkAll(reason);
+  }
+
+  /** Whether `repo` is a root, lies below one (as written or resolved), or below a folder a root watches (where its symlinks lead). */
+  private mayServe(repo: string): boolean {
+    const below = (top: string): boolean => repo === top || repo.startsWith(top.endsWith(sep) ? top : top + sep);
+    const tops = this.current!.results.flatMap((r) => {
+      if ('error' in r) return [physicalAbsolute(r.root.folder, this.options.cwd)];
+      return r.root.kind === 'plain' ? [physicalAbsolute(r.root.path, this.options.cwd)] : [physicalAbsolute(r.root.folder, this.options.cwd), r.canonical];
+    });
+    if (tops.some(below)) return true;
+    for (let folder = dirname(repo); ; folder = dirname(folder)) {
+      if (this.model?.owns(folder)) return true;
+      if (dirname(folder) === folder) return false;
+    }
   }
 
   /** Whether a walk of every root is under way; if so, resolves true once it has ended (the next cycle takes it). */

@@ -18,6 +18,7 @@ import { HGWEB_REMAP } from '../discovery/served-repos.js';
 import { hostMercurial, NEWEST_CHECKED, OLDEST_RULES, refusedEntries, rulesMatter, rulesOf } from '../discovery/hgweb-rules.js';
 import { installHook } from '../hooks/hgrc-edit.js';
 import { hookProgram, hookValue } from '../hooks/hook-script.js';
+import { systemHook } from '../hooks/system-config.js';
 import { publishedFile, publishFolder } from '../reload/publish.js';
 import { pidfileProcess } from '../reload/send-signal.js';
 import { splitArgv } from '../reload/split-argv.js';
@@ -84,7 +85,7 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   if (settings.reload.method === 'publish') findings.push(...webServerReads(publishedFile(settings), apacheConfig, input.apacheRoot));
   if (served !== undefined) {
     findings.push(inotify(served, status));
-    findings.push(hooks(settings, served));
+    findings.push(hooks(settings, served, input.env));
     findings.push(...sharedStorage(settings, served.roots, input.cwd));
   }
   findings.push(hookProgramSafety(hookProgram()));
@@ -370,7 +371,12 @@ function inotify(served: ServedState, status: DaemonStatus | undefined): Finding
   return ok('inotify', msg);
 }
 
-function hooks(settings: Settings, served: ServedState): Finding {
+/**
+ * A system-wide hook (in /etc/mercurial/hgrc.d/, or wherever `$HGRCPATH` says:
+ * what every Mercurial here reads) covers every served repository; else each
+ * needs its own. Both at once run the hook twice per push.
+ */
+function hooks(settings: Settings, served: ServedState, env: Readonly<Record<string, string | undefined>>): Finding {
   const value = hookValue(socketPath(settings.reload.state));
   let hooked = 0;
   let repos = 0;
@@ -385,9 +391,16 @@ function hooks(settings: Settings, served: ServedState): Finding {
     }
     if (bytes !== undefined && installHook(bytes, value).kind === 'unchanged') hooked++;
   }
-  const msg = `${hooked} of ${repos} served repositories have the hgreload hook`;
+  const system = systemHook(env);
+  if (system !== undefined) {
+    const where = `system-wide hook in ${system.source}`;
+    if (system.value !== value) return warn('hooks', `the ${where} is not this hgreload's line (${system.value})`, 'hgreload install-hooks --system (as root) writes the current one');
+    if (hooked > 0) return warn('hooks', `installed system-wide (${where}), covering all ${repos} served repositories; ${hooked} also have it in their own hgrc, so their pushes run it twice`, 'hgreload install-hooks --uninstall removes the per-repository ones');
+    return ok('hooks', `installed system-wide (${where}): all ${repos} served repositories, and every other repository on this host, run it`);
+  }
+  const msg = `installed per repository: ${hooked} of ${repos} served repositories have the hgreload hook`;
   if (settings.hooks.auto && hooked < repos) return warn('hooks', `${msg} ([hooks] auto is on)`, 'hgreload install-hooks (as root, or as the repositories\' owner)');
-  return hooked === repos ? ok('hooks', msg) : info('hooks', `${msg}; hgreload install-hooks adds it`);
+  return hooked === repos ? ok('hooks', msg) : info('hooks', `${msg}; hgreload install-hooks adds it (or install-hooks --system, one hook for the whole host)`);
 }
 
 /**

@@ -4,7 +4,7 @@
  * lock in the state folder for the whole run and edits each repository once
  * however many names it is served under.
  */
-import { mkdir, realpath } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { physicalAbsolute } from '../config/paths.js';
 import type { Settings } from '../config/settings.js';
@@ -12,7 +12,9 @@ import type { Root } from '../discovery/served-repos.js';
 import { socketPath } from '../daemon/control-protocol.js';
 import { acquireLock } from '../util/lock-file.js';
 import { hookValue } from './hook-script.js';
-import { editRepoHgrc, type RepoReport } from './repo-hgrc.js';
+import { replaceFiles } from '../util/atomic-write.js';
+import { yielder } from '../util/yielder.js';
+import { lookAtRepo, notWritten, type RepoLook, type RepoReport } from './repo-hgrc.js';
 import { systemTrust, type SystemTrust } from './trust.js';
 
 export interface InstallOptions {
@@ -28,38 +30,39 @@ export interface InstallOptions {
 }
 
 /**
- * Repositories edited at once: each edit waits mostly on the disk (two fsyncs),
- * and Node's thread pool (four threads) does those side by side.
+ * Repositories looked at, then written, as one batch: the batch's writes are
+ * made durable together (util/durable.ts), and the reports of a batch come
+ * when its writes are done.
  */
-const AT_ONCE = 8;
+const BATCH = 1000;
 
 export async function installInto(repos: readonly string[], settings: Settings, options: InstallOptions): Promise<RepoReport[]> {
   const state = settings.reload.state;
   await mkdir(state, { recursive: true });
   const lock = await acquireLock(join(state, 'install-hooks.lock'), 'hgreload install-hooks');
   try {
-    const value = hookValue(socketPath(state));
     let trust: SystemTrust | undefined;
-    const trusted = () => (trust ??= systemTrust());
-    // Each repository once, however many names serve it.
-    const unique: string[] = [];
+    const edit = { ...options, value: hookValue(socketPath(state)), trust: () => (trust ??= systemTrust()) };
     const seen = new Set<string>();
-    for (const repo of repos) {
-      const key = await realpath(repo).catch(() => repo);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      unique.push(repo);
-    }
-    const reports: RepoReport[] = new Array(unique.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < unique.length) {
-        const i = next++;
-        reports[i] = await editRepoHgrc(unique[i]!, { ...options, value, trust: trusted });
-        options.onDone?.(reports[i]!);
+    const pause = yielder();
+    const reports: RepoReport[] = [];
+    for (let from = 0; from < repos.length; from += BATCH) {
+      const looks: RepoLook[] = [];
+      for (const repo of repos.slice(from, from + BATCH)) {
+        const look = lookAtRepo(repo, edit, seen);
+        if (look !== undefined) looks.push(look);
+        await pause();
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(AT_ONCE, unique.length) }, worker));
+      const writes = looks.flatMap((l) => (l.write === undefined ? [] : [l.write]));
+      const outcomes = await replaceFiles(writes);
+      let w = 0;
+      for (const look of looks) {
+        const outcome = look.write === undefined ? undefined : outcomes[w++]!;
+        const report = outcome === undefined || outcome.done ? look.report : notWritten(look.report, outcome);
+        reports.push(report);
+        options.onDone?.(report);
+      }
+    }
     return reports;
   } finally {
     await lock.release();

@@ -8,11 +8,10 @@
  * user or the file's group is trusted there (a shared hosting group, say).
  * Users' own ~/.hgrc files are not read: what every pusher trusts is what counts.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { readMercurialConfig } from '../config/hgrc-reader.js';
 import { parseList } from '../config/parse-list.js';
 import { groupId, userId } from '../util/accounts.js';
+import { systemRcFiles } from './system-config.js';
 
 export interface SystemTrust {
   readonly users: ReadonlySet<string>;
@@ -43,23 +42,6 @@ export function systemTrust(env: Readonly<Record<string, string | undefined>> = 
   const ids = (names: ReadonlySet<string>, lookup: (name: string) => number | undefined) =>
     new Set([...names].map(lookup).filter((id): id is number => id !== undefined));
   return { users, groups, uids: ids(users, userId), gids: ids(groups, groupId), everyone: users.has('*') || groups.has('*') };
-}
-
-function systemRcFiles(env: Readonly<Record<string, string | undefined>>): string[] {
-  const entries = env.HGRCPATH !== undefined ? env.HGRCPATH.split(delimiter).filter((p) => p !== '') : ['/etc/mercurial/hgrc', '/etc/mercurial/hgrc.d'];
-  const files: string[] = [];
-  for (const entry of entries) {
-    try {
-      if (statSync(entry).isDirectory()) {
-        files.push(...readdirSync(entry).filter((f) => f.endsWith('.rc')).sort().map((f) => join(entry, f)));
-      } else {
-        files.push(entry);
-      }
-    } catch {
-      // absent: nothing to read
-    }
-  }
-  return files;
 }
 
 /** Whether a file owned by `uid`:`gid` is trusted by every user of this host. */

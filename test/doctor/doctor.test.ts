@@ -35,6 +35,25 @@ describe('hgreload doctor', () => {
   });
   after(() => dir.remove());
 
+  it('hooks: a system-wide hook covers every served repository; per repository is counted; both at once are a warning', () => {
+    const d = deployment('method = publish');
+    const ini = join(d.here, 'hgreload.ini');
+    const hgrcd = join(d.here, 'hgrc.d');
+    mkdirSync(hgrcd);
+    // Mercurial's system-wide configuration is what HGRCPATH names: a folder of the test's, not /etc.
+    const hooks = () => (JSON.parse(runCli(['-c', ini, 'doctor', '--apache-root', join(d.here, 'apache2'), '--json'], { env: { HGRCPATH: hgrcd } }).stdout) as Finding[]).find((f) => f.check === 'hooks')!;
+    assert.match(hooks().message, /^installed per repository: 0 of 1 served repositories have the hgreload hook/);
+    assert.equal(runCli(['-c', ini, 'install-hooks', '--system', '--system-file', join(hgrcd, 'hgreload.rc')]).status, 0);
+    let found = hooks();
+    assert.equal(found.level, 'ok');
+    assert.match(found.message, /^installed system-wide \(system-wide hook in .*hgrc\.d\/hgreload\.rc:\d+\): all 1 served repositories/);
+    assert.equal(runCli(['-c', ini, 'install-hooks']).status, 0);
+    found = hooks();
+    assert.equal(found.level, 'warn');
+    assert.match(found.message, /1 also have it in their own hgrc, so their pushes run it twice/);
+    runCli(['-c', ini, 'install-hooks', '--uninstall']);
+  });
+
   it('a whole deployment: nothing broken, exit 0, and the daemon found', async () => {
     const d = deployment('method = publish', undefined, daemonSite);
     const daemon = new DaemonProcess(['-c', join(d.here, 'hgreload.ini')]);

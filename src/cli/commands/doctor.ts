@@ -32,7 +32,8 @@ runnable, state folder writable), for the daemon's user (the unit's User=, or
 daemon publishes, and the web server's user may read it; web.refreshinterval fits; the daemon answers;
 Apache's mod_wsgi setup (daemon mode for touch, maximum-requests, the WSGI
 script's stderr protection under mod_wsgi before 6.0.1); inotify watches
-against the limit; how many repositories have the hook; the systemd unit.
+against the limit; how the hook is installed (system-wide, or in how many
+repositories); the systemd unit.
 
 Exit status: 0 nothing is broken (warnings alone do not fail); 1 something is.`,
     )
