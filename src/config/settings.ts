@@ -27,7 +27,8 @@ export interface Settings {
     readonly state: string;
     readonly debounce: number;
   };
-  readonly rescan: { readonly schedule: string };
+  /** Cron expressions: the lost-change check (folder stamps), and the walk of every root (see daemon/rescans.ts). */
+  readonly rescan: { readonly schedule: string; readonly full: string };
   readonly hooks: { readonly auto: boolean };
   /**
    * Polling the folders' change stamps, beside inotify: `auto` for folders on
@@ -58,7 +59,7 @@ export const DEFAULT_SETTINGS_FILE = '/etc/hgreload/hgreload.ini';
 const KNOWN: Readonly<Record<string, readonly string[]>> = {
   '': ['webconf'],
   reload: ['method', 'wsgi', 'pidfile', 'signal', 'command', 'state', 'debounce'],
-  rescan: ['schedule'],
+  rescan: ['schedule', 'full'],
   hooks: ['auto'],
   watch: ['poll', 'poll_interval'],
   shared: ['folder', 'lease'],
@@ -179,7 +180,7 @@ export function parseSettings(text: string, file: string | undefined): Settings 
       state: path('reload', 'state') ?? '/var/lib/hgreload',
       debounce,
     },
-    rescan: { schedule: str('rescan', 'schedule') ?? '*/10 * * * *' },
+    rescan: { schedule: str('rescan', 'schedule') ?? '*/10 * * * *', full: str('rescan', 'full') ?? '17 3 * * *' },
     hooks: { auto: auto! },
     watch: { poll: poll as PollMode, pollInterval },
     shared: { folder: path('shared', 'folder'), lease },

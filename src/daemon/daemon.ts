@@ -17,7 +17,9 @@ import { physicalAbsolute } from '../config/paths.js';
 import { createReloader } from '../reload/reloader.js';
 import { AutoHooks } from '../hooks/auto-install.js';
 import { installInto, rootFolders } from '../hooks/install-hooks.js';
-import { changedSince } from '../watch/changed-since.js';
+import { Rescans, type Scheduler } from './rescans.js';
+
+export type { Scheduler } from './rescans.js';
 import type { WalkFs } from '../discovery/dir-reader.js';
 import { networkFileSystem } from '../discovery/network-fs.js';
 import type { Hint } from '../model/served-model.js';
@@ -33,12 +35,6 @@ import { ReloadGate, type LastReload } from './reload-gate.js';
 
 /** A burst that never goes quiet still reloads this often. */
 const MAX_WAIT_FACTOR = 10;
-/** How far before the first walk a folder's change still counts as made during it. */
-const SECOND_LOOK_SLACK_MS = 1000;
-export interface Scheduler {
-  readonly validate: (expression: string) => boolean;
-  readonly schedule: (expression: string, run: () => void) => { stop(): unknown };
-}
 
 export interface DaemonDeps {
   readonly logger: Logger;
@@ -95,7 +91,7 @@ export class Daemon {
   private starting: Promise<void> | undefined;
   private readonly watches: WatchSet;
   private control: ControlServer | undefined;
-  private cronTask: { stop(): unknown } | undefined;
+  private rescans: Rescans | undefined;
   private readonly log: Logger;
   private readonly now: () => Date;
   private readonly startedAt: Date;
@@ -182,7 +178,7 @@ export class Daemon {
     const firstStart = await this.gate.start();
     // Fatal on a first scan that cannot read hgweb.config: nothing sensible to serve or watch yet.
     // (A second behind: file system timestamps are coarser than the clock.)
-    const walkStarted = this.now().getTime() - SECOND_LOOK_SLACK_MS;
+    const walkStarted = this.now().getTime();
     this.watches.watchMounts();
     const state = await this.keeper.walk();
     if (this.closing !== undefined) return; // stopped during the first walk
@@ -195,11 +191,9 @@ export class Daemon {
     // watched, finds it; "ready" means nothing was missed. On network file systems the
     // server's clock stamps folders, so every root is walked again there.
     const onNetwork = this.keeper.roots.some((r) => r.kind !== 'plain' && networkFileSystem(physicalAbsolute(r.folder, this.deps.cwd)) !== undefined);
+    this.rescans = new Rescans({ scheduler: this.deps.scheduler ?? nodeCronScheduler, keeper: this.keeper, watches: this.watches, now: this.now, log: this.log }, walkStarted);
     if (onNetwork) this.keeper.walkAll('second look after the first walk (a network file system)');
-    else {
-      const changed = await changedSince(this.keeper.folders, walkStarted);
-      if (changed.length > 0) this.keeper.events(changed.map((folder) => ({ folder, name: null })), `second look after the first walk: ${changed.length} folders changed`);
-    }
+    else await this.rescans.check('second look after the first walk');
     if (this.keeper.wanted) await this.coalescer.runNow();
     // A walk of every root that the look started runs beside the cycles: ready once its list is taken.
     while (this.closing === undefined && (await this.keeper.walkEnded())) await this.coalescer.runNow();
@@ -222,7 +216,7 @@ export class Daemon {
       return { ok: true, queued: true };
     });
     if (this.closing !== undefined) return void (await this.control.close());
-    this.startSchedule();
+    this.rescans.start(this.settings.rescan);
     this.log.info(
       {
         webconf: this.webconf,
@@ -256,7 +250,7 @@ export class Daemon {
   /** SIGHUP: take new settings; a broken file keeps the current ones (the caller logs why). */
   async useSettings(settings: Settings): Promise<void> {
     const reloader = createReloader(settings, this.deps.commandTimeoutMs); // throws before anything changes
-    if (!(this.deps.scheduler ?? nodeCronScheduler).validate(settings.rescan.schedule)) throw scheduleError(settings.rescan.schedule);
+    Rescans.validate(settings.rescan, this.deps.scheduler ?? nodeCronScheduler);
     if (settings.reload.state !== this.settings.reload.state) {
       this.log.warn({ state: this.settings.reload.state }, 'a new state folder takes effect on restart');
     }
@@ -267,8 +261,7 @@ export class Daemon {
     this.coalescer.retime(...coalescerTiming(settings.reload.debounce));
     this.watches.retime(settings.watch.pollInterval);
     await this.metricsFile.setFile(settings.metrics.file);
-    this.cronTask?.stop();
-    this.startSchedule();
+    this.rescans?.start(settings.rescan);
     this.log.info({ method: reloader.method, webconf: this.webconf }, 'settings reloaded');
     this.changed('settings reloaded');
   }
@@ -300,7 +293,7 @@ export class Daemon {
     this.closing ??= (async () => {
       // A start in progress finishes first (it checks `closing` and stops short).
       await this.starting?.catch(() => undefined);
-      this.cronTask?.stop();
+      await this.rescans?.close();
       await this.keeper.close();
       await this.coalescer.close();
       await this.gate.close();
@@ -323,24 +316,9 @@ export class Daemon {
       onError: (err) => this.log.error({ err }, 'rescan failed'),
     });
   }
-
-  private startSchedule(): void {
-    const scheduler = this.deps.scheduler ?? nodeCronScheduler;
-    const expression = this.settings.rescan.schedule;
-    if (!scheduler.validate(expression)) throw scheduleError(expression);
-    this.cronTask = scheduler.schedule(expression, () => {
-      this.keeper.checkEveryHook();
-      this.changed('scheduled rescan');
-    });
-  }
 }
 
 function coalescerTiming(debounceMs: number): [quietMs: number, maxWaitMs: number] {
   return [debounceMs, Math.max(debounceMs * MAX_WAIT_FACTOR, 1000)];
 }
 
-function scheduleError(expression: string): HgreloadError {
-  return new HgreloadError('settings', `"schedule" in [rescan] is not a cron expression: "${expression}"`, {
-    hint: 'five fields, minute hour day month weekday; e.g. */10 * * * * for every ten minutes',
-  });
-}

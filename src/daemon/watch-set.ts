@@ -143,6 +143,20 @@ export class WatchSet {
     return this.watchTrees(removed, added);
   }
 
+  /**
+   * Every folder to watch (those the kernel refused too) on a local file
+   * system: where this host's clock stamps changes.
+   */
+  folders(): Iterable<string> {
+    const network = [...this.fileSystems.values()].some((fs) => fs !== 'local');
+    return network ? [...this.watched].filter((f) => this.fileSystemOf(f) === 'local') : this.watched;
+  }
+
+  /** Whether a folder to watch is on a network file system and not polled ([watch] poll = never). */
+  unpolledNetworkFolders(): boolean {
+    return this.options.settings().poll === 'never' && [...this.fileSystems.values()].some((fs) => fs !== 'local');
+  }
+
   /** New settings: polling at the new interval. */
   retime(pollInterval: number): void {
     this.poller.retime(pollInterval);

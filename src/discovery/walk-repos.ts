@@ -20,6 +20,7 @@ import { DirReader, type WalkFs } from './dir-reader.js';
 import { MountTable, type DirIdentity } from './mount-table.js';
 import { linkWatchPoints } from './link-chain.js';
 import { join } from '../config/paths.js';
+import { yielder } from '../util/yielder.js';
 
 /**
  * Failures to list a folder that say nothing about the folder itself: a
@@ -85,17 +86,16 @@ export async function walkRepos(top: string, recurse: boolean, options: WalkOpti
   return new RepoWalk(options, new DirReader(options.fs, recurse)).run(top, recurse, subtree);
 }
 
-/**
- * A walk hands the event loop back this often: local listings are read
- * synchronously, and a walk of 100,000 repositories took 1.6 s, during which
- * no event was read (the kernel's queue can fill then) and no request of the
- * control socket answered.
- */
-const YIELD_EVERY_MS = 4;
 
 class RepoWalk {
   private readonly seen = new Set<string>();
-  private since = performance.now();
+  /**
+   * Local listings are read synchronously: a walk of 100,000 repositories took
+   * 1.6 s, during which no event was read (the kernel's queue can fill then)
+   * and no request of the control socket answered, unless it hands the event
+   * loop back now and then.
+   */
+  private readonly pause = yielder();
   private readonly found: string[] = [];
   private readonly folders: string[] = [];
   private links = false;
@@ -122,10 +122,7 @@ class RepoWalk {
   }
 
   private async walk(path: string, id: DirIdentity, recurse: boolean, fatal: boolean): Promise<void> {
-    if (performance.now() - this.since > YIELD_EVERY_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      this.since = performance.now();
-    }
+    await this.pause();
     const listing = await this.reader.take(id.canonical);
     if (!listing.ok) {
       if (fatal || TRANSIENT.has(listing.error.code ?? '')) throw new WalkFailure(path, listing.error);

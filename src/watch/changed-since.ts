@@ -14,12 +14,11 @@
  */
 import { statSync } from 'node:fs';
 import { fsPath } from '../discovery/fs-names.js';
-
-const SLICE_MS = 4;
+import { yielder } from '../util/yielder.js';
 
 export async function changedSince(folders: Iterable<string>, sinceMs: number): Promise<string[]> {
   const changed: string[] = [];
-  let since = performance.now();
+  const pause = yielder();
   for (const folder of folders) {
     let st;
     try {
@@ -28,10 +27,7 @@ export async function changedSince(folders: Iterable<string>, sinceMs: number): 
       st = undefined;
     }
     if (st === undefined || st.mtimeMs >= sinceMs || st.ctimeMs >= sinceMs) changed.push(folder);
-    if (performance.now() - since > SLICE_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      since = performance.now();
-    }
+    await pause();
   }
   return changed;
 }

@@ -44,7 +44,7 @@ describe('settings file', () => {
         file: undefined,
         webconf: undefined,
         reload: { method: 'touch', wsgi: undefined, pidfile: undefined, signal: 'SIGUSR1', command: undefined, state: '/var/lib/hgreload', debounce: 500 },
-        rescan: { schedule: '*/10 * * * *' },
+        rescan: { schedule: '*/10 * * * *', full: '17 3 * * *' },
         hooks: { auto: false },
         watch: { poll: 'auto', pollInterval: 5000 },
         shared: { folder: undefined, lease: 10000 },
