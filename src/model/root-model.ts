@@ -36,7 +36,15 @@ export interface RootChange {
 export const REWALK = 'rewalk';
 
 export class RootModel {
-  private readonly folders: Set<string>;
+  private readonly folders = new Set<string>();
+  /**
+   * Folder -> the watched folders directly in it: the folders below a changed
+   * one are found in time that follows them, not by a scan of every folder
+   * (8-20 ms at 100,000, per look). A walk reaches a folder only through its
+   * parent, which it watches too, so every watched folder below another is
+   * reached from it.
+   */
+  private readonly children = new Map<string, Set<string>>();
   /** While a change is tried (begin): how to undo what it did so far. */
   private undo: Array<() => void> | undefined;
   /** The length of the top's path with its slash: a repository's path less this is its place in the walk. */
@@ -53,7 +61,7 @@ export class RootModel {
     /** The top's inode and birth time (where Node gives it, else 0) when it was walked: a top made again is another folder. */
     readonly topIdentity: FolderIdentity | undefined,
   ) {
-    this.folders = new Set(folders);
+    for (const f of folders) this.keep(f);
     const top = normpath(root.folder);
     this.cut = top === '/' ? 1 : top.length + 1;
   }
@@ -91,13 +99,33 @@ export class RootModel {
   }
 
   private dropFolder(folder: string): void {
-    if (this.folders.delete(folder)) this.undo?.push(() => this.folders.add(folder));
+    if (this.forget(folder)) this.undo?.push(() => this.keep(folder));
   }
 
   private addFolder(folder: string): void {
-    if (this.folders.has(folder)) return;
+    if (this.keep(folder)) this.undo?.push(() => this.forget(folder));
+  }
+
+  /** Adds `folder` to the folders and its parent's children; false when it was there. */
+  private keep(folder: string): boolean {
+    if (this.folders.has(folder)) return false;
     this.folders.add(folder);
-    this.undo?.push(() => this.folders.delete(folder));
+    const parent = parentOf(folder);
+    if (parent === folder) return true; // `/` is in no folder
+    let siblings = this.children.get(parent);
+    if (siblings === undefined) this.children.set(parent, (siblings = new Set()));
+    siblings.add(folder);
+    return true;
+  }
+
+  /** Takes `folder` from the folders and its parent's children; false when it was not there. */
+  private forget(folder: string): boolean {
+    if (!this.folders.delete(folder)) return false;
+    const parent = parentOf(folder);
+    const siblings = this.children.get(parent);
+    siblings?.delete(folder);
+    if (siblings?.size === 0) this.children.delete(parent);
+    return true;
   }
 
   /** The model's top, resolved, or undefined when it is only walked whole. */
@@ -203,12 +231,23 @@ export class RootModel {
     return end > start && this.keyOf(this.repos[start]!).length === key.length;
   }
 
+  /** `folder` (when watched) and every watched folder below it. */
   private foldersWithin(folder: string): string[] {
-    const below = `${folder}/`;
-    const out: string[] = [];
-    for (const f of this.folders) if (f === folder || f.startsWith(below)) out.push(f);
+    const out: string[] = this.folders.has(folder) ? [folder] : [];
+    const stack = [folder];
+    for (let f = stack.pop(); f !== undefined; f = stack.pop()) {
+      for (const child of this.children.get(f) ?? []) {
+        out.push(child);
+        stack.push(child);
+      }
+    }
     return out;
   }
+}
+
+function parentOf(folder: string): string {
+  const slash = folder.lastIndexOf('/');
+  return slash <= 0 ? '/' : folder.slice(0, slash);
 }
 
 /** What tells a folder from one made again at its path (whose inode may be the one just freed). */
