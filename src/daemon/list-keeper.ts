@@ -168,13 +168,9 @@ export class ListKeeper {
     this.reasons.add(reason);
   }
 
-  /** The roots of the last walk of every root, and the folders it watches. */
+  /** The roots of the last walk of every root. */
   get roots(): readonly Root[] {
     return this.current?.roots ?? [];
-  }
-
-  get folders(): readonly string[] {
-    return this.current?.folders ?? [];
   }
 
   status(): { roots: RootStatus[]; repositories: number; walks: number; lastScan: string | null; pending: boolean; pendingReasons: string[]; configError: string | null } {
