@@ -95,7 +95,10 @@ export class WatchSet {
     this.mounts ??= new MountWatcher({
       intervalMs: MOUNT_CHECK_MS,
       timers: this.options.timers,
-      onChange: (points) => {
+      onChange: (changed) => {
+        // Another program's mounts elsewhere on the host (a CI's FUSE and tmpfs, say) are none of ours.
+        const points = changed.filter((p) => this.concerns(p));
+        if (points.length === 0) return void this.options.log.debug({ points: changed }, 'file systems mounted or unmounted where nothing is watched');
         this.remounted.push(...points);
         this.options.onWalkAll(`file systems mounted or unmounted at ${few(points)}`);
       },
@@ -150,6 +153,17 @@ export class WatchSet {
   folders(): Iterable<string> {
     const network = [...this.fileSystems.values()].some((fs) => fs !== 'local');
     return network ? [...this.watched].filter((f) => this.fileSystemOf(f) === 'local') : this.watched;
+  }
+
+  /**
+   * Whether a mount at `point` can change what is served: it is, holds or lies
+   * in a folder to watch (every one, before the first walk has told them).
+   */
+  private concerns(point: string): boolean {
+    if (this.watched.size === 0) return true;
+    const below = point === '/' ? '/' : `${point}/`;
+    for (const f of this.watched) if (f === point || f.startsWith(below) || point.startsWith(f === '/' ? '/' : `${f}/`)) return true;
+    return false;
   }
 
   /** Whether a folder to watch is on a network file system and not polled ([watch] poll = never). */

@@ -13,7 +13,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DaemonProcess, isReload, publishingDaemon } from '../helpers/daemon-process.js';
 import { assertPublishedIsHgweb, readPublished } from '../helpers/published.js';
-import { makeTempDir } from '../helpers/run.js';
+import { makeTempDir, runCli } from '../helpers/run.js';
+import type { DaemonStatus } from '../../src/daemon/daemon.js';
 
 const mount = (...args: string[]): void => {
   const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
@@ -31,7 +32,7 @@ describe('a file system mounted over a watched folder', () => {
 
   before(async () => {
     mkdirSync(join(covered, 'beneath/.hg'), { recursive: true });
-    daemon = await publishingDaemon(base, `/ = ${root}/**`);
+    daemon = await publishingDaemon(base, `/ = ${root}/**`, { debug: true });
     assert.deepEqual(readPublished(state).map((r) => r.name), ['group/beneath']);
   });
   after(async () => {
@@ -40,6 +41,7 @@ describe('a file system mounted over a watched folder', () => {
     dir.remove();
   });
 
+  const status = (): DaemonStatus => JSON.parse(runCli(['-c', join(base, 'hgreload.ini'), 'status', '--json']).stdout) as DaemonStatus;
   const publishedEqualsHgweb = () => assertPublishedIsHgweb(state, join(base, 'hgweb.config'), base);
   const published = (name: string, from: number) =>
     daemon.waitFor((l) => isReload(l) && readPublished(state).some((r) => r.name === name), `${name} published`, { from, timeoutMs: 10_000 });
@@ -55,6 +57,20 @@ describe('a file system mounted over a watched folder', () => {
     mkdirSync(join(covered, 'second/.hg'), { recursive: true });
     await published('group/second', from);
     publishedEqualsHgweb();
+  });
+
+  it('a mount elsewhere on the host walks nothing', async () => {
+    const elsewhere = join(base, 'elsewhere');
+    mkdirSync(elsewhere);
+    const walks = status().walks;
+    const from = daemon.mark;
+    mount('mount', '-t', 'tmpfs', 'tmpfs', elsewhere);
+    try {
+      await daemon.waitFor((l) => l.msg === 'file systems mounted or unmounted where nothing is watched' && JSON.stringify(l.points).includes(elsewhere), 'the mount seen', { from, timeoutMs: 10_000 });
+    } finally {
+      mount('umount', elsewhere);
+    }
+    assert.equal(status().walks, walks);
   });
 
   it('seen unmounted: what it covered is served again', async () => {
