@@ -17,11 +17,16 @@ const MOUNT_TIMEOUT_MS = 10_000;
 export class FuseMount {
   private stderr = '';
 
+  /** A run that exits without unmounting (an error, a signal) must not leave the mount behind. */
+  private readonly atExit = (): void => void spawnSync('fusermount', ['-u', this.target]);
+
   private constructor(
     readonly target: string,
     private readonly child: ChildProcess,
   ) {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    process.on('exit', this.atExit);
+    child.on('exit', () => process.off('exit', this.atExit));
   }
 
   /** bindfs's pid: its CPU is the file system's share of each look through the mount. */

@@ -75,15 +75,15 @@ export class PathsDaemon {
     return quietCpuMs(this.pid, QUIET_MS, CHANGE_TIMEOUT_MS);
   }
 
-  /** Makes a change with `make`, then times it until `name` is published (the time from `make`'s return). */
-  async change(name: string, make: () => void): Promise<number> {
+  /** Makes a change with `make`, then times it until `name` is published (the time from `make`'s return); with the reload's log line. */
+  async change(name: string, make: () => void): Promise<{ ms: number; line: LogLine }> {
     const from = this.process.mark;
     make();
     const t0 = performance.now();
-    await this.published(name, from);
+    const line = await this.published(name, from);
     const ms = performance.now() - t0;
     this.expectPublished(name);
-    return ms;
+    return { ms, line };
   }
 
   /** The reload line (from log index `from` on) that names `name` as added. */

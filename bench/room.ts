@@ -47,15 +47,16 @@ export function watchRoom(needed: number): WatchRoom {
     return { ok: false, reason: `${short}; raising it failed: ${(err as Error).message}` };
   }
   process.stderr.write(`  ${short}: raised to ${wanted} for this run\n`);
-  return {
-    ok: true,
-    restore: () => {
-      // Someone else's change since ours is theirs to keep.
-      if (inotifyLimit('max_user_watches') !== wanted) return `fs.inotify.max_user_watches was changed by someone else meanwhile; left as it is`;
-      writeFileSync(MAX_USER_WATCHES, `${limit}\n`);
-      return `fs.inotify.max_user_watches put back to ${limit}`;
-    },
+  const restore = (): string => {
+    process.off('exit', restore);
+    // Someone else's change since ours is theirs to keep.
+    if (inotifyLimit('max_user_watches') !== wanted) return `fs.inotify.max_user_watches was changed by someone else meanwhile; left as it is`;
+    writeFileSync(MAX_USER_WATCHES, `${limit}\n`);
+    return `fs.inotify.max_user_watches put back to ${limit}`;
   };
+  // An interrupted run (run.ts exits on SIGINT) puts it back too.
+  process.on('exit', restore);
+  return { ok: true, restore };
 }
 
 /**
