@@ -99,6 +99,19 @@ export class PathsDaemon {
     if (!publishedNames(this.state).includes(name)) throw new Error(`the daemon logged ${name} as published, but ${this.state} does not hold it`);
   }
 
+  /**
+   * Why the daemon walked every root, from log index `from` on, for
+   * something outside the bench: it reads the host's whole mount table, and
+   * a mount anywhere (another user's tests mount FUSE and tmpfs) makes it
+   * walk. A sample that met one times that walk, not its own path.
+   */
+  disturbance(from: number): string | undefined {
+    return this.process.lines
+      .slice(from)
+      .flatMap(reasonsOf)
+      .find((r) => r.startsWith('file systems mounted or unmounted'));
+  }
+
   /** The number of repositories published, as a WSGI process would take them. */
   publishedCount(): number {
     return publishedNames(this.state).length;

@@ -33,6 +33,7 @@ export function pathsMarkdown(results: readonly PathsResult[], poll: PollChangeR
     `|---|${results.map(() => '---:').join('|')}|`,
     ...ROWS.map(([title, cell]) => `| ${title} | ${results.map((r) => (r.measured === undefined ? 'skipped' : cell(r.measured))).join(' | ')} |`),
     ...results.filter((r) => r.skipped !== undefined).map((r) => `\nSkipped ${count(r.repos)} under \`${r.kind}\`: ${r.skipped}.`),
+    ...results.flatMap((r) => (r.measured === undefined ? [] : disturbedLines(`${count(r.repos)} under \`${r.kind}\``, r.measured.discarded, r.measured.disturbed))),
   ];
   if (poll !== undefined) lines.push('', ...pollLines(poll));
   lines.push(
@@ -60,9 +61,18 @@ function pollLines(poll: PollChangeResult): string[] {
     '| stand-ins in the polled folder | daemon CPU per change (median / max) | of it, above polling alone (median) | published after (median / max) | bindfs CPU per change (median) | daemon CPU while only polling |',
     '|---:|---:|---:|---:|---:|---:|',
     `| ${count(poll.repos)} | ${fine(median(poll.cpuMs!))} / ${fine(Math.max(...poll.cpuMs!))} | ${fine(median(poll.cpuAboveIdleMs!))} | ${medianMax(poll.publishedMs!)} | ${fine(median(poll.fuseCpuMs!))} | ${fine(poll.idleCpuMsPerSecond!)} per s |`,
+    ...disturbedLines('Polling', poll.discarded ?? 0, []),
     '',
     `- **daemon CPU per change**: utime + stime of the daemon from quiet before the change to quiet after it (${QUIET_MS} ms without a tick), the polls meanwhile included; **above polling alone** takes off what the daemon used per second while it only polled (the last column, over ${POLL_IDLE_MS / 1000} s before the changes) times the sample's length. **published after**: from mkdir's return until the reload naming it, whose reasons were a poll's alone, and the published list holding it. **bindfs CPU**: the FUSE server's share of the daemon's looks, not the daemon's.`,
   ];
+}
+
+/** What mounts elsewhere on the host did to a size's samples (see PathsDaemon.disturbance); nothing when nothing. */
+function disturbedLines(what: string, discarded: number, disturbed: PathsFigures['disturbed']): string[] {
+  const lines = [];
+  if (discarded > 0) lines.push(`\n${what}: ${discarded} sample(s) thrown away and taken again: a mount elsewhere on this host made the daemon walk every root meanwhile.`);
+  for (const { row, why } of disturbed) lines.push(`\n${what}: the ${row} met a walk for a mount elsewhere on this host (${why}), and could not be taken again.`);
+  return lines;
 }
 
 /** Figures of a few ms keep a decimal. */
