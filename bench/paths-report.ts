@@ -110,5 +110,5 @@ function targetLines(results: readonly PathsResult[], poll: PollChangeResult | u
 }
 
 export function pathsJson(results: readonly PathsResult[], poll: PollChangeResult | undefined, machine: Machine): string {
-  return JSON.stringify({ benchmark: 'paths', machine, debounceMs: DEBOUNCE_MS, targets: { ...PATHS_TARGETS, ...targetOutcomes(results, poll) }, results, poll });
+  return JSON.stringify({ benchmark: 'paths', machine, debounceMs: DEBOUNCE_MS, targets: { ...PATHS_TARGETS, outcomes: targetOutcomes(results, poll) }, results, poll });
 }
