@@ -6,7 +6,7 @@
  * repositories; and, on stand-in trees, the daemon's start, memory, watches
  * and idle CPU. Reuses the test helpers that start Apache and the daemon.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { DaemonStatus } from '../src/daemon/daemon.js';
@@ -15,6 +15,7 @@ import { DaemonProcess, isReload } from '../test/helpers/daemon-process.js';
 import { Gunicorn } from '../test/helpers/gunicorn.js';
 import { runCli } from '../test/helpers/run.js';
 import { hgInit, Site, type SiteOptions, type WebServer } from '../test/helpers/web-site.js';
+import { cpuMs, rssMb } from './process-use.js';
 import { median } from './timing.js';
 import { buildTree } from './tree.js';
 
@@ -194,17 +195,6 @@ export async function benchBurst(dir: string, count: number): Promise<BurstResul
   } finally {
     await site.stop();
   }
-}
-
-function rssMb(pid: number): number {
-  const kb = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-  return kb / 1024;
-}
-
-/** The CPU a process has used so far: user and system time. */
-export function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ ticks
 }
 
 /** Timing a daemon that serves the wrong list is worthless: its own count must be the tree's. */

@@ -6,6 +6,12 @@ export const MERCURIAL_DEFAULT_LIMIT = 20_000;
 /** The scale part's site serves at least its own root's repositories (see scale-bench.ts). */
 export const SCALE_MIN_SIZE = 3;
 
+/** A tree of the paths part: its number of stand-ins, and the root's kind in hgweb.config. */
+export interface PathsSize {
+  readonly repos: number;
+  readonly kind: '*' | '**';
+}
+
 export interface BenchOptions {
   readonly sizes: readonly number[];
   /** Timed runs per contender; undefined picks by size (fewer for big trees). */
@@ -15,9 +21,9 @@ export interface BenchOptions {
   readonly jsonOnly: boolean;
   /**
    * Which part runs: the discovery walk, the hook's cost, the daemon against web servers, one site at
-   * scale end to end; all when undefined.
+   * scale end to end, the daemon's paths other than the steady one; all when undefined.
    */
-  readonly only: 'discovery' | 'hook' | 'daemon' | 'scale' | undefined;
+  readonly only: 'discovery' | 'hook' | 'daemon' | 'scale' | 'paths' | undefined;
   /** Pushes timed with and without the hook. */
   readonly pushes: number;
   /** Stand-in repositories install-hooks is timed over. */
@@ -30,12 +36,17 @@ export interface BenchOptions {
   readonly burst: number;
   /** Seconds the daemon is left idle to measure its CPU (0 skips it). */
   readonly idleSeconds: number;
+  /** The paths part's trees, one daemon each. */
+  readonly pathsSizes: readonly PathsSize[];
+  /** Stand-ins in the paths part's flat root that is polled. */
+  readonly pollSize: number;
 }
 
-export const USAGE = `usage: node dist/bench/run.js [--only discovery|hook|daemon|scale] [--sizes 10000,100000] [--runs N] [--hg-all]
-                            [--pushes N] [--install-size N] [--iterations N] [--burst N] [--idle-seconds N] [--scale-sizes 3,10000,100000] [--json]
+export const USAGE = `usage: node dist/bench/run.js [--only discovery|hook|daemon|scale|paths] [--sizes 10000,100000] [--runs N] [--hg-all]
+                            [--pushes N] [--install-size N] [--iterations N] [--burst N] [--idle-seconds N] [--scale-sizes 3,10000,100000]
+                            [--paths-sizes 10000/**,100000/**,1000000/*] [--poll-size N] [--json]
 
-  --only PART         run only one part: discovery, hook, daemon or scale (default all four, in that order)
+  --only PART         run only one part: discovery, hook, daemon, scale or paths (default all five, in that order)
   --sizes LIST        numbers of stand-in repositories for discovery and daemon (default 10000,100000)
   --runs N            timed discovery runs per contender (default 5 up to ${MERCURIAL_DEFAULT_LIMIT.toLocaleString('en-US')}, 3 above)
   --hg-all            run Mercurial's quadratic walk at every size (minutes at 100,000)
@@ -46,6 +57,9 @@ export const USAGE = `usage: node dist/bench/run.js [--only discovery|hook|daemo
   --burst N           repositories in the burst (default 1000)
   --idle-seconds N    how long the daemon is left idle to measure its CPU (default 60, 0 skips)
   --scale-sizes LIST  repositories one site on Apache serves, end to end (default 3,10000,100000; at least ${SCALE_MIN_SIZE})
+  --paths-sizes LIST  the paths part's trees: stand-in repositories under a \`**\` root (N or N/**) or a \`*\` root
+                      (N/*), one daemon each (default 10000/**,100000/**,1000000/*)
+  --poll-size N       stand-ins in the paths part's flat root found by polling (default 20000)
   --json              print only the JSON summary lines on stdout
 `;
 
@@ -63,6 +77,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'scale-sizes': { type: 'string' },
       pushes: { type: 'string' },
       'install-size': { type: 'string' },
+      'paths-sizes': { type: 'string' },
+      'poll-size': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -85,6 +101,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     installSize: values['install-size'] === undefined ? 20_000 : positiveInt('--install-size', values['install-size']),
     burst: values.burst === undefined ? 1000 : positiveInt('--burst', values.burst),
     idleSeconds: values['idle-seconds'] === undefined ? 60 : Number(values['idle-seconds'] === '0' ? 0 : positiveInt('--idle-seconds', values['idle-seconds'])),
+    pathsSizes: (values['paths-sizes'] ?? '10000/**,100000/**,1000000/*').split(',').map((s) => pathsSize(s.trim())),
+    pollSize: values['poll-size'] === undefined ? 20_000 : positiveInt('--poll-size', values['poll-size']),
   };
 }
 
@@ -98,7 +116,14 @@ function positiveInt(option: string, text: string): number {
   return n;
 }
 
+/** `N`, `N/**` or `N/*`: written as hgweb.config writes the root. */
+function pathsSize(text: string): PathsSize {
+  const m = /^([^/]+?)(?:\/(\*\*?))?$/.exec(text);
+  if (m === null) throw new Error(`--paths-sizes: "${text}" is not N, N/** or N/*`);
+  return { repos: positiveInt('--paths-sizes', m[1]!), kind: m[2] === '*' ? '*' : '**' };
+}
+
 function parseOnly(value: string | undefined): BenchOptions['only'] {
-  if (value === undefined || value === 'discovery' || value === 'hook' || value === 'daemon' || value === 'scale') return value;
-  throw new Error(`--only: "${value}" is not discovery, hook, daemon or scale`);
+  if (value === undefined || value === 'discovery' || value === 'hook' || value === 'daemon' || value === 'scale' || value === 'paths') return value;
+  throw new Error(`--only: "${value}" is not discovery, hook, daemon, scale or paths`);
 }

@@ -2,7 +2,8 @@
  * The benchmark: hgreload's walk against `find` and Mercurial's own walk on
  * stand-in trees of N repositories (report.ts says what each figure includes),
  * then the hook's cost, the daemon against real web servers, and one site end
- * to end at scale (scale-bench.ts), each part's tables and JSON line in turn.
+ * to end at scale (scale-bench.ts), the daemon's paths other than the steady
+ * one (paths-bench.ts), each part's tables and JSON line in turn.
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
@@ -17,6 +18,8 @@ import { benchHook, benchInstallHooks, hookMarkdown, installMarkdown } from './h
 import { benchPoll, pollMarkdown, type PollResult } from './poll-bench.js';
 import { benchBurst, benchMethod, benchScale, daemonMarkdown, SERVER_METHODS, type MethodResult, type ScaleResult } from './daemon-bench.js';
 import { benchScaleSite, scaleSiteMarkdown, type ScaleSiteResult } from './scale-bench.js';
+import { benchPaths, benchPollChange, type PathsResult } from './paths-bench.js';
+import { pathsJson, pathsMarkdown } from './paths-report.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -81,6 +84,13 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       if (!options.jsonOnly) process.stdout.write(`${scaleSiteMarkdown(results)}\n\n`);
       process.stdout.write(`${JSON.stringify({ benchmark: 'scale', machine, results })}\n`);
+    }
+    if (options.only === undefined || options.only === 'paths') {
+      const results: PathsResult[] = [];
+      for (const [i, size] of options.pathsSizes.entries()) results.push(await benchPaths(join(work, `paths-${i}-${size.repos}`), size));
+      const poll = await benchPollChange(join(work, 'poll'), options.pollSize);
+      if (!options.jsonOnly) process.stdout.write(`${pathsMarkdown(results, poll, machine)}\n\n`);
+      process.stdout.write(`${pathsJson(results, poll, machine)}\n`);
     }
     return 0;
   } catch (err) {

@@ -22,7 +22,8 @@ import { isReload } from '../test/helpers/daemon-process.js';
 import { Recorder } from '../test/helpers/recorder.js';
 import { PROJECT_ROOT, SYSTEM_PYTHON } from '../test/helpers/run.js';
 import { hgInit, type Site } from '../test/helpers/web-site.js';
-import { client, cpuMs, type ClientAnswer, DEBOUNCE_MS, expectDaemonCount, isFailure, ms, startSite, until } from './daemon-bench.js';
+import { client, type ClientAnswer, DEBOUNCE_MS, expectDaemonCount, isFailure, ms, startSite, until } from './daemon-bench.js';
+import { quietCpuMs as quietCpu } from './process-use.js';
 import { median } from './timing.js';
 import { buildTree } from './tree.js';
 
@@ -184,16 +185,7 @@ async function visibleAfterInit(served: Served, iterations: number): Promise<Pic
 }
 
 /** The daemon's CPU once it has used none for QUIET_MS. */
-async function quietCpuMs(pid: number): Promise<number> {
-  const deadline = performance.now() + CHANGE_TIMEOUT_MS;
-  for (let last = cpuMs(pid); ; ) {
-    await sleep(QUIET_MS);
-    const now = cpuMs(pid);
-    if (now === last) return now;
-    if (performance.now() > deadline) throw new Error(`the daemon (pid ${pid}) was still busy ${CHANGE_TIMEOUT_MS / 1000} s after a change`);
-    last = now;
-  }
-}
+const quietCpuMs = (pid: number): Promise<number> => quietCpu(pid, QUIET_MS, CHANGE_TIMEOUT_MS);
 
 /** A repository page asked for without pause while stand-ins are made, against its idle time. */
 async function requestsDuringChanges(

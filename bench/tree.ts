@@ -13,6 +13,8 @@ const GROUPS = 100;
 /** Every 10th group holds team folders instead of repositories: a part of the tree two levels deep. */
 const NESTED_EVERY = 10;
 const TEAMS = 4;
+/** The folders of a tree (not flat) that are not repositories: the root, the groups, the teams. */
+export const GROUPED_FOLDERS = 1 + GROUPS + (GROUPS / NESTED_EVERY) * TEAMS;
 const REQUIRES = 'dotencode\nfncache\ngeneraldelta\nrevlogv1\nsparserevlog\nstore\n';
 /** How every repository's folder name starts, and no other folder's: lets `find` stop at repositories by name. */
 export const REPO_PREFIX = 'repo-';
@@ -33,13 +35,28 @@ export interface TreeOptions {
    * limit of a machine's watches).
    */
   readonly workingSubfolder?: boolean;
+  /**
+   * Every repository right in the root, no group folders (default false): one
+   * folder of N entries, the one folder that can hold a new repository, and
+   * the whole of what a look at it after a poll reads.
+   */
+  readonly flat?: boolean;
 }
 
-export async function buildTree(dir: string, count: number, { workingSubfolder = true }: TreeOptions = {}): Promise<StandInTree> {
+/** A flat tree lets a Ctrl-C handler run this often. */
+const FLAT_BATCH = 1000;
+
+export async function buildTree(dir: string, count: number, { workingSubfolder = true, flat = false }: TreeOptions = {}): Promise<StandInTree> {
   const root = join(dir, 'repos');
   mkdirSync(root, { recursive: true });
   const names: string[] = [];
-  for (let g = 0; g < GROUPS; g++) {
+  for (let r = 0; flat && r < count; r++) {
+    const name = `${REPO_PREFIX}${pad(r, 6)}`;
+    makeRepo(join(root, name), workingSubfolder);
+    names.push(name);
+    if (r % FLAT_BATCH === FLAT_BATCH - 1) await nextTick();
+  }
+  for (let g = 0; !flat && g < GROUPS; g++) {
     const group = `group-${pad(g, 2)}`;
     mkdirSync(join(root, group));
     const folders = g % NESTED_EVERY === 0 ? Array.from({ length: TEAMS }, (_, t) => `${group}/team-${t}`) : [group];
