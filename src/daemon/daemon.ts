@@ -243,8 +243,7 @@ export class Daemon {
 
   /** Reload hgweb after the quiet period even if the list is the same (`hgreload touch`). */
   requestReload(reason: string, force: boolean): void {
-    if (force) this.gate.force();
-    this.changed(reason);
+    this.keeper.walkAll(reason, force);
   }
 
   /** SIGHUP: take new settings; a broken file keeps the current ones (the caller logs why). */

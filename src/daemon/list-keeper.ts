@@ -79,6 +79,8 @@ export class ListKeeper {
   /** Folder events waiting for the next cycle, and whether it must walk everything instead. */
   private hints: Hint[] = [];
   private fullWalk = true;
+  /** The next walk of every root was asked for by `touch`: its list is reloaded, changed or not. */
+  private forceWithWalk = false;
   /** A walk of every root under way beside the cycles (see cycle), and when it has ended. */
   private walking: Walking | undefined;
   private walkDone: Promise<void> | undefined;
@@ -101,9 +103,14 @@ export class ListKeeper {
     this.discover = { cwd: options.cwd, ...(options.walkFs === undefined ? {} : { fs: options.walkFs }) };
   }
 
-  /** Something may have changed anywhere: the next cycle walks every root. */
-  walkAll(reason: string): void {
+  /**
+   * Something may have changed anywhere: the next cycle walks every root.
+   * `force` (`hgreload touch`): hgweb is reloaded with that walk's list,
+   * changed or not (not by a cycle that runs beside the walk).
+   */
+  walkAll(reason: string, force = false): void {
     this.fullWalk = true;
+    if (force) this.forceWithWalk = true;
     this.reasons.add(reason);
     this.options.wake();
   }
@@ -239,7 +246,8 @@ export class ListKeeper {
     }
     const reasons = [...this.reasons];
     this.reasons.clear();
-    const started: Walking = { hints: [], reasons, firstChange, outcome: undefined };
+    const started: Walking = { hints: [], reasons, firstChange, force: this.forceWithWalk, outcome: undefined };
+    this.forceWithWalk = false;
     this.walking = started;
     this.walkDone = this.walk().then(
       (state) => void (started.outcome = { state }),
@@ -261,9 +269,11 @@ export class ListKeeper {
       // What asked for this walk (a change only a full walk can tell, a new hgweb.config) still asks: the model
       // must not go on from events alone, the next cycle walks again.
       this.fullWalk = true;
+      this.forceWithWalk ||= walking.force;
       return;
     }
     this.configError = null;
+    if (walking.force) this.options.gate.force();
     await this.apply(outcome.state, walking.firstChange, distinct(walking.hints));
     // Asked for while it ran: another walk of every root, or events.
     if (this.wanted) this.options.wake();
@@ -428,6 +438,7 @@ interface Walking {
   readonly hints: Hint[];
   readonly reasons: readonly string[];
   readonly firstChange: number | undefined;
+  readonly force: boolean;
   outcome: { readonly state: ServedState & { mounts: MountTable } } | { readonly err: unknown } | undefined;
 }
 

@@ -49,6 +49,7 @@ describe('a walk of every root beside the cycles (in-process)', () => {
   const { base, log, daemon: make } = inProcessDaemons('hgreload-beside-');
   const hold = holdingFs();
   after(() => hold.release());
+  // (Each arm holds the next listing of that folder once.)
 
   it('a repository made while the walk is held is published at once, and the walk, taken after, keeps it', async () => {
     repo(join(base, 'root/g1/a'));
@@ -81,5 +82,19 @@ describe('a walk of every root beside the cycles (in-process)', () => {
     );
     assert.deepEqual(publishedNames(state), ['g1/a', 'g1/new', 'g2/b']);
     assert.equal(daemon.status().repositories, 3);
+
+    // `hgreload touch`: the change published beside its walk is published for itself, not as the
+    // touch's reload; the walk's list is the one reloaded whole, for the touch.
+    const again = hold.arm(join(base, 'root/g2'));
+    from = log.mark;
+    daemon.requestReload('hgreload touch', true);
+    await again;
+    repo(join(base, 'root/g1/newer'));
+    const beside = await log.waitFor((l: LogLine) => isReload(l) && (l.added as string[]).includes('g1/newer'), 'g1/newer published while the walk is held', { from });
+    assert.deepEqual(beside.reasons, [`${base}/root/g1/newer`]);
+    hold.release();
+    const forced = await log.waitFor((l: LogLine) => isReload(l) && (l.reasons as string[]).includes('hgreload touch'), "the touch's reload", { from });
+    assert.match(forced.msg, /published 4 repositories/);
+    assert.deepEqual(publishedNames(state), ['g1/a', 'g1/new', 'g1/newer', 'g2/b']);
   });
 });
