@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, chownSync, mkdirSync, readdirSync } from 'node:fs';
+import { appendFileSync, chownSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { commandLine, makeTempDir, runProgram } from './run.js';
@@ -25,6 +25,23 @@ function serverProgram(name: 'initdb' | 'postgres'): string {
   const majors = readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
   if (majors.length === 0) throw new Error('no PostgreSQL server in /usr/lib/postgresql: run scripts/test-prerequisites.sh');
   return join('/usr/lib/postgresql', majors[0]!, 'bin', name);
+}
+
+/** Whether a process of group `pgid` still runs (a zombie holds no memory, so it does not count). */
+function groupAlive(pgid: number): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // it ended while we looked
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so count from the last ')'.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z') return true;
+  }
+  return false;
 }
 
 export class Postgres {
@@ -146,9 +163,22 @@ export class Postgres {
     await this.until('SIGINT');
   }
 
-  /** SIGKILL to the server and every backend: it recovers from its WAL at the next start(). */
+  /**
+   * SIGKILL to the server and every backend: it recovers from its WAL at the
+   * next start(). Returns once every one of them is gone, not only the
+   * postmaster: a backend still attached to the old shared memory makes the
+   * next postmaster refuse to start ("pre-existing shared memory block is
+   * still in use").
+   */
   async kill(): Promise<void> {
+    const group = this.child?.pid;
     await this.until('SIGKILL');
+    if (group === undefined) return;
+    const deadline = Date.now() + 10_000;
+    while (groupAlive(group)) {
+      if (Date.now() > deadline) throw new Error(`PostgreSQL's processes (group ${group}) outlived SIGKILL by 10 s`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   /** What the server wrote to stderr since create(), for a failing test's message. */
