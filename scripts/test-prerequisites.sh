@@ -27,6 +27,9 @@ declare -A SHOWN_BY=(
   # The real-systemd test makes a Debian 12 root (scripts/nspawn-root.sh) and boots it.
   [debootstrap]=/usr/sbin/debootstrap
   [systemd-container]=/usr/bin/systemd-nspawn
+  # Several hosts share changes through PostgreSQL: the cluster tests initdb a server of their own.
+  # The metapackage ships no program; its copyright file survives images that drop the other docs.
+  [postgresql]=/usr/share/doc/postgresql/copyright
 )
 # Installed without what they recommend: systemd-container's libnss-mymachines would edit the
 # host's /etc/nsswitch.conf.

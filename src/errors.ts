@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'control' // the control channel to the daemon failed
   | 'busy' // another run holds the lock
   | 'system-hook' // the system-wide hook file cannot be read or written
+  | 'cluster-schema' // hgreload's tables in PostgreSQL are of a version this hgreload does not know
+  | 'cluster-database' // PostgreSQL refused or failed hgreload's work on its tables
   | 'internal';
 
 /** Codes that mean "bad usage or bad configuration" (exit status 2). */

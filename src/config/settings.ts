@@ -49,6 +49,13 @@ export interface Settings {
    * No default: no file unless one is named.
    */
   readonly metrics: { readonly file: string | undefined };
+  /**
+   * Several hosts share changes through PostgreSQL (issue 21, not used by the
+   * daemon yet): a libpq connection string (key=value or a postgresql:// URI)
+   * or a service name. Never a password: that stays in a file only the
+   * daemon's user can read.
+   */
+  readonly cluster: { readonly database: string | undefined };
 }
 
 export const POLL_MODES = ['auto', 'always', 'never'] as const;
@@ -64,6 +71,7 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   watch: ['poll', 'poll_interval'],
   shared: ['folder', 'lease'],
   metrics: ['file'],
+  cluster: ['database'],
 };
 
 type Raw = Record<string, unknown>;
@@ -168,6 +176,16 @@ export function parseSettings(text: string, file: string | undefined): Settings 
     fail('shared', 'lease', `"lease" must be a whole number of milliseconds from 300 to 600000, not "${leaseText}"`);
   }
 
+  const database = str('cluster', 'database');
+  if (database !== undefined && holdsPassword(database)) {
+    fail(
+      'cluster',
+      'database',
+      '"database" holds a password, which must not sit in the settings file',
+      "keep it in the daemon user's ~/.pgpass (or the file $PGPASSFILE names), or in a pg_service.conf only that user can read, and name the service here",
+    );
+  }
+
   return deepFreeze({
     file,
     webconf: path('', 'webconf'),
@@ -185,7 +203,13 @@ export function parseSettings(text: string, file: string | undefined): Settings 
     watch: { poll: poll as PollMode, pollInterval },
     shared: { folder: path('shared', 'folder'), lease },
     metrics: { file: path('metrics', 'file') },
+    cluster: { database },
   });
+}
+
+/** libpq's `password=` keyword (spaces allowed around `=`, and as a URI parameter), or a URI's `user:password@`. */
+function holdsPassword(conninfo: string): boolean {
+  return /(^|[\s?&])password\s*=/i.test(conninfo) || /^postgres(ql)?:\/\/[^/@]*:[^/@]*@/i.test(conninfo);
 }
 
 function parseBool(v: unknown): boolean | undefined {

@@ -39,7 +39,7 @@ describe('settings file', () => {
   it('fills every default', () => {
     const s = parseSettings('', undefined);
     assert.deepEqual(
-      { ...s, reload: { ...s.reload }, rescan: { ...s.rescan }, hooks: { ...s.hooks }, watch: { ...s.watch }, metrics: { ...s.metrics }, shared: { ...s.shared } },
+      { ...s, reload: { ...s.reload }, rescan: { ...s.rescan }, hooks: { ...s.hooks }, watch: { ...s.watch }, metrics: { ...s.metrics }, shared: { ...s.shared }, cluster: { ...s.cluster } },
       {
         file: undefined,
         webconf: undefined,
@@ -49,8 +49,22 @@ describe('settings file', () => {
         watch: { poll: 'auto', pollInterval: 5000 },
         shared: { folder: undefined, lease: 10000 },
         metrics: { file: undefined },
+        cluster: { database: undefined },
       },
     );
+  });
+
+  it('[cluster] database: a libpq connection string or a service name, kept as written, never with a password', () => {
+    const database = (value: string) => parseSettings(`[cluster]\ndatabase = ${value}\n`, '/etc/hgreload/hgreload.ini').cluster.database;
+    assert.equal(database('host=/run/postgresql dbname=hgreload user=hgreload'), 'host=/run/postgresql dbname=hgreload user=hgreload');
+    assert.equal(database('postgresql://hgreload@db.example/hgreload?sslmode=verify-full'), 'postgresql://hgreload@db.example/hgreload?sslmode=verify-full');
+    assert.equal(database('service=hgreload'), 'service=hgreload');
+    assert.ok(Object.isFrozen(parseSettings('[cluster]\ndatabase = service=hgreload\n', undefined).cluster));
+    for (const value of ['host=db dbname=hgreload password=secret', 'host=db Password = secret', 'postgresql://hgreload:secret@db/hgreload', 'postgres://db/hgreload?sslmode=require&password=secret']) {
+      fails(`[cluster]\ndatabase = ${value}\n`, /:2: "database" holds a password, which must not sit in the settings file\n\(keep it in the daemon user's ~\/\.pgpass \(or the file \$PGPASSFILE names\), or in a pg_service\.conf/);
+    }
+    fails('[cluster]\ndatabase =\n', /:2: "database" needs a value/);
+    fails('[cluster]\ndatabse = service=hgreload\n', /did you mean "database"\?/);
   });
 
   it('[shared]: a folder resolved like the other paths, and a lease in milliseconds, checked', () => {
