@@ -18,8 +18,6 @@ import { createReloader } from '../reload/reloader.js';
 import { AutoHooks } from '../hooks/auto-install.js';
 import { installInto, rootFolders } from '../hooks/install-hooks.js';
 import { Rescans, type Scheduler } from './rescans.js';
-
-export type { Scheduler } from './rescans.js';
 import type { WalkFs } from '../discovery/dir-reader.js';
 import { networkFileSystem } from '../discovery/network-fs.js';
 import type { Hint } from '../model/served-model.js';

@@ -29,7 +29,7 @@ export interface Scheduler {
 }
 
 /** File system stamps are coarser than the clock, and a change may land while the last check read its folder. */
-export const STAMP_SLACK_MS = 1000;
+const STAMP_SLACK_MS = 1000;
 
 export interface RescansOptions {
   readonly scheduler: Scheduler;

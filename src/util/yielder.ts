@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate } from 'node:timers/promises';
 
-export const YIELD_EVERY_MS = 4;
+const YIELD_EVERY_MS = 4;
 
 /** A function to await between items: it yields when the last yield is YIELD_EVERY_MS old. */
 export function yielder(): () => Promise<void> | undefined {
