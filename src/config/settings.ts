@@ -4,6 +4,7 @@
  * suggest the nearest known name: a typo must not silently fall back to a default.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { parse as parseIni } from 'ini';
 import { HgreloadError, errnoCode, strerror } from '../errors.js';
@@ -50,12 +51,15 @@ export interface Settings {
    */
   readonly metrics: { readonly file: string | undefined };
   /**
-   * Several hosts share changes through PostgreSQL (issue 21, not used by the
-   * daemon yet): a libpq connection string (key=value or a postgresql:// URI)
-   * or a service name. Never a password: that stays in a file only the
-   * daemon's user can read.
+   * Several hosts share changes through PostgreSQL: `database` is a libpq
+   * connection string (key=value or a postgresql:// URI) or a service name,
+   * never with a password (that stays in a file only the daemon's user can
+   * read); `name` is this daemon's in the cluster (the host name by default);
+   * a leader silent for `lease` ms loses leadership; while the database is
+   * reachable, folders are polled every `pollInterval` ms (other hosts' changes
+   * come as events), and every `[watch] poll_interval` ms when it is not.
    */
-  readonly cluster: { readonly database: string | undefined };
+  readonly cluster: { readonly database: string | undefined; readonly name: string; readonly lease: number; readonly pollInterval: number };
 }
 
 export const POLL_MODES = ['auto', 'always', 'never'] as const;
@@ -71,7 +75,7 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   watch: ['poll', 'poll_interval'],
   shared: ['folder', 'lease'],
   metrics: ['file'],
-  cluster: ['database'],
+  cluster: ['database', 'name', 'lease', 'poll_interval'],
 };
 
 type Raw = Record<string, unknown>;
@@ -164,17 +168,17 @@ export function parseSettings(text: string, file: string | undefined): Settings 
 
   const poll = str('watch', 'poll') ?? 'auto';
   if (!(POLL_MODES as readonly string[]).includes(poll)) fail('watch', 'poll', `unknown poll mode "${poll}"`, `use one of ${POLL_MODES.join(', ')}`);
-  const intervalText = str('watch', 'poll_interval') ?? '5000';
-  const pollInterval = Number(intervalText);
-  if (!/^\d+$/.test(intervalText) || pollInterval < 100 || pollInterval > 3_600_000) {
-    fail('watch', 'poll_interval', `"poll_interval" must be a whole number of milliseconds from 100 to 3600000, not "${intervalText}"`);
-  }
+  const millis = (section: string, key: string, fallback: number, min: number, max: number): number => {
+    const text = str(section, key) ?? String(fallback);
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) {
+      fail(section, key, `"${key}" must be a whole number of milliseconds from ${min} to ${max}, not "${text}"`);
+    }
+    return value;
+  };
+  const pollInterval = millis('watch', 'poll_interval', 5000, 100, 3_600_000);
 
-  const leaseText = str('shared', 'lease') ?? '10000';
-  const lease = Number(leaseText);
-  if (!/^\d+$/.test(leaseText) || lease < 300 || lease > 600_000) {
-    fail('shared', 'lease', `"lease" must be a whole number of milliseconds from 300 to 600000, not "${leaseText}"`);
-  }
+  const lease = millis('shared', 'lease', 10_000, 300, 600_000);
 
   const database = str('cluster', 'database');
   if (database !== undefined && holdsPassword(database)) {
@@ -203,7 +207,12 @@ export function parseSettings(text: string, file: string | undefined): Settings 
     watch: { poll: poll as PollMode, pollInterval },
     shared: { folder: path('shared', 'folder'), lease },
     metrics: { file: path('metrics', 'file') },
-    cluster: { database },
+    cluster: {
+      database,
+      name: str('cluster', 'name') ?? hostname(),
+      lease: millis('cluster', 'lease', 10_000, 1000, 600_000),
+      pollInterval: millis('cluster', 'poll_interval', 60_000, 100, 3_600_000),
+    },
   });
 }
 

@@ -12,7 +12,7 @@ import { HgreloadError } from '../errors.js';
 import type { Settings } from '../config/settings.js';
 import { physicalAbsolute } from '../config/paths.js';
 import { loadServed, type ServedState } from '../discovery/load-served.js';
-import type { DiscoverOptions, Root, ServedRepo } from '../discovery/served-repos.js';
+import type { DiscoverOptions, Root, RootResult, ServedRepo } from '../discovery/served-repos.js';
 import type { WalkFs } from '../discovery/dir-reader.js';
 import { MountTable } from '../discovery/mount-table.js';
 import type { AutoHooks } from '../hooks/auto-install.js';
@@ -24,6 +24,7 @@ import type { Logger } from './logger.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { ReloadGate } from './reload-gate.js';
 import type { WatchSet } from './watch-set.js';
+import { outermost } from '../util/outermost.js';
 
 /**
  * A cycle whose events name more folders than this walks every root instead:
@@ -52,7 +53,16 @@ export interface ListKeeperOptions {
   readonly hooks: AutoHooks;
   /** A cycle is wanted: the coalescer runs one after its quiet period. */
   readonly wake: () => void;
+  /** The list changed, or folders to watch came or went (resolved paths): told to the other hosts of a cluster. */
+  readonly changed?: (change: ListChange, folders: FolderChange) => void;
 }
+
+export interface FolderChange {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+}
+
+const NO_FOLDERS: FolderChange = { added: [], removed: [] };
 
 export interface RootStatus {
   readonly kind: string;
@@ -123,6 +133,28 @@ export class ListKeeper {
   }
 
   /**
+   * Entries another host changed (paths through this host's mounts): each is
+   * looked at from the nearest folder the model watches (a folder removed
+   * there may still be one here, or already gone). With no model (a root's
+   * walk failed), every root is walked.
+   */
+  heard(paths: readonly string[], reason: string): void {
+    const model = this.model;
+    if (model === undefined) return this.walkAll(reason);
+    const hints: Hint[] = [];
+    for (const path of paths) {
+      let folder = dirname(path);
+      let name = basename(path);
+      while (!model.owns(folder) && dirname(folder) !== folder) {
+        name = basename(folder);
+        folder = dirname(folder);
+      }
+      if (model.owns(folder)) hints.push({ folder, name });
+    }
+    if (hints.length > 0) this.events(hints, reason);
+  }
+
+  /**
    * After a push into `repo` (its physical path: the hook's working folder): a
    * look at it where a watched folder holds it, else a walk of every root; but
    * nothing for a repository outside every served root. With the system-wide
@@ -178,6 +210,11 @@ export class ListKeeper {
   /** The roots of the last walk of every root. */
   get roots(): readonly Root[] {
     return this.current?.roots ?? [];
+  }
+
+  /** Each root's part of the last walk of every root. */
+  get results(): readonly RootResult[] {
+    return this.current?.results ?? [];
   }
 
   status(): { roots: RootStatus[]; repositories: number; walks: number; lastScan: string | null; pending: boolean; pendingReasons: string[]; configError: string | null } {
@@ -315,7 +352,8 @@ export class ListKeeper {
     this.lastScan = this.options.now();
     const inserted = change.list.splices.flatMap((s) => s.inserted);
     // From the list the last cycle ended with: the model's list is that list, changed only by its updates.
-    await this.served(this.list === change.list.before ? change.list : changeBetween(this.list ?? EMPTY_LIST, change.list.after), inserted, reasons, started, firstChange);
+    const folders = { added: first.foldersAdded, removed: first.foldersRemoved };
+    await this.served(this.list === change.list.before ? change.list : changeBetween(this.list ?? EMPTY_LIST, change.list.after), inserted, reasons, started, firstChange, folders);
   }
 
   /**
@@ -325,7 +363,14 @@ export class ListKeeper {
    * @param change from the list the last cycle ended with to this cycle's
    * @param arrived the repositories new in the list (all of them on a first scan or when every hook is checked)
    */
-  private async served(change: ListChange, arrived: readonly ServedRepo[], reasons: string[], started: number, firstChange: number | undefined): Promise<void> {
+  private async served(
+    change: ListChange,
+    arrived: readonly ServedRepo[],
+    reasons: string[],
+    started: number,
+    firstChange: number | undefined,
+    folders: FolderChange = NO_FOLDERS,
+  ): Promise<void> {
     if (change.before !== (this.list ?? EMPTY_LIST)) throw new Error('a cycle ended with a change that does not start from the last list');
     const repos = change.after.repos;
     if (this.options.settings().hooks.auto) {
@@ -336,6 +381,7 @@ export class ListKeeper {
     // The first cycle's change starts from nothing known: only the digest of the last reload (state.json) tells.
     const known = this.list !== undefined;
     this.list = change.after;
+    if (known && (change.splices.length > 0 || folders.added.length > 0 || folders.removed.length > 0)) this.options.changed?.(change, folders);
     await this.options.gate.offer(change, known, reasons, started, firstChange);
   }
 
@@ -451,16 +497,6 @@ function distinct(hints: readonly Hint[]): Hint[] {
     seen.add(key);
     return true;
   });
-}
-
-/** The folders not below another of them. */
-export function outermost(folders: readonly string[]): string[] {
-  const all = new Set(folders);
-  const below = (f: string): boolean => {
-    for (let up = dirname(f); up !== f; f = up, up = dirname(up)) if (all.has(up)) return true;
-    return false;
-  };
-  return [...all].filter((f) => !below(f));
 }
 
 /** Repositories (by path) in `after` that `before` did not have. */

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { HgreloadError } from '../../src/errors.js';
 import { loadSettings, parseSettings } from '../../src/config/settings.js';
 
@@ -49,7 +50,7 @@ describe('settings file', () => {
         watch: { poll: 'auto', pollInterval: 5000 },
         shared: { folder: undefined, lease: 10000 },
         metrics: { file: undefined },
-        cluster: { database: undefined },
+        cluster: { database: undefined, name: hostname(), lease: 10000, pollInterval: 60000 },
       },
     );
   });
@@ -65,6 +66,13 @@ describe('settings file', () => {
     }
     fails('[cluster]\ndatabase =\n', /:2: "database" needs a value/);
     fails('[cluster]\ndatabse = service=hgreload\n', /did you mean "database"\?/);
+  });
+
+  it('[cluster] name, lease and poll_interval: a name as written, milliseconds checked', () => {
+    const cluster = parseSettings('[cluster]\ndatabase = service=hgreload\nname = front-1\nlease = 3000\npoll_interval = 120000\n', undefined).cluster;
+    assert.deepEqual({ ...cluster }, { database: 'service=hgreload', name: 'front-1', lease: 3000, pollInterval: 120000 });
+    fails('[cluster]\nlease = 999\n', /:2: "lease" must be a whole number of milliseconds from 1000 to 600000, not "999"/);
+    fails('[cluster]\npoll_interval = 1m\n', /:2: "poll_interval" must be a whole number of milliseconds from 100 to 3600000, not "1m"/);
   });
 
   it('[shared]: a folder resolved like the other paths, and a lease in milliseconds, checked', () => {

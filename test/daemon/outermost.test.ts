@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { outermost } from '../../src/daemon/list-keeper.js';
+import { outermost } from '../../src/util/outermost.js';
 
 describe('outermost', () => {
   it('keeps the folders not below another of them ("a-x" sorts between "a" and "a/b")', () => {
