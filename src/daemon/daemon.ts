@@ -29,7 +29,9 @@ import { tapErrors, type Logger } from './logger.js';
 import { WatchSet } from './watch-set.js';
 import { DaemonMetrics } from './metrics.js';
 import { MetricsFile } from './metrics-file.js';
-import { ReloadGate, type LastReload } from './reload-gate.js';
+import { ClusterLink } from './cluster-link.js';
+import { ReloadGate, type LastReload, type Publisher } from './reload-gate.js';
+import { Leadership } from './leadership.js';
 
 /** A burst that never goes quiet still reloads this often. */
 const MAX_WAIT_FACTOR = 10;
@@ -68,6 +70,8 @@ export interface DaemonStatus {
   /** Folders polled beside inotify ([watch] poll), the file systems that made them so, and the last poll's duration. */
   /** [shared] folder: whether this daemon publishes, and who does. */
   readonly leadership: { readonly leading: boolean; readonly leader: string | null } | null;
+  /** [cluster] database: whether it is reached (else: polling), who leads, how far this daemon has followed the events. */
+  readonly cluster: ReturnType<ClusterLink['status']> | null;
   readonly polling: { readonly folders: number; readonly intervalMs: number; readonly fileSystems: readonly string[]; readonly lastPollMs: number | null };
   readonly lastReload: LastReload | null;
   readonly lastScan: string | null;
@@ -97,6 +101,7 @@ export class Daemon {
   private readonly metricsFile: MetricsFile;
 
   private readonly keeper: ListKeeper;
+  private readonly clusterLink: ClusterLink | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -114,6 +119,18 @@ export class Daemon {
       this.metrics.errorLogged(message);
       this.metricsFile.update();
     });
+    this.clusterLink =
+      settings.cluster.database === undefined
+        ? undefined
+        : new ClusterLink({
+            settings: () => this.settings,
+            cwd: deps.cwd,
+            timers,
+            log: this.log,
+            keeper: () => this.keeper,
+            repoll: () => this.watches.retime(this.watchSettings().pollInterval),
+            onLeading: (leader) => this.gate.leadershipChanged(leader),
+          });
     this.gate = new ReloadGate({
       settings,
       reloader: createReloader(settings, deps.commandTimeoutMs),
@@ -122,16 +139,20 @@ export class Daemon {
       log: this.log,
       metrics: this.metrics,
       wake: (reason) => this.changed(reason),
+      ...(settings.shared.folder === undefined || settings.reload.method !== 'publish' ? {} : { publisher: this.publisher(settings.shared.folder, settings.shared.lease, timers) }),
     });
     this.coalescer = this.makeCoalescer();
     this.hooks = new AutoHooks({
-      install: (repos) =>
-        installInto(repos, this.settings, { uninstall: false, dryRun: false, within: rootFolders(this.keeper.roots, this.deps.cwd) }),
+      // In a cluster, only the leader writes into the shared store.
+      install: async (repos) =>
+        this.clusterLink === undefined || (await this.clusterLink.mayInstallHooks(repos.length))
+          ? installInto(repos, this.settings, { uninstall: false, dryRun: false, within: rootFolders(this.keeper.roots, this.deps.cwd) })
+          : [],
       log: this.log,
       timers,
     });
     this.watches = new WatchSet({
-      settings: () => this.settings.watch,
+      settings: () => this.watchSettings(),
       cwd: deps.cwd,
       timers,
       log: this.log,
@@ -151,7 +172,20 @@ export class Daemon {
       gate: this.gate,
       hooks: this.hooks,
       wake: () => this.coalescer.notify(),
+      changed: (change, folders) => this.clusterLink?.changed(change, folders),
     });
+  }
+
+  /** [shared] folder's one publisher: the cluster's leader, or without a database the holder of a lease on the store. */
+  private publisher(folder: string, leaseMs: number, timers: Timers): Publisher {
+    return this.clusterLink ?? new Leadership({ folder, leaseMs, timers, log: this.log, onChange: (leader) => this.gate.leadershipChanged(leader) });
+  }
+
+  /** [watch], with the poll interval of the cluster's mode. */
+  private watchSettings(): Settings['watch'] {
+    const { watch } = this.settings;
+    const pollInterval = this.clusterLink?.pollInterval() ?? watch.pollInterval;
+    return pollInterval === watch.pollInterval ? watch : { ...watch, pollInterval };
   }
 
   private get webconf(): string {
@@ -174,6 +208,9 @@ export class Daemon {
     this.log.info({ webconf: this.webconf, method: this.gate.method }, 'starting: first walk');
     await mkdir(stateDir, { recursive: true });
     const firstStart = await this.gate.start();
+    // Before the first walk: events other hosts write from now on are looked at after it.
+    await this.clusterLink?.start();
+    if (this.closing !== undefined) return;
     // Fatal on a first scan that cannot read hgweb.config: nothing sensible to serve or watch yet.
     // (A second behind: file system timestamps are coarser than the clock.)
     const walkStarted = this.now().getTime();
@@ -253,10 +290,13 @@ export class Daemon {
     }
     // [hooks] auto just turned on: every served repository gets its hook, not only new ones.
     if (settings.hooks.auto && !this.settings.hooks.auto) this.keeper.checkEveryHook();
-    this.settings = Object.freeze({ ...settings, reload: { ...settings.reload, state: this.settings.reload.state } });
+    if (JSON.stringify(settings.cluster) !== JSON.stringify(this.settings.cluster)) {
+      this.log.warn({ cluster: this.settings.cluster }, 'new [cluster] settings take effect on restart');
+    }
+    this.settings = Object.freeze({ ...settings, reload: { ...settings.reload, state: this.settings.reload.state }, cluster: this.settings.cluster });
     this.gate.useReloader(reloader);
     this.coalescer.retime(...coalescerTiming(settings.reload.debounce));
-    this.watches.retime(settings.watch.pollInterval);
+    this.watches.retime(this.watchSettings().pollInterval);
     await this.metricsFile.setFile(settings.metrics.file);
     this.rescans?.start(settings.rescan);
     this.log.info({ method: reloader.method, webconf: this.webconf }, 'settings reloaded');
@@ -275,6 +315,7 @@ export class Daemon {
       walks: list.walks,
       ...this.watches.status(),
       leadership: this.gate.leadershipStatus(),
+      cluster: this.clusterLink?.status() ?? null,
       lastReload: this.gate.last,
       lastScan: list.lastScan,
       pending: this.coalescer.pending || pending,
@@ -291,6 +332,8 @@ export class Daemon {
       // A start in progress finishes first (it checks `closing` and stops short).
       await this.starting?.catch(() => undefined);
       await this.rescans?.close();
+      // First: a leader gives the lock up at once, for a standby to take over.
+      await this.clusterLink?.close();
       await this.keeper.close();
       await this.coalescer.close();
       await this.gate.close();

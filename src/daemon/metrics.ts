@@ -74,6 +74,7 @@ export class DaemonMetrics {
       gauge('hgreload_watch_limit', 'The kernel limit on inotify watches per user (fs.inotify.max_user_watches).', watchLimit),
       gauge('hgreload_watch_limit_reached', '1 when the kernel refused a folder watch: only the scheduled rescans see those folders.', flag(status.watches.limitReached)),
       gauge('hgreload_polled_folders', 'Folders whose change stamps are polled beside inotify ([watch] poll).', status.polling.folders),
+      ...this.clusterFamilies(status.cluster, gauge, flag),
       gauge('hgreload_root_errors', 'Roots whose walk fails now (each keeps its last good list, if it had one).', status.roots.filter((r) => r.error !== undefined).length),
       gauge('hgreload_config_error', '1 while hgweb.config cannot be used (the last good list is kept).', flag(status.configError !== null)),
       gauge('hgreload_last_error_timestamp_seconds', 'When the daemon last logged an error, in seconds since the epoch; 0 when it has not.', this.lastError === undefined ? 0 : this.lastError.at.getTime() / 1000),
@@ -84,6 +85,17 @@ export class DaemonMetrics {
         samples: this.lastError === undefined ? [] : [{ labels: { message: this.lastError.message }, value: 1 }],
       },
     ]);
+  }
+
+  /** [cluster] database: no samples without one. */
+  private clusterFamilies(cluster: DaemonStatus['cluster'], gauge: (name: string, help: string, value: number | undefined) => Family, flag: (value: boolean) => number): Family[] {
+    const counter = (name: string, help: string, value: number | undefined): Family => ({ name, help, type: 'counter', samples: value === undefined ? [] : [{ value }] });
+    return [
+      gauge('hgreload_cluster_connected', '1 while the cluster database is reached; 0 while the daemon falls back to polling.', cluster === null ? undefined : flag(cluster.mode === 'database')),
+      gauge('hgreload_cluster_leader', '1 while this daemon leads the cluster (hooks into new repositories, pruning).', cluster === null ? undefined : flag(cluster.leading)),
+      counter('hgreload_cluster_events_sent_total', 'Events this daemon wrote for the other hosts since it started.', cluster?.sent),
+      counter('hgreload_cluster_events_received_total', "Other hosts' events this daemon looked at since it started.", cluster?.received),
+    ];
   }
 
   private counts(method: string): { ok: number; failed: number } {

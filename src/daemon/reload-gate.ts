@@ -13,7 +13,6 @@ import type { Splice } from '../model/splice.js';
 import type { Reloader } from '../reload/reloader.js';
 import type { Timers } from './coalescer.js';
 import { ForcedReloads } from './forced-reloads.js';
-import { Leadership } from './leadership.js';
 import type { Logger } from './logger.js';
 import type { DaemonMetrics } from './metrics.js';
 import { diffServed, type ServedDiff } from './served-diff.js';
@@ -41,37 +40,42 @@ export interface ReloadGateOptions {
   readonly metrics: DaemonMetrics;
   /** A cycle is wanted (a forced reload that had to wait, a takeover). */
   readonly wake: (reason: string) => void;
+  /** [shared] folder: the one among the daemons sharing it that publishes (see leadershipChanged). */
+  readonly publisher?: Publisher;
+}
+
+/** Who publishes among daemons that share [shared] folder: a lease on the store (Leadership), or the cluster's leader. */
+export interface Publisher {
+  readonly leader: boolean;
+  /** Who leads, as last seen. */
+  readonly leaderName: string | undefined;
+  start(): Promise<void>;
+  /** Whether this daemon still leads, asked right before it publishes. */
+  confirm(): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 export class ReloadGate {
   private reloader: Reloader;
   private readonly forced: ForcedReloads;
   /** [shared] folder: one publisher among the daemons sharing it. */
-  private readonly leadership: Leadership | undefined;
+  private readonly leadership: Publisher | undefined;
   /** Digest (order-aware) of the list hgweb was last made to serve (from the state file on start); undefined: unknown. */
   private reloadedDigest: string | undefined;
   private forceNext = false;
   last: LastReload | null = null;
 
   constructor(private readonly options: ReloadGateOptions) {
-    const { settings, timers, log } = options;
     this.reloader = options.reloader;
-    this.forced = new ForcedReloads(timers, () => options.wake('hgreload touch (spaced from the last forced reload)'));
-    this.leadership =
-      settings.shared.folder === undefined || settings.reload.method !== 'publish'
-        ? undefined
-        : new Leadership({
-            folder: settings.shared.folder,
-            leaseMs: settings.shared.lease,
-            timers,
-            log,
-            // A new leader publishes what it sees at once, whatever the last leader published.
-            onChange: (leader) => {
-              if (!leader) return;
-              this.reloadedDigest = undefined;
-              options.wake('took over as the publisher');
-            },
-          });
+    this.forced = new ForcedReloads(options.timers, () => options.wake('hgreload touch (spaced from the last forced reload)'));
+    this.leadership = options.publisher;
+  }
+
+  /** The publisher's leadership came or went: a new leader publishes what it sees at once, whatever the last one published. */
+  leadershipChanged(leader: boolean): void {
+    if (!leader || this.leadership === undefined) return;
+    this.reloadedDigest = undefined;
+    this.options.wake('took over as the publisher');
   }
 
   /** Reads what the last run reloaded (state.json), and takes part in the election; true on a first start. */
