@@ -1,5 +1,5 @@
 /** Running the built CLI and Mercurial's own hgwebdir from tests. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,23 @@ function run(argv: readonly string[], options: RunOptions): RunResult {
 export function runCli(args: readonly string[], options: RunOptions = {}): RunResult {
   // HGRELOAD_CONFIG unset: a settings file on the test machine must not leak in.
   return run([process.execPath, CLI, ...args], { ...options, env: { HGRELOAD_CONFIG: undefined, ...options.env } });
+}
+
+/**
+ * runCli without blocking: what the test also waits on (log lines, a web
+ * server's answers, other daemons' statuses) goes on while the CLI runs.
+ */
+export function runCliAsync(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const { cmd, args: cmdArgs, env } = commandLine([process.execPath, CLI, ...args], { ...options, env: { HGRELOAD_CONFIG: undefined, ...options.env } });
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, cmdArgs, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 export type OracleAnswer = { repos: Array<{ name: string; path: string }> } | { error: string; message: string };

@@ -12,7 +12,8 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getIndex, getStatus, type IndexAnswer } from './apache.js';
 import { DaemonProcess, isReload } from './daemon-process.js';
-import { runCli } from './run.js';
+import type { DaemonStatus } from '../../src/daemon/daemon.js';
+import { runCli, runCliAsync } from './run.js';
 
 export interface WebServer {
   readonly url: string;
@@ -96,9 +97,12 @@ export class Site {
   readonly seen: IndexAnswer[] = [];
   /** The folder of repositories this site's hgweb.config names. */
   readonly repos: string;
+  /** hgreload's settings file, which start() writes. */
+  readonly ini: string;
 
   constructor(readonly options: SiteOptions) {
     this.repos = options.repos ?? join(options.base, 'repos');
+    this.ini = join(options.base, 'hgreload.ini');
   }
 
   /**
@@ -109,10 +113,10 @@ export class Site {
    * shared store.
    */
   async start(): Promise<void> {
-    const { base, method, signal = 'SIGUSR1', script, server, debounce = 100, glob = '**', settings = '', webConfig = '', daemonFirst = false, readyTimeoutMs } = this.options;
+    const { base, method, signal = 'SIGUSR1', script, server, debounce = 100, glob = '**', settings = '', webConfig = '', daemonFirst = false } = this.options;
     if (!existsSync(join(this.repos, 'first'))) hgInit(join(this.repos, 'first'));
     writeFileSync(join(base, 'hgweb.config'), `[web]\nrefreshinterval = 86400\n[paths]\n/ = ${this.repos}/${glob}\n${webConfig}`);
-    const ini = join(base, 'hgreload.ini');
+    const ini = this.ini;
     writeFileSync(
       ini,
       `webconf = hgweb.config\n[reload]\nmethod = ${method}\nwsgi = ${script}\npidfile = ${server.pidfile}\nsignal = ${signal}\nstate = state\ndebounce = ${debounce}\n${settings}`,
@@ -121,9 +125,21 @@ export class Site {
     assert.equal(wsgi.status, 0, wsgi.stderr);
     writeFileSync(script, wsgi.stdout);
     if (!daemonFirst) await server.start();
-    this.daemon = new DaemonProcess(['-c', ini]);
-    await this.daemon.waitFor((l) => l.msg === 'ready', 'ready', { timeoutMs: readyTimeoutMs });
+    await this.startDaemon();
     if (daemonFirst) await server.start();
+  }
+
+  /** Starts the daemon on the settings start() wrote (again, after a test killed it); resolves once it is ready. */
+  async startDaemon(): Promise<void> {
+    this.daemon = new DaemonProcess(['-c', this.ini]);
+    await this.daemon.waitFor((l) => l.msg === 'ready', 'ready', { timeoutMs: this.options.readyTimeoutMs });
+  }
+
+  /** The daemon's `status --json`, asked through the CLI without blocking the test's other waits. */
+  async status(): Promise<DaemonStatus> {
+    const r = await runCliAsync(['-c', this.ini, 'status', '--json']);
+    assert.equal(r.status, 0, `hgreload status: ${r.stderr}`);
+    return JSON.parse(r.stdout) as DaemonStatus;
   }
 
   async stop(): Promise<void> {

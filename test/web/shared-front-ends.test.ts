@@ -11,14 +11,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IndexAnswer } from '../helpers/apache.js';
 import { isReload, type DaemonProcess, type LogLine } from '../helpers/daemon-process.js';
+import { host as hostWith, mountStore, needFrontEndTools, unmountStore, type Host } from '../helpers/front-ends.js';
 import { Gunicorn } from '../helpers/gunicorn.js';
 import { makeTempDir, runCli } from '../helpers/run.js';
-import { hgInit, indexUntil, Site, statusUntil } from '../helpers/web-site.js';
+import { hgInit, indexUntil, statusUntil } from '../helpers/web-site.js';
 
 const POLL_MS = 500;
 /** The issue's target is POLL_MS + 150 ms; this much more is allowed for a loaded machine. */
@@ -26,32 +26,8 @@ const MARGIN_MS = 2000;
 /** How often the index is asked while timing: a figure is late by at most this and one request. */
 const ASK_EVERY_MS = 20;
 
-/** Fails with what to install when `program` cannot be run. */
-function need(program: string, debianPackage: string): void {
-  const r = spawnSync(program, ['--version'], { encoding: 'utf8' });
-  assert.equal(r.error, undefined, `${program} is needed for this test: apt-get install ${debianPackage} (.ci/run does): ${r.error?.message}`);
-}
-
-interface Host {
-  readonly name: string;
-  /** This host's mount of the store. */
-  readonly mount: string;
-  readonly server: Gunicorn;
-  readonly site: Site;
-}
-
-/** A host's own folder (configs, script, the daemon's state, gunicorn's pidfile) beside its mount point, both empty. */
-function host(root: string, name: string, more = ''): Host {
-  const base = join(root, `host-${name}`);
-  const mount = join(root, `mount-${name}`);
-  mkdirSync(base);
-  mkdirSync(mount);
-  const script = join(base, 'hgweb.wsgi');
-  const server = new Gunicorn(base, script);
-  const settings = `[watch]\npoll = auto\npoll_interval = ${POLL_MS}\n${more}`;
-  const site = new Site({ base, repos: join(mount, 'repos'), glob: '*', method: 'publish', script, server, debounce: 50, settings });
-  return { name, mount, server, site };
-}
+/** A host whose daemon polls every POLL_MS. */
+const host = (root: string, name: string, more = ''): Host => hostWith(root, name, POLL_MS, more);
 
 interface Timed {
   /** The host whose front end was asked. */
@@ -101,17 +77,9 @@ describe('two hgweb front ends (gunicorn) over one store mounted twice (bindfs)'
   const onB = (shows: (i: IndexAnswer) => boolean, what: string) => () => indexUntil(b.server.url, shows, what, b.site.seen, ASK_EVERY_MS);
 
   before(async () => {
-    need('bindfs', 'bindfs');
-    need('fusermount', 'fuse3');
-    need('gunicorn', 'gunicorn');
+    needFrontEndTools();
     mkdirSync(join(store, 'repos'), { recursive: true });
-    // attr_timeout=0: NFS revalidates a folder's attributes when it is opened (close-to-open), as the
-    // poller relies on, but FUSE answers from the kernel's attribute cache, 1 s by default, open or
-    // not; with that cache B would see A's changes up to 1 s later than over NFS.
-    for (const { mount } of [a, b]) {
-      const r = spawnSync('bindfs', ['-o', 'attr_timeout=0', store, mount], { encoding: 'utf8' });
-      assert.equal(r.status, 0, `bindfs ${store} ${mount}: ${r.stderr}`);
-    }
+    for (const { mount } of [a, b]) mountStore(store, mount);
     // One after the other: A's site makes `first` through its mount, B's finds it there.
     await a.site.start();
     await b.site.start();
@@ -121,7 +89,7 @@ describe('two hgweb front ends (gunicorn) over one store mounted twice (bindfs)'
   });
   after(async () => {
     await Promise.all([a.site.stop(), b.site.stop()]);
-    for (const { mount } of [a, b]) spawnSync('fusermount', ['-u', mount]);
+    for (const { mount } of [a, b]) unmountStore(mount);
     dir.remove();
   });
 
@@ -211,10 +179,7 @@ describe('one daemon publishing to the shared store for two front ends (bindfs)'
     mkdirSync(join(store, 'repos'), { recursive: true });
     mkdirSync(bBase);
     mkdirSync(bMount);
-    for (const mount of [a.mount, bMount]) {
-      const r = spawnSync('bindfs', ['-o', 'attr_timeout=0', store, mount], { encoding: 'utf8' });
-      assert.equal(r.status, 0, `bindfs ${store} ${mount}: ${r.stderr}`);
-    }
+    for (const mount of [a.mount, bMount]) mountStore(store, mount);
     await a.site.start();
     // B: the same settings as A's daemon, through B's mount; only the WSGI script, no daemon.
     writeFileSync(join(bBase, 'hgweb.config'), `[web]\nrefreshinterval = 86400\n[paths]\n/ = ${bMount}/repos/*\n`);
@@ -228,7 +193,7 @@ describe('one daemon publishing to the shared store for two front ends (bindfs)'
   });
   after(async () => {
     await Promise.all([a.site.stop(), bServer.stop()]);
-    for (const mount of [a.mount, bMount]) spawnSync('fusermount', ['-u', mount]);
+    for (const mount of [a.mount, bMount]) unmountStore(mount);
     dir.remove();
   });
 
