@@ -58,10 +58,24 @@ export async function eventsAfter(client: ClientBase, seq: number, limit: number
   return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
 }
 
-/** The greatest number given so far (0 for none). */
+/**
+ * The greatest number given so far (0 for none), even if its event was
+ * pruned; read under the writers' lock, so that no number drawn is still to
+ * be committed.
+ */
 export async function lastEvent(client: ClientBase): Promise<number> {
-  const { rows } = await client.query<{ seq: string }>('SELECT coalesce(max(seq), 0) AS seq FROM hgreload.events');
-  return Number(rows[0]!.seq);
+  await client.query('BEGIN');
+  try {
+    await client.query(`SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
+    const { rows } = await client.query<{ seq: string }>(
+      "SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS seq FROM hgreload.events_seq_seq",
+    );
+    await client.query('COMMIT');
+    return Number(rows[0]!.seq);
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
 }
 
 /**

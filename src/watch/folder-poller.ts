@@ -71,9 +71,14 @@ export class FolderPoller {
     return this.options.intervalMs;
   }
 
-  /** A new interval (new settings), from the next poll on. */
+  /** A new interval (new settings, a cluster's database lost or back), from now on. */
   retime(intervalMs: number): void {
+    if (intervalMs === this.options.intervalMs) return;
     this.options = { ...this.options, intervalMs };
+    // The poll waiting counts from now: a shorter interval (the database lost) must not wait out the longer one.
+    if (this.timer === undefined) return;
+    this.clearTimer();
+    this.schedule();
   }
 
   /**

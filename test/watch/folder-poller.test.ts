@@ -37,6 +37,26 @@ function manualTimers() {
 }
 
 describe('folder poller', () => {
+  it('a new interval counts from now: a poll due in a minute comes after the shorter interval once retimed', async () => {
+    const { timers, advance } = manualTimers();
+    const stamps = new Map<string, Stamp>([['/a', '1']]);
+    const reported: string[][] = [];
+    const poller = new FolderPoller({ intervalMs: 60_000, timers, stamp: async (f) => stamps.get(f), onChange: (f) => reported.push(f) });
+    await poller.set(['/a']);
+    await advance(10_000);
+    stamps.set('/a', '2');
+    poller.retime(500);
+    await advance(500);
+    assert.deepEqual(reported, [['/a']], 'polled 500 ms after the retime, not 50 s later');
+    poller.retime(60_000);
+    stamps.set('/a', '3');
+    await advance(59_999);
+    assert.equal(reported.length, 1, 'back to a minute, counted from the retime');
+    await advance(1);
+    assert.deepEqual(reported, [['/a'], ['/a']]);
+    await poller.close();
+  });
+
   it('reports a folder whose stamp changed, once; a vanished one too; a dropped one never', async () => {
     const { timers, advance } = manualTimers();
     const stamps = new Map<string, Stamp>([
