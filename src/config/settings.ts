@@ -39,11 +39,10 @@ export interface Settings {
   readonly watch: { readonly poll: PollMode; readonly pollInterval: number };
   /**
    * `publish` for several front ends: the list goes to `folder` on the shared
-   * store (which every front end mounts) instead of the local state folder,
-   * and daemons naming the same folder elect one publisher, which renews its
-   * lease every `lease` / 3 ms; a standby takes over a lease older than `lease`.
+   * store (which every front end mounts) instead of the local state folder;
+   * the cluster's leader ([cluster] database) is its one publisher.
    */
-  readonly shared: { readonly folder: string | undefined; readonly lease: number };
+  readonly shared: { readonly folder: string | undefined };
   /**
    * The file the daemon keeps its metrics in (Prometheus' text format), for
    * node_exporter's textfile collector: the unit has no network to serve them.
@@ -73,9 +72,17 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   rescan: ['schedule', 'full'],
   hooks: ['auto'],
   watch: ['poll', 'poll_interval'],
-  shared: ['folder', 'lease'],
+  shared: ['folder'],
   metrics: ['file'],
   cluster: ['database', 'name', 'lease', 'poll_interval'],
+};
+
+/** Settings an earlier hgreload knew: what became of them. */
+const RETIRED: Readonly<Record<string, { readonly message: string; readonly hint: string }>> = {
+  'shared.lease': {
+    message: '"lease" in [shared] is gone: a lock file on the shared store is not a lock, and [shared] folder\'s publisher is now the leader elected through [cluster] database',
+    hint: 'remove it, set [cluster] database on every host, and [cluster] lease for how long a silent leader keeps its place',
+  },
 };
 
 type Raw = Record<string, unknown>;
@@ -132,6 +139,8 @@ export function parseSettings(text: string, file: string | undefined): Settings 
   }
   for (const [section, values] of Object.entries(sections)) {
     for (const key of Object.keys(values)) {
+      const retired = RETIRED[`${section}.${key}`];
+      if (retired !== undefined) fail(section, key, retired.message, retired.hint);
       if (!KNOWN[section]!.includes(key)) {
         const guess = nearest(key, KNOWN[section]!);
         const place = section === '' ? 'at the top' : `in [${section}]`;
@@ -178,9 +187,9 @@ export function parseSettings(text: string, file: string | undefined): Settings 
   };
   const pollInterval = millis('watch', 'poll_interval', 5000, 100, 3_600_000);
 
-  const lease = millis('shared', 'lease', 10_000, 300, 600_000);
 
   const database = str('cluster', 'database');
+  const sharedFolder = path('shared', 'folder');
   if (database !== undefined && holdsPassword(database)) {
     fail(
       'cluster',
@@ -205,7 +214,7 @@ export function parseSettings(text: string, file: string | undefined): Settings 
     rescan: { schedule: str('rescan', 'schedule') ?? '*/10 * * * *', full: str('rescan', 'full') ?? '17 3 * * *' },
     hooks: { auto: auto! },
     watch: { poll: poll as PollMode, pollInterval },
-    shared: { folder: path('shared', 'folder'), lease },
+    shared: { folder: sharedFolder },
     metrics: { file: path('metrics', 'file') },
     cluster: {
       database,
@@ -214,6 +223,19 @@ export function parseSettings(text: string, file: string | undefined): Settings 
       pollInterval: millis('cluster', 'poll_interval', 60_000, 100, 3_600_000),
     },
   });
+}
+
+/**
+ * What the daemon needs beyond what the file says alone (the WSGI script of
+ * a front end without a daemon reads [shared] folder with no database).
+ */
+export function checkDaemonSettings(settings: Settings): void {
+  if (settings.shared.folder !== undefined && settings.cluster.database === undefined) {
+    throw new HgreloadError('settings', `bad settings in ${settings.file ?? '<settings>'}: [shared] folder needs [cluster] database: the daemons that share the folder elect its one publisher through it`, {
+      ...(settings.file === undefined ? {} : { file: settings.file }),
+      hint: 'set [cluster] database (a PostgreSQL every host reaches) on every host whose daemon names this folder; or, for one front end, leave [shared] out and publish to the state folder',
+    });
+  }
 }
 
 /** libpq's `password=` keyword (spaces allowed around `=`, and as a URI parameter), or a URI's `user:password@`. */

@@ -12,7 +12,7 @@ import type { watch as fsWatch } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import cron from 'node-cron';
 import { HgreloadError } from '../errors.js';
-import type { Settings } from '../config/settings.js';
+import { checkDaemonSettings, type Settings } from '../config/settings.js';
 import { physicalAbsolute } from '../config/paths.js';
 import { createReloader } from '../reload/reloader.js';
 import { AutoHooks } from '../hooks/auto-install.js';
@@ -30,8 +30,7 @@ import { WatchSet } from './watch-set.js';
 import { DaemonMetrics } from './metrics.js';
 import { MetricsFile } from './metrics-file.js';
 import { ClusterLink } from './cluster-link.js';
-import { ReloadGate, type LastReload, type Publisher } from './reload-gate.js';
-import { Leadership } from './leadership.js';
+import { ReloadGate, type LastReload } from './reload-gate.js';
 
 /** A burst that never goes quiet still reloads this often. */
 const MAX_WAIT_FACTOR = 10;
@@ -108,6 +107,7 @@ export class Daemon {
     settings: Settings,
     private readonly deps: DaemonDeps,
   ) {
+    checkDaemonSettings(settings);
     this.settings = settings;
     this.now = deps.now ?? (() => new Date());
     const timers = deps.timers ?? realTimers;
@@ -139,7 +139,8 @@ export class Daemon {
       log: this.log,
       metrics: this.metrics,
       wake: (reason) => this.changed(reason),
-      ...(settings.shared.folder === undefined || settings.reload.method !== 'publish' ? {} : { publisher: this.publisher(settings.shared.folder, settings.shared.lease, timers) }),
+      // [shared] folder's one publisher is the cluster's leader (the settings require a database with it).
+      ...(settings.shared.folder === undefined || settings.reload.method !== 'publish' || this.clusterLink === undefined ? {} : { publisher: this.clusterLink }),
     });
     this.coalescer = this.makeCoalescer();
     this.hooks = new AutoHooks({
@@ -176,11 +177,6 @@ export class Daemon {
     });
   }
 
-  /** [shared] folder's one publisher: the cluster's leader, or without a database the holder of a lease on the store. */
-  private publisher(folder: string, leaseMs: number, timers: Timers): Publisher {
-    return this.clusterLink ?? new Leadership({ folder, leaseMs, timers, log: this.log, onChange: (leader) => this.gate.leadershipChanged(leader) });
-  }
-
   /** [watch], with the poll interval of the cluster's mode. */
   private watchSettings(): Settings['watch'] {
     const { watch } = this.settings;
@@ -207,6 +203,8 @@ export class Daemon {
     const stateDir = this.settings.reload.state;
     this.log.info({ webconf: this.webconf, method: this.gate.method }, 'starting: first walk');
     await mkdir(stateDir, { recursive: true });
+    // [shared] folder on the store: made by whichever daemon starts first.
+    if (this.settings.shared.folder !== undefined) await mkdir(this.settings.shared.folder, { recursive: true });
     const firstStart = await this.gate.start();
     // Before the first walk: events other hosts write from now on are looked at after it.
     await this.clusterLink?.start();
@@ -283,6 +281,7 @@ export class Daemon {
 
   /** SIGHUP: take new settings; a broken file keeps the current ones (the caller logs why). */
   async useSettings(settings: Settings): Promise<void> {
+    checkDaemonSettings(settings);
     const reloader = createReloader(settings, this.deps.commandTimeoutMs); // throws before anything changes
     Rescans.validate(settings.rescan, this.deps.scheduler ?? nodeCronScheduler);
     if (settings.reload.state !== this.settings.reload.state) {

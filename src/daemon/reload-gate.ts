@@ -44,7 +44,7 @@ export interface ReloadGateOptions {
   readonly publisher?: Publisher;
 }
 
-/** Who publishes among daemons that share [shared] folder: a lease on the store (Leadership), or the cluster's leader. */
+/** Who publishes among daemons that share [shared] folder: the cluster's leader. */
 export interface Publisher {
   readonly leader: boolean;
   /** Who leads, as last seen. */

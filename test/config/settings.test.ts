@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { HgreloadError } from '../../src/errors.js';
-import { loadSettings, parseSettings } from '../../src/config/settings.js';
+import { checkDaemonSettings, loadSettings, parseSettings } from '../../src/config/settings.js';
 
 const fails = (text: string, pattern: RegExp) =>
   assert.throws(
@@ -48,7 +48,7 @@ describe('settings file', () => {
         rescan: { schedule: '*/10 * * * *', full: '17 3 * * *' },
         hooks: { auto: false },
         watch: { poll: 'auto', pollInterval: 5000 },
-        shared: { folder: undefined, lease: 10000 },
+        shared: { folder: undefined },
         metrics: { file: undefined },
         cluster: { database: undefined, name: hostname(), lease: 10000, pollInterval: 60000 },
       },
@@ -75,9 +75,19 @@ describe('settings file', () => {
     fails('[cluster]\npoll_interval = 1m\n', /:2: "poll_interval" must be a whole number of milliseconds from 100 to 3600000, not "1m"/);
   });
 
-  it('[shared]: a folder resolved like the other paths, and a lease in milliseconds, checked', () => {
-    assert.deepEqual({ ...parseSettings('[shared]\nfolder = store/hgreload\nlease = 5000\n', '/etc/hgreload/hgreload.ini').shared }, { folder: '/etc/hgreload/store/hgreload', lease: 5000 });
-    fails('[shared]\nlease = 10\n', /:2: "lease" must be a whole number of milliseconds from 300 to 600000, not "10"/);
+  it('[shared]: a folder resolved like the other paths, only with a database to elect its publisher; its old lease is refused, saying why', () => {
+    const shared = parseSettings('[shared]\nfolder = store/hgreload\n[cluster]\ndatabase = service=hgreload\n', '/etc/hgreload/hgreload.ini').shared;
+    assert.deepEqual({ ...shared }, { folder: '/etc/hgreload/store/hgreload' });
+    // The WSGI script of a front end without a daemon reads the folder with no database; the daemon refuses to.
+    const alone = parseSettings('[shared]\nfolder = /srv/store/hgreload\n', '/etc/hgreload/hgreload.ini');
+    assert.throws(
+      () => checkDaemonSettings(alone),
+      (err: unknown) =>
+        err instanceof HgreloadError &&
+        err.exitCode === 2 &&
+        /^bad settings in \/etc\/hgreload\/hgreload\.ini: \[shared\] folder needs \[cluster\] database: the daemons that share the folder elect its one publisher through it\n\(set \[cluster\] database/.test(err.format()),
+    );
+    fails('[shared]\nfolder = /srv/store/hgreload\nlease = 5000\n[cluster]\ndatabase = service=hgreload\n', /:3: "lease" in \[shared\] is gone: a lock file on the shared store is not a lock/);
   });
 
   it('[watch]: a poll mode and an interval in milliseconds, checked', () => {

@@ -17,6 +17,7 @@ import type { IndexAnswer } from '../helpers/apache.js';
 import { isReload, type DaemonProcess, type LogLine } from '../helpers/daemon-process.js';
 import { host as hostWith, mountStore, needFrontEndTools, unmountStore, type Host } from '../helpers/front-ends.js';
 import { Gunicorn } from '../helpers/gunicorn.js';
+import { Postgres } from '../helpers/postgres.js';
 import { makeTempDir, runCli } from '../helpers/run.js';
 import { hgInit, indexUntil, statusUntil } from '../helpers/web-site.js';
 
@@ -167,7 +168,10 @@ describe('two hgweb front ends (gunicorn) over one store mounted twice (bindfs)'
 describe('one daemon publishing to the shared store for two front ends (bindfs)', () => {
   const dir = makeTempDir('hgreload-fronts-shared-');
   const store = join(dir.path, 'store');
-  const a = host(dir.path, 'a', `[shared]\nfolder = ${join(dir.path, 'mount-a')}/shared\nlease = 2000\n`);
+  // Its publisher is elected through a database, even alone; B's script needs none. B runs no daemon to
+  // tell of its changes: A polls as often with the database as without.
+  let server: Postgres | undefined;
+  let a: Host;
   const bBase = join(dir.path, 'host-b');
   const bMount = join(dir.path, 'mount-b');
   const bScript = join(bBase, 'hgweb.wsgi');
@@ -176,6 +180,8 @@ describe('one daemon publishing to the shared store for two front ends (bindfs)'
   const onB = (shows: (i: IndexAnswer) => boolean, what: string) => () => indexUntil(bServer.url, shows, what, seen, ASK_EVERY_MS);
 
   before(async () => {
+    server = await Postgres.create();
+    a = host(dir.path, 'a', `[shared]\nfolder = ${join(dir.path, 'mount-a')}/shared\n[cluster]\ndatabase = ${server.conninfo()}\nname = a\npoll_interval = ${POLL_MS}\n`);
     mkdirSync(join(store, 'repos'), { recursive: true });
     mkdirSync(bBase);
     mkdirSync(bMount);
@@ -192,8 +198,9 @@ describe('one daemon publishing to the shared store for two front ends (bindfs)'
     await indexUntil(bServer.url, (i) => i.repos.includes('first'), 'first on B', seen);
   });
   after(async () => {
-    await Promise.all([a.site.stop(), bServer.stop()]);
-    for (const mount of [a.mount, bMount]) unmountStore(mount);
+    await Promise.all([a?.site.stop(), bServer.stop()]);
+    for (const mount of [a?.mount, bMount]) if (mount !== undefined) unmountStore(mount);
+    await server?.close();
     dir.remove();
   });
 
