@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'control' // the control channel to the daemon failed
   | 'busy' // another run holds the lock
   | 'system-hook' // the system-wide hook file cannot be read or written
+  | 'cluster-settings' // [cluster] database, or the service file it names, cannot be used to connect
   | 'cluster-schema' // hgreload's tables in PostgreSQL are of a version this hgreload does not know
   | 'cluster-database' // PostgreSQL refused or failed hgreload's work on its tables
   | 'internal';
@@ -30,6 +31,7 @@ const CONFIGURATION_CODES: ReadonlySet<ErrorCode> = new Set([
   'config-missing',
   'config-unreadable',
   'include',
+  'cluster-settings',
 ]);
 
 export interface ErrorDetails {

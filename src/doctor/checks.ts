@@ -24,6 +24,7 @@ import { pidfileProcess } from '../reload/send-signal.js';
 import { splitArgv } from '../reload/split-argv.js';
 import { daemonIdentity, refusedAt, userIdentity, type Identity } from './access.js';
 import { readApacheWsgi, type ApacheWsgi } from './apache-config.js';
+import { clusterChecks } from './cluster.js';
 import { sharedStorage } from './shared-storage.js';
 import { inotifyLimit, RAISE_WATCHES } from '../watch/inotify-limits.js';
 import { fail, info, ok, warn, type Finding } from './finding.js';
@@ -88,6 +89,7 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
     findings.push(hooks(settings, served, input.env));
     findings.push(...sharedStorage(settings, served.roots, input.cwd));
   }
+  if (settings.cluster.database !== undefined) findings.push(...(await clusterChecks({ database: settings.cluster.database, env: input.env, daemon: who })));
   findings.push(hookProgramSafety(hookProgram()));
   if (settings.metrics.file !== undefined) findings.push(metricsFolder(settings.metrics.file, who));
   findings.push(hookReports((input.hookJournal ?? readHookJournal)()));

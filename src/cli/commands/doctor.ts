@@ -33,7 +33,9 @@ daemon publishes, and the web server's user may read it; web.refreshinterval fit
 Apache's mod_wsgi setup (daemon mode for touch, maximum-requests, the WSGI
 script's stderr protection under mod_wsgi before 6.0.1); inotify watches
 against the limit; how the hook is installed (system-wide, or in how many
-repositories); the systemd unit.
+repositories); the systemd unit; with [cluster] database, that PostgreSQL
+answers (as the user running doctor), is 14 or later, and holds a schema this
+hgreload can use with the privileges its daemon needs.
 
 Exit status: 0 nothing is broken (warnings alone do not fail); 1 something is.`,
     )
