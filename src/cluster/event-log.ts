@@ -68,7 +68,7 @@ export async function lastEvent(client: ClientBase): Promise<number> {
   try {
     await client.query(`SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
     const { rows } = await client.query<{ seq: string }>(
-      "SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS seq FROM hgreload.events_seq_seq",
+      "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('hgreload.events', 'seq')), 0) AS seq",
     );
     await client.query('COMMIT');
     return Number(rows[0]!.seq);

@@ -57,14 +57,17 @@ export async function migrate(client: ClientBase): Promise<Migration> {
     await client.query('BEGIN');
     // A transaction-level lock: it goes with COMMIT or ROLLBACK, and with a dead connection.
     await client.query("SELECT pg_advisory_xact_lock(hashtextextended('hgreload.migrate', 0))");
-    await client.query('CREATE SCHEMA IF NOT EXISTS hgreload');
-    await client.query('CREATE TABLE IF NOT EXISTS hgreload.schema_version (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())');
-    const { rows } = await client.query<{ version: number }>('SELECT coalesce(max(version), 0) AS version FROM hgreload.schema_version');
-    const from = rows[0]!.version;
+    // Read before anything is created: PostgreSQL checks CREATE before it sees that a schema or table
+    // exists, and a role granted only the use of the tables must still start.
+    const from = await schemaVersion(client);
     if (from > SCHEMA_VERSION) {
       throw new HgreloadError('cluster-schema', `the PostgreSQL schema "hgreload" is at version ${from}, newer than this hgreload knows (${SCHEMA_VERSION})`, {
         hint: 'upgrade hgreload on this host to the release the other hosts run: a schema is never taken back to an older version',
       });
+    }
+    if (from < SCHEMA_VERSION) {
+      await client.query('CREATE SCHEMA IF NOT EXISTS hgreload');
+      await client.query('CREATE TABLE IF NOT EXISTS hgreload.schema_version (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())');
     }
     for (let version = from; version < SCHEMA_VERSION; version++) {
       await client.query(MIGRATIONS[version]!);
@@ -77,6 +80,14 @@ export async function migrate(client: ClientBase): Promise<Migration> {
     if (err instanceof HgreloadError) throw err;
     throw failure(err);
   }
+}
+
+/** The schema's version: 0 when there is none yet. */
+async function schemaVersion(client: ClientBase): Promise<number> {
+  const { rows } = await client.query<{ present: boolean }>("SELECT to_regclass('hgreload.schema_version') IS NOT NULL AS present");
+  if (!rows[0]!.present) return 0;
+  const version = await client.query<{ version: number }>('SELECT coalesce(max(version), 0) AS version FROM hgreload.schema_version');
+  return version.rows[0]!.version;
 }
 
 async function rollback(client: ClientBase): Promise<void> {

@@ -135,18 +135,17 @@ interface Needed {
 }
 
 /**
- * What the daemon's start and its work need. Every start runs migrate(),
- * whose CREATE SCHEMA IF NOT EXISTS and CREATE TABLE IF NOT EXISTS are
- * checked for CREATE before PostgreSQL looks whether the object exists: CREATE
- * on the database and on the schema are needed even when nothing is left to
- * create. Once the schema exists, what the daemon did not create itself it
- * may only use if granted.
+ * What the daemon's start and its work need: CREATE only while there is
+ * something to create (migrate() reads the version first); once the schema
+ * exists, what the daemon did not create itself it may only use if granted.
+ * `version` undefined: no schema_version table, or one this role may not read.
  */
-/** `version` undefined: no schema_version table, or one this role may not read. */
 async function privileges(client: pg.Client, role: string, state: State, version: number | undefined): Promise<Finding> {
-  const needed: Needed[] = [{ privilege: 'CREATE', on: `DATABASE ${ident(state.database)}`, test: "has_database_privilege(current_database(), 'CREATE')" }];
-  if (state.schema) {
-    for (const privilege of ['USAGE', 'CREATE']) needed.push({ privilege, on: 'SCHEMA hgreload', test: `has_schema_privilege('hgreload', '${privilege}')` });
+  const creates = version === undefined || version < SCHEMA_VERSION;
+  const needed: Needed[] = [];
+  if (!state.schema) needed.push({ privilege: 'CREATE', on: `DATABASE ${ident(state.database)}`, test: "has_database_privilege(current_database(), 'CREATE')" });
+  else {
+    for (const privilege of creates ? ['USAGE', 'CREATE'] : ['USAGE']) needed.push({ privilege, on: 'SCHEMA hgreload', test: `has_schema_privilege('hgreload', '${privilege}')` });
   }
   const table = (name: string, privileges: readonly string[]) => {
     const oid = state.relations.get(name);

@@ -111,4 +111,14 @@ describe('the PostgreSQL schema', () => {
     await reader.query('SET ROLE hgreload_reader');
     await assert.rejects(migrate(reader), (err: unknown) => err instanceof HgreloadError && err.code === 'cluster-database' && /GRANT CREATE ON DATABASE/.test(err.hint ?? ''));
   });
+
+  it('needs no CREATE once the schema is current: a role granted only the use of its tables starts', async () => {
+    const owner = await freshClient();
+    await migrate(owner);
+    await owner.query('CREATE ROLE hgreload_user LOGIN');
+    await owner.query('GRANT USAGE ON SCHEMA hgreload TO hgreload_user; GRANT SELECT ON hgreload.schema_version TO hgreload_user');
+    const user = await another(owner);
+    await user.query('SET ROLE hgreload_user');
+    assert.deepEqual(await migrate(user), { from: SCHEMA_VERSION, to: SCHEMA_VERSION });
+  });
 });
