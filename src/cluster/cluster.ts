@@ -19,7 +19,7 @@
 import type { ClientConfig } from 'pg';
 import type { Timers } from '../daemon/coalescer.js';
 import type { Logger } from '../daemon/logger.js';
-import { appendEvents, CHANNEL, eventsAfter, heartbeat, lastEvent, prune, type ClusterEvent, type NewEvent } from './event-log.js';
+import { appendEvents, CHANNEL, eventsAfter, heartbeat, lastEvent, prune, sameHook, type ClusterEvent, type NewEvent } from './event-log.js';
 import { LeaderLock, RETRY_MS } from './leader-lock.js';
 import { migrate } from './schema.js';
 import { cut, openSession, type Session } from './session.js';
@@ -38,6 +38,8 @@ export interface ClusterOptions {
   readonly config: ClientConfig;
   readonly name: string;
   readonly leaseMs: number;
+  /** The hook line this daemon writes into repositories (compared with the other daemons'). */
+  readonly hook: string;
   readonly timers: Timers;
   readonly log: Logger;
   /** Events other daemons wrote, in order. */
@@ -148,6 +150,8 @@ export class Cluster {
     await this.flushing;
     await this.fetching;
     await this.lock.close();
+    // Gone, not silent: its events need not wait for it (a new start begins from the newest anyway).
+    await this.session?.client.query("UPDATE hgreload.daemons SET seen = '-infinity' WHERE name = $1", [this.options.name]).catch(() => undefined);
     await this.session?.end();
     this.session = undefined;
   }
@@ -163,6 +167,14 @@ export class Cluster {
       if (migration.from !== migration.to) this.options.log.info(migration, `cluster: the schema "hgreload" brought from version ${migration.from} to ${migration.to}`);
       this.lastSeq ??= await lastEvent(session.client);
       ({ leader } = await heartbeat(session.client, this.options.name, this.lastSeq));
+      // The daemons running now: each proves itself alive every lease / 3.
+      const others = await sameHook(session.client, this.options.name, this.options.hook, 3 * this.options.leaseMs);
+      if (others.length > 0) {
+        this.options.log.warn(
+          { hook: this.options.hook, others },
+          `cluster: ${others.map((o) => o.name).join(', ')} write${others.length === 1 ? 's' : ''} another hook line than this daemon: the leader's goes into every repository, and a push through a host whose daemon is not where that line points tells no daemon there`,
+        );
+      }
       session.client.on('notification', () => this.fetch());
       await session.client.query(`LISTEN ${CHANNEL}`);
       if (this.closed) return void (await session.end());

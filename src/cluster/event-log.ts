@@ -95,6 +95,21 @@ export async function heartbeat(client: ClientBase, name: string, seq: number): 
 }
 
 /**
+ * Records the hook line daemon `name` writes; returns the other daemons heard
+ * of within `recentMs` whose line differs.
+ */
+export async function sameHook(client: ClientBase, name: string, hook: string, recentMs: number): Promise<{ name: string; hook: string }[]> {
+  await client.query('UPDATE hgreload.daemons SET hook = $2 WHERE name = $1', [name, hook]);
+  const { rows } = await client.query<{ name: string; hook: string }>(
+    `SELECT name, hook FROM hgreload.daemons
+      WHERE name <> $1 AND hook IS DISTINCT FROM $2 AND hook IS NOT NULL AND seen > now() - make_interval(secs => $3::double precision / 1000)
+      ORDER BY name`,
+    [name, hook, recentMs],
+  );
+  return rows;
+}
+
+/**
  * Removes the events that every daemon heard of within `recentMs` has applied.
  * A daemon silent for longer has lost its connection, and walks every root
  * when it is back: it needs none of them.

@@ -36,6 +36,9 @@ const MIGRATIONS: readonly string[] = [
      since timestamptz
    );
    INSERT INTO hgreload.leadership DEFAULT VALUES;`,
+  // The hook line each daemon writes: the leader writes its own into repositories every host
+  // serves, so a host whose line differs (another install path or state folder) is told.
+  `ALTER TABLE hgreload.daemons ADD COLUMN hook text;`,
 ];
 
 /** The version this hgreload brings the schema to. */

@@ -8,6 +8,8 @@ import { clientConfig } from '../cluster/conninfo.js';
 import { Cluster, type ClusterStatus } from '../cluster/cluster.js';
 import type { ClusterEvent } from '../cluster/event-log.js';
 import { RootPaths } from '../cluster/root-paths.js';
+import { hookValue } from '../hooks/hook-script.js';
+import { socketPath } from './control-protocol.js';
 import type { Settings } from '../config/settings.js';
 import type { ListChange } from '../model/served-list.js';
 import type { Timers } from './coalescer.js';
@@ -41,6 +43,7 @@ export class ClusterLink implements Publisher {
       config: clientConfig(cluster.database!),
       name: cluster.name,
       leaseMs: cluster.lease,
+      hook: hookValue(socketPath(options.settings().reload.state)),
       timers: options.timers,
       log: options.log,
       onEvents: (events) => this.heard(events),

@@ -41,6 +41,7 @@ describe('a cluster of daemons over one PostgreSQL', () => {
       config: server.clientConfig(database),
       name,
       leaseMs: LEASE_MS,
+      hook: 'python3 /usr/share/hgreload/hooks/changegroup.py /var/lib/hgreload/control.sock',
       timers,
       log: createLogger('debug', { write: (s: string) => log.push(JSON.parse(s) as LogLine) }),
       onEvents: (list) => list.forEach(events.push),
@@ -162,6 +163,16 @@ describe('a cluster of daemons over one PostgreSQL', () => {
     writer.cluster.send([{ root: 'walk:', folder: 'while-cut', kind: 'repository added' }]);
     await reader.modes.waitFor((m) => m.mode === 'database' && m.back, 'back', { from });
     await reader.events.waitFor((e) => e.folder === 'while-cut', 'the event written while cut');
+  });
+
+  it('a daemon whose hook line differs from the others says so when it connects', async () => {
+    const odd = await member('odd', realTimers, { hook: 'python3 /opt/hgreload/hooks/changegroup.py /srv/state/control.sock' });
+    const line = odd.log.items.find((l) => l.msg.includes('another hook line than this daemon'));
+    assert.ok(line !== undefined, 'the warning');
+    // Those alive now (the paused one connected moments ago); a, b and c, closed, are gone, not merely silent.
+    assert.match(line.msg, /^cluster: (paused, )?reader, standby write another hook line than this daemon/);
+    await odd.cluster.close();
+    members.splice(members.indexOf(odd), 1);
   });
 
   it('a stopped server: every daemon polls; started again, every one is back and hears new events', async () => {

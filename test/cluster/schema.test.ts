@@ -47,12 +47,12 @@ describe('the PostgreSQL schema', () => {
     const tables = new Map<string, string[]>();
     for (const c of columns) tables.set(c.table_name, [...(tables.get(c.table_name) ?? []), c.column_name]);
     assert.deepEqual(Object.fromEntries(tables), {
-      daemons: ['name', 'last_seq', 'seen'],
+      daemons: ['name', 'last_seq', 'seen', 'hook'],
       events: ['seq', 'root', 'folder', 'kind', 'host', 'at'],
       leadership: ['single', 'epoch', 'holder', 'since'],
       schema_version: ['version', 'applied'],
     });
-    assert.deepEqual(versions.map((v) => v.version), [1]);
+    assert.deepEqual(versions.map((v) => v.version), Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
     assert.deepEqual(leadership, [{ single: true, epoch: '0', holder: null, since: null }]);
     // An event gets its sequence number and time from the table.
     const event = await client.query("INSERT INTO hgreload.events (root, folder, kind, host) VALUES ('/srv/hg', '/srv/hg/a', 'added', 'web1') RETURNING seq, at");
@@ -82,7 +82,7 @@ describe('the PostgreSQL schema', () => {
     await holder.query("SELECT pg_advisory_unlock(hashtextextended('hgreload.migrate', 0))");
     const outcomes = (await both).map((m) => m.from).sort();
     assert.deepEqual(outcomes, [0, SCHEMA_VERSION]);
-    assert.deepEqual((await snapshot(holder)).versions.map((v) => v.version), [1]);
+    assert.deepEqual((await snapshot(holder)).versions.map((v) => v.version), Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
   });
 
   it('refuses a schema newer than this hgreload knows, and leaves it as it was', async () => {
