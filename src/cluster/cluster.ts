@@ -28,6 +28,10 @@ import { cut, openSession, type Session } from './session.js';
 const BATCH = 1000;
 /** How often the leader prunes the events every daemon has applied. */
 const PRUNE_EVERY_MS = 60_000;
+/** How long the start waits for the database before it goes on without it. */
+const START_WAIT_MS = 2000;
+/** A connection attempt's limit when the setting names none (libpq's default is none at all). */
+const CONNECT_TIMEOUT_MS = 10_000;
 /** A daemon not heard of for this long walks every root when it is back: its events can go. */
 const PRUNE_AFTER_MS = 10 * 60_000;
 
@@ -84,11 +88,17 @@ export class Cluster {
   private lastPrune = 0;
   private closed = false;
   private readonly lock: LeaderLock;
+  private readonly config: ClientConfig;
+  /** Stops a connection attempt under way when the daemon stops. */
+  private readonly stopping = new AbortController();
   private lockStarted = false;
+  /** The start went on without the database: when it is reached, every root is walked once, as after an outage. */
+  private startedAlone = false;
 
   constructor(private readonly options: ClusterOptions) {
+    this.config = { ...options.config, connectionTimeoutMillis: options.config.connectionTimeoutMillis || CONNECT_TIMEOUT_MS };
     this.lock = new LeaderLock({
-      config: { ...options.config, application_name: `hgreload ${options.name} (leadership)` },
+      config: { ...this.config, application_name: `hgreload ${options.name} (leadership)` },
       name: options.name,
       leaseMs: options.leaseMs,
       timers: options.timers,
@@ -108,9 +118,17 @@ export class Cluster {
     return this.lock.epoch !== null;
   }
 
-  /** One attempt to connect (the start goes on either way: without the database, in mode `polling`), then in the background. */
+  /**
+   * Connects, waiting at most START_WAIT_MS: the start goes on without the
+   * database (an unreachable host can take a connect timeout to say so), and
+   * the attempts go on in the background.
+   */
   async start(): Promise<void> {
-    await this.connect();
+    let timer: unknown;
+    const waited = new Promise<void>((resolve) => (timer = this.options.timers.setTimeout(resolve, START_WAIT_MS)));
+    await Promise.race([this.connect(), waited]);
+    this.options.timers.clearTimeout(timer);
+    if (this.modeNow === 'connecting') this.startedAlone = true;
   }
 
   /** Writes what this host saw; while the database is unreachable nothing is kept (every daemon walks on the way back). */
@@ -145,6 +163,7 @@ export class Cluster {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.stopping.abort();
     if (this.timer !== undefined) this.options.timers.clearTimeout(this.timer);
     this.timer = undefined;
     await this.flushing;
@@ -161,8 +180,8 @@ export class Cluster {
     const opened: { session?: Session } = {};
     let leader: string | null;
     try {
-      const config = { ...this.options.config, application_name: `hgreload ${this.options.name} (events)` };
-      const session = (opened.session = await openSession(config, (err) => this.onLost(opened.session, err)));
+      const config = { ...this.config, application_name: `hgreload ${this.options.name} (events)` };
+      const session = (opened.session = await openSession(config, (err) => this.onLost(opened.session, err), this.stopping.signal));
       const migration = await migrate(session.client);
       if (migration.from !== migration.to) this.options.log.info(migration, `cluster: the schema "hgreload" brought from version ${migration.from} to ${migration.to}`);
       this.lastSeq ??= await lastEvent(session.client);
@@ -181,9 +200,11 @@ export class Cluster {
       this.session = session;
     } catch (err) {
       await opened.session?.end();
+      if (this.closed) return;
       return this.unreachable(err as Error);
     }
-    const back = this.modeNow === 'polling';
+    const back = this.modeNow === 'polling' || this.startedAlone;
+    this.startedAlone = false;
     this.failures = 0;
     this.modeNow = 'database';
     this.options.log.info(

@@ -44,6 +44,8 @@ export class LeaderLock {
   private closed = false;
   /** Work as the leader, one at a time: each is a transaction on the one session. */
   private work: Promise<unknown> = Promise.resolve();
+  /** Stops a connection attempt under way when the daemon stops. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: LeaderLockOptions) {}
 
@@ -75,6 +77,7 @@ export class LeaderLock {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.stopping.abort();
     if (this.timer !== undefined) this.options.timers.clearTimeout(this.timer);
     this.timer = undefined;
     await this.work;
@@ -118,7 +121,7 @@ export class LeaderLock {
     if (this.closed) return;
     const opened: { session?: Session } = {};
     try {
-      const session = (opened.session = await openSession(this.options.config, (err) => this.onLost(opened.session, err)));
+      const session = (opened.session = await openSession(this.options.config, (err) => this.onLost(opened.session, err), this.stopping.signal));
       this.session = session;
       const lease = `${this.options.leaseMs}ms`;
       // A leader that stops answering (paused, cut off) has its session ended by the server after the lease.

@@ -16,10 +16,14 @@ export interface Session {
 
 /**
  * Connects; `onLost` is called once when the connection is lost after that.
- * A failed connect throws and calls nothing.
+ * A failed connect throws and calls nothing; so does one `abort` stops (a
+ * daemon that stops does not wait out a connect timeout).
  */
-export async function openSession(config: pg.ClientConfig, onLost: (err: Error | undefined) => void): Promise<Session> {
+export async function openSession(config: pg.ClientConfig, onLost: (err: Error | undefined) => void, abort?: AbortSignal): Promise<Session> {
+  abort?.throwIfAborted();
   const client = new pg.Client({ keepAlive: true, ...config });
+  const stop = (): void => streamOf(client).destroy(new Error('stopped while connecting'));
+  abort?.addEventListener('abort', stop, { once: true });
   let lost = false;
   let ended = false;
   const lose = (err?: Error): void => {
@@ -36,6 +40,8 @@ export async function openSession(config: pg.ClientConfig, onLost: (err: Error |
     lost = true;
     await client.end().catch(() => undefined);
     throw err;
+  } finally {
+    abort?.removeEventListener('abort', stop);
   }
   return {
     client,
@@ -52,5 +58,10 @@ export async function openSession(config: pg.ClientConfig, onLost: (err: Error |
 
 /** Cuts a connection that stopped answering: a half-open socket never errors by itself. */
 export function cut(session: Session): void {
-  (session.client as unknown as { connection: { stream: { destroy(err?: Error): void } } }).connection.stream.destroy(new Error('no answer from PostgreSQL'));
+  streamOf(session.client).destroy(new Error('no answer from PostgreSQL'));
+}
+
+/** pg keeps its socket to itself; cutting it is the one way to end a connection that does not answer. */
+function streamOf(client: pg.Client): { destroy(err?: Error): void } {
+  return (client as unknown as { connection: { stream: { destroy(err?: Error): void } } }).connection.stream;
 }

@@ -8,6 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { Cluster, type ClusterMode, type ClusterOptions } from '../../src/cluster/cluster.js';
 import type { ClusterEvent } from '../../src/cluster/event-log.js';
 import { realTimers, type Timers } from '../../src/daemon/coalescer.js';
@@ -173,6 +174,24 @@ describe('a cluster of daemons over one PostgreSQL', () => {
     assert.match(line.msg, /^cluster: (paused, )?reader, standby write another hook line than this daemon/);
     await odd.cluster.close();
     members.splice(members.indexOf(odd), 1);
+  });
+
+  it('a server that never answers does not hold the start: it goes on after a moment, and keeps trying', async () => {
+    // Accepts the connection and says nothing, as a host behind a firewall that drops packets would.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const started = Date.now();
+      const mute = await member('mute', realTimers, { config: { host: '127.0.0.1', port, user: 'x', database: 'x', connectionTimeoutMillis: 60_000 } });
+      const took = Date.now() - started;
+      assert.ok(took < 5000, `the start went on after ${took} ms`);
+      assert.equal(mute.cluster.mode, 'connecting');
+      await mute.cluster.close();
+      members.splice(members.indexOf(mute), 1);
+    } finally {
+      silent.close();
+    }
   });
 
   it('a stopped server: every daemon polls; started again, every one is back and hears new events', async () => {
