@@ -432,6 +432,7 @@ export class ListKeeper {
     const { state: served, failures } = this.lastGood.apply(walked);
     // Events after a full walk that every root passed are applied in part; after a failed one, walked whole.
     this.model = failures.length === 0 ? ServedModel.of(served.results, this.discover, walked.mounts) : undefined;
+    if (this.list !== undefined) this.model?.adopt(this.list);
     let list = this.model?.list ?? servedList(served.repos);
     let state: ServedState = { ...served, repos: list.repos };
     this.current = state;

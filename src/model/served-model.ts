@@ -64,6 +64,16 @@ export class ServedModel {
     return this.current;
   }
 
+  /**
+   * Holds `list` instead of its own when the two are the same entries in the
+   * same order: a walk that found nothing new goes on from the value the last
+   * cycle ended with, so the next change is a journal line, not a snapshot.
+   */
+  adopt(list: ServedList): void {
+    if (list === this.current || list.digest !== this.current.digest || list.repos.length !== this.current.repos.length) return;
+    if (list.repos.every((r, i) => r.name === this.current.repos[i]!.name && r.path === this.current.repos[i]!.path)) this.current = list;
+  }
+
   /** The folders to watch, each once. */
   folders(): string[] {
     const all = new Set<string>();
