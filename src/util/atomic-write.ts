@@ -6,6 +6,7 @@
  * The temp files are durable before any rename: a crash at any point leaves
  * each target whole, old or new (and at worst a temp file beside it).
  */
+import { open, rename, rm } from 'node:fs/promises';
 import { closeSync, fchmodSync, fchownSync, fstatSync, openSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -31,9 +32,28 @@ export interface FileReplacement extends AtomicWriteOptions {
 
 export type ReplaceOutcome = { readonly done: true } | { readonly done: false; readonly reason: string } | { readonly done: false; readonly error: unknown };
 
+/**
+ * One file, every call through the thread pool: what the daemon writes as it
+ * runs (the published list, maybe on a shared store whose server may hang,
+ * the state and metrics files) never holds its event loop.
+ */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
-  const [outcome] = await replaceFiles([{ path, data, ...options }]);
-  if ('error' in outcome!) throw outcome.error;
+  const temp = tempPath(path);
+  const handle = await open(temp, 'wx', options.mode ?? 0o644);
+  try {
+    await handle.writeFile(data);
+    if (options.mode !== undefined) await handle.chmod(options.mode); // the umask must not narrow it
+    const made = await handle.stat();
+    if (options.owner !== undefined && (made.uid !== options.owner.uid || made.gid !== options.owner.gid)) await handle.chown(options.owner.uid, options.owner.gid);
+    await handle.sync();
+    await handle.close();
+    await rename(temp, path);
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    throw err;
+  }
+  await makeDurable([{ path: dirname(path), dev: 0 }]);
 }
 
 /**
@@ -90,8 +110,12 @@ export async function replaceFiles(files: readonly FileReplacement[]): Promise<R
   return outcomes;
 }
 
+function tempPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.hgreload-${randomBytes(6).toString('hex')}`);
+}
+
 function writeTemp(path: string, data: string | Uint8Array, options: AtomicWriteOptions): { path: string; dev: number } {
-  const temp = join(dirname(path), `.${basename(path)}.hgreload-${randomBytes(6).toString('hex')}`);
+  const temp = tempPath(path);
   const fd = openSync(temp, 'wx', options.mode ?? 0o644);
   let open = true;
   try {
