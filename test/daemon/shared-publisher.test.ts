@@ -60,7 +60,7 @@ describe('two daemons publishing to one shared folder', () => {
     const d = new DaemonProcess(['-c', ini]);
     daemons.push(d);
     await d.waitFor((l) => l.msg === 'ready', `${host} ready`);
-    return { d, status: () => JSON.parse(runCli(['-c', ini, 'status', '--json']).stdout) as DaemonStatus };
+    return { d, status: () => JSON.parse(runCli(['-c', ini, 'status', '--json']).stdout) as DaemonStatus, text: () => runCli(['-c', ini, 'status']).stdout };
   };
 
   it('one publishes, the other stands by; the standby takes over from a leader killed outright', async (t) => {
@@ -72,6 +72,8 @@ describe('two daemons publishing to one shared folder', () => {
     await b.d.waitFor((l) => l.msg === 'cluster: standby: a leads', 'b standing by');
     assert.deepEqual(b.status().leadership, { leading: false, leader: 'a' });
     assert.deepEqual(a.status().leadership, { leading: true, leader: 'a' });
+    assert.match(b.text(), /^cluster {7}as b: database reached, standby \(a leads\); events applied up to \d+ \(sent 0, heard 0\); polls every 60000 ms$/m);
+    assert.match(a.text(), /^cluster {7}as a: database reached, leading \(epoch 1\);/m);
 
     // Made through B's mount: B sees it at once but does not publish; A hears of it from B (an event) and does.
     const fromA = a.d.mark;

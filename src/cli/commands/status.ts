@@ -40,6 +40,7 @@ export async function status(ctx: CommandContext, opts: StatusOptions): Promise<
     ...s.roots.map((r) => `  ${r.kind.padEnd(10)} ${r.prefix === '' ? '/' : r.prefix} = ${r.folder}${r.error === undefined ? '' : `\n    ERROR ${r.error}`}`),
     `repositories  ${s.repositories}`,
     `watches       ${s.watches.folders} folders, ${s.watches.configFiles} config files${s.watches.limitReached ? ' (inotify limit reached: some folders are only rescanned on schedule)' : ''}`,
+    ...(s.cluster === null ? [] : [`cluster       ${clusterLine(s.cluster)}`]),
     `last scan     ${s.lastScan ?? 'never'}`,
     s.lastReload === null
       ? 'last reload   none since start'
@@ -48,4 +49,11 @@ export async function status(ctx: CommandContext, opts: StatusOptions): Promise<
   ];
   ctx.io.stdout(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** "as front-1: database reached, leading (epoch 4); events applied up to 812 (sent 3, heard 9); polls every 60000 ms" */
+function clusterLine(c: NonNullable<DaemonStatus['cluster']>): string {
+  const reach = c.mode === 'database' ? 'database reached' : c.mode === 'polling' ? 'DATABASE UNREACHABLE, polling the store' : 'connecting to the database';
+  const lead = c.leading ? `leading (epoch ${c.epoch})` : `standby (${c.leader ?? 'no daemon'} leads)`;
+  return `as ${c.name}: ${reach}, ${lead}; events applied up to ${c.lastSeq} (sent ${c.sent}, heard ${c.received}); polls every ${c.pollIntervalMs} ms`;
 }
