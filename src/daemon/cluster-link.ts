@@ -4,7 +4,11 @@
  * this host's mounts, the poll interval follows the database's reach, and
  * hooks go into new repositories only from the leader.
  */
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { clientConfig } from '../cluster/conninfo.js';
+import { fsPath } from '../discovery/fs-names.js';
 import { Cluster, type ClusterStatus } from '../cluster/cluster.js';
 import type { ClusterEvent } from '../cluster/event-log.js';
 import { RootPaths } from '../cluster/root-paths.js';
@@ -16,6 +20,15 @@ import type { Timers } from './coalescer.js';
 import type { FolderChange, ListKeeper } from './list-keeper.js';
 import type { Logger } from './logger.js';
 import type { Publisher } from './reload-gate.js';
+
+/** Opens and closes a folder (an error is the look's to find). */
+async function revalidate(folder: string): Promise<void> {
+  try {
+    await (await open(fsPath(folder), constants.O_RDONLY | constants.O_DIRECTORY)).close();
+  } catch {
+    // Gone, or not readable: the look says what it finds.
+  }
+}
 
 export interface ClusterLinkOptions {
   readonly settings: () => Settings;
@@ -117,7 +130,11 @@ export class ClusterLink implements Publisher {
     if (found.length === 0) return;
     const first = events[0]!;
     const more = events.length > 1 ? ` and ${events.length - 1} more` : '';
-    this.options.keeper().heard(found, `cluster: ${first.host}: ${first.kind} ${first.folder || '(the root)'}${more}`);
+    const reason = `cluster: ${first.host}: ${first.kind} ${first.folder || '(the root)'}${more}`;
+    // The other host's change may be newer than what this host's NFS client has cached of the
+    // folder (a lookup it answered "no such entry" stays so for up to acdirmin): opening the folder
+    // revalidates it (close-to-open), so that the look that follows sees the change.
+    void Promise.all([...new Set(found.map((p) => dirname(p)))].map(revalidate)).then(() => this.options.keeper().heard(found, reason));
   }
 
   private modeChanged(back: boolean): void {
