@@ -22,7 +22,7 @@ import { Postgres } from '../test/helpers/postgres.js';
 import { hgInit, indexUntil } from '../test/helpers/web-site.js';
 import { ClusterHosts, type Status } from './cluster-hosts.js';
 import { loggedAt, reasonsOf } from './paths-daemon.js';
-import { cpuMs, quietCpuMs } from './process-use.js';
+import { cpuMs, quietCpuMs, runTimeMs } from './process-use.js';
 import { median } from './timing.js';
 import { buildTree, type StandInTree } from './tree.js';
 
@@ -84,11 +84,17 @@ export interface ClusterSample {
   readonly othersMaxMs: number;
 }
 
-/** One window with a remote change and the idle one just before it, per daemon (utime + stime). */
+/**
+ * One window with a remote change and the idle one just before it, per
+ * daemon: utime + stime (10 ms ticks), and the time its threads ran (the
+ * scheduler's, in ns).
+ */
 export interface CpuRound {
   readonly origin: string;
   readonly idleMs: Readonly<Record<string, number>>;
   readonly changeWindowMs: Readonly<Record<string, number>>;
+  readonly idleRunMs: Readonly<Record<string, number>>;
+  readonly changeWindowRunMs: Readonly<Record<string, number>>;
 }
 
 export interface FailoverFigures {
@@ -109,6 +115,8 @@ export interface ClusterSetupResult {
     /** Folders each daemon polls (the store's folders that can hold a repository), and every how many ms. */
     readonly polledFolders: number;
     readonly pollIntervalMs: number;
+    /** With polling alone, when each daemon began to poll, after A's and modulo the interval (later polls keep about that). */
+    readonly pollPhasesMs?: Readonly<Record<string, number>>;
     readonly samples: ClusterSample[];
     /** The median time of an index answer while timing: each figure is late by up to ASK_EVERY_MS and one of these. */
     readonly indexAnswerMs: number;
@@ -131,6 +139,7 @@ export interface ClusterResult {
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const whole = (ms: number): string => `${Math.round(ms)} ms`;
+const round1 = (n: number): number => Math.round(n * 10) / 10;
 const isLeading = (l: LogLine): boolean => l.msg.startsWith('cluster: leading');
 const adds = (name: string) => (l: LogLine) => isReload(l) && ((l.added as string[] | undefined) ?? []).includes(name);
 
@@ -181,13 +190,17 @@ async function benchSetup(dir: string, store: string, tree: StandInTree, setup: 
   const settings = setup.database
     ? `[cluster]\ndatabase = ${server!.conninfo(await server!.freshDatabase())}\nname = {name}\nlease = ${LEASE_MS}\npoll_interval = ${DB_POLL_MS}\n`
     : '';
-  const hosts = await ClusterHosts.start(dir, store, HOSTS, setup.watchPollMs, settings, WEB_CONFIG);
+  // Hosts that poll start at independent moments, as real hosts do: otherwise their polls may fall in step.
+  const spreadMs = setup.database ? 0 : setup.watchPollMs;
+  const hosts = await ClusterHosts.start(dir, store, HOSTS, setup.watchPollMs, settings, WEB_CONFIG, spreadMs);
   try {
     const pollIntervalMs = setup.database ? DB_POLL_MS : setup.watchPollMs;
     const [status] = await hosts.statusesUntil(
       (s) => s.every((x) => x.polling.folders > 0 && x.polling.intervalMs === pollIntervalMs && (!setup.database || x.cluster?.mode === 'database')) && (!setup.database || leaders(s) === 1),
       setup.database ? `every daemon on the database, polling every ${pollIntervalMs} ms, exactly one leading` : `every daemon polling every ${pollIntervalMs} ms`,
     );
+    const pollPhasesMs = setup.database ? undefined : pollPhases(hosts, pollIntervalMs);
+    if (pollPhasesMs !== undefined) log(`  polls began ${HOSTS.slice(1).map((h) => `${h.toUpperCase()} ${whole(pollPhasesMs[h]!)}`).join(', ')} after A's (modulo ${whole(pollIntervalMs)})`);
     const discarded: string[] = [];
     const sampled = await visibility(hosts, setup, samples, discarded);
     const cpu = setup.cpu ? await cpuPerChange(hosts, setup, discarded) : undefined;
@@ -197,8 +210,9 @@ async function benchSetup(dir: string, store: string, tree: StandInTree, setup: 
     return {
       polledFolders: status!.polling.folders,
       pollIntervalMs,
+      ...(pollPhasesMs === undefined ? {} : { pollPhasesMs }),
       samples: sampled,
-      indexAnswerMs: Math.round(median(answers.map((a) => a.ms)) * 10) / 10,
+      indexAnswerMs: round1(median(answers.map((a) => a.ms))),
       ...(cpu === undefined ? {} : { cpu }),
       ...(failover === undefined ? {} : { failover }),
       checked,
@@ -210,6 +224,16 @@ async function benchSetup(dir: string, store: string, tree: StandInTree, setup: 
     // The next set-up starts from `first` alone: an index of more repositories answers more slowly.
     for (const name of madeRepositories(store)) if (name !== 'first') rmSync(join(store, 'repos', name), { recursive: true, force: true });
   }
+}
+
+/** When each daemon began to poll (its `polling N folders every` line), after A's, modulo `intervalMs`. */
+function pollPhases(hosts: ClusterHosts, intervalMs: number): Record<string, number> {
+  const began = hosts.hosts.map((h) => {
+    const line = hosts.daemon(h).lines.find((l) => /^polling \d+ folders every/.test(l.msg));
+    if (line === undefined) throw new Error(`${h.name}'s daemon did not say it polls:\n${hosts.tails()}`);
+    return loggedAt(line);
+  });
+  return Object.fromEntries(hosts.hosts.map((h, i) => [h.name, (((began[i]! - began[0]!) % intervalMs) + intervalMs) % intervalMs]));
 }
 
 const leaders = (statuses: readonly Status[]): number => statuses.filter((s) => s.cluster?.leading === true).length;
@@ -280,7 +304,7 @@ async function oneSample(hosts: ClusterHosts, setup: ClusterSetup, origin: Host,
   const why = hosts.hosts
     .map((h, i) => (h === origin || reasonsOf(reloads[i]!).some((r) => r.startsWith(expected)) ? undefined : `${h.name} published ${name} for ${JSON.stringify(reasonsOf(reloads[i]!))}, not "${expected}…"`))
     .find((w) => w !== undefined);
-  const ms = Object.fromEntries(hosts.hosts.map((h, i) => [h.name, Math.round(times[i]! * 10) / 10]));
+  const ms = Object.fromEntries(hosts.hosts.map((h, i) => [h.name, round1(times[i]!)]));
   const othersMaxMs = Math.max(...hosts.hosts.filter((h) => h !== origin).map((h) => ms[h.name]!));
   return { result: { origin: origin.name, name, ms, othersMaxMs }, why };
 }
@@ -303,13 +327,14 @@ async function cpuPerChange(hosts: ClusterHosts, setup: ClusterSetup, discarded:
       const daemons = hosts.hosts.map((h) => hosts.daemon(h));
       await Promise.all(daemons.map((d) => quietCpuMs(d.pid, QUIET_MS, QUIET_TIMEOUT_MS)));
       const marks = daemons.map((d) => d.mark);
-      const c0 = daemons.map((d) => cpuMs(d.pid));
+      const use = (): Array<{ cpu: number; run: number }> => daemons.map((d) => ({ cpu: cpuMs(d.pid), run: runTimeMs(d.pid) }));
+      const c0 = use();
       await sleep(windowMs);
-      const c1 = daemons.map((d) => cpuMs(d.pid));
+      const c1 = use();
       const start = performance.now();
       hgInit(join(origin.mount, 'repos', name));
       await sleep(windowMs - (performance.now() - start));
-      const c2 = daemons.map((d) => cpuMs(d.pid));
+      const c2 = use();
       const end = Date.now();
       const late = hosts.hosts.find((_, i) => {
         const line = daemons[i]!.lines.slice(marks[i]).find(adds(name));
@@ -317,12 +342,20 @@ async function cpuPerChange(hosts: ClusterHosts, setup: ClusterSetup, discarded:
       });
       const byName = (values: (i: number) => number) => Object.fromEntries(hosts.hosts.map((h, i) => [h.name, values(i)]));
       return {
-        result: { origin: origin.name, idleMs: byName((i) => c1[i]! - c0[i]!), changeWindowMs: byName((i) => c2[i]! - c1[i]!) },
+        result: {
+          origin: origin.name,
+          idleMs: byName((i) => c1[i]!.cpu - c0[i]!.cpu),
+          changeWindowMs: byName((i) => c2[i]!.cpu - c1[i]!.cpu),
+          idleRunMs: byName((i) => round1(c1[i]!.run - c0[i]!.run)),
+          changeWindowRunMs: byName((i) => round1(c2[i]!.run - c1[i]!.run)),
+        },
         why: late === undefined ? undefined : `${late.name}'s daemon had not published ${name} by the end of its ${whole(windowMs)} window`,
       };
     });
     rounds.push(round);
-    const each = hosts.hosts.map((h) => `${h.name.toUpperCase()} ${whole(round.changeWindowMs[h.name]!)} (idle ${whole(round.idleMs[h.name]!)})`).join(', ');
+    const each = hosts.hosts
+      .map((h) => `${h.name.toUpperCase()} ${whole(round.changeWindowMs[h.name]!)} / ran ${round.changeWindowRunMs[h.name]} ms (idle ${whole(round.idleMs[h.name]!)} / ${round.idleRunMs[h.name]} ms)`)
+      .join(', ');
     log(`  round ${r + 1}: ${each}`);
   }
   return { windowMs, rounds };

@@ -43,9 +43,10 @@ export class ClusterHosts {
    * `repos/*`; `webConfig` is appended to each hgweb.config and `settings`
    * (after `[watch] poll = auto`, `poll_interval = watchPollMs`) to each
    * hgreload.ini, where `{name}` is the host's name. Started one after the
-   * other: A's site makes `first` unless the store holds it.
+   * other (A's site makes `first` unless the store holds it), each after the
+   * first a random pause of up to `spreadMs` after the one before.
    */
-  static async start(dir: string, store: string, names: readonly string[], watchPollMs: number, settings: string, webConfig: string): Promise<ClusterHosts> {
+  static async start(dir: string, store: string, names: readonly string[], watchPollMs: number, settings: string, webConfig: string, spreadMs = 0): Promise<ClusterHosts> {
     const hosts = names.map((name) => {
       const made = host(dir, name, watchPollMs, settings.replaceAll('{name}', name));
       return { ...made, site: new Site({ ...made.site.options, webConfig }) };
@@ -53,7 +54,10 @@ export class ClusterHosts {
     const cluster = new ClusterHosts(hosts);
     try {
       for (const h of hosts) mountStore(store, h.mount);
-      for (const h of hosts) await h.site.start();
+      for (const [i, h] of hosts.entries()) {
+        if (i > 0 && spreadMs > 0) await delay(Math.random() * spreadMs);
+        await h.site.start();
+      }
       return cluster;
     } catch (err) {
       await cluster.close();

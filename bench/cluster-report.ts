@@ -7,6 +7,7 @@ import {
   POLLS_PER_WINDOW,
   type ClusterResult,
   type ClusterSetupResult,
+  type CpuRound,
   type FailoverFigures,
 } from './cluster-bench.js';
 import { ms } from './daemon-bench.js';
@@ -87,7 +88,7 @@ export function clusterMarkdown(result: ClusterResult, machine: Machine): string
   lines.push(
     '',
     `- **on every other front end**: from \`hg init\`'s return (through the origin's mount) until the last of the other two front ends answered \`/?style=raw\` with an index listing the repository, each asked every ${ASK_EVERY_MS} ms, so a figure is late by up to that and one answer (median answer: ${done.map((s) => `${s.setup.title} ${ms(s.measured!.indexAnswerMs)}`).join('; ')}). A sample counts only if each other daemon's reload for it gave an event (\`cluster: …\`) as its reason with the database, a poll (\`poll: …\`) without. The median and max are over the samples; **per front end**, each front end's median over the samples made through another host's mount; **origin's own**: the host whose mount saw \`hg init\` (its daemon hears of it from inotify), as on one host.`,
-    `- Before each sample, with the database, a pause of ${DB_PAUSE_MS} ms; with polling, a random pause of up to one poll interval, so that samples do not all start right after a poll. Each daemon polls the ${[...new Set(done.map((s) => count(s.measured!.polledFolders)))].join(' or ')} folders of the store that can hold a new repository (the root and the group folders) at the set-up's interval.`,
+    `- Before each sample, with the database, a pause of ${DB_PAUSE_MS} ms; with polling, a random pause of up to one poll interval, so that samples do not all start right after a poll. Each daemon polls the ${[...new Set(done.map((s) => count(s.measured!.polledFolders)))].join(' or ')} folders of the store that can hold a new repository (the root and the group folders) at the set-up's interval; with polling alone the hosts start a random pause of up to one interval apart, so that their polls are not in step (when B's and C's daemons began to poll, after A's and modulo the interval: ${phases(done)}).`,
     `- **Checked** at the end of each set-up: every front end's index lists exactly the repositories of the store's root folder (a listing of it), and every daemon's status counts those and the ${count(result.standins)} stand-ins; ${done.map((s) => `${s.setup.title}: ${s.measured!.checked.indexed} indexed, ${count(s.measured!.checked.served)} served`).join('; ')}. Failed requests (5xx or none): ${done.map((s) => `${s.measured!.failedRequests}`).join(', ')}.`,
     ...done.flatMap((s) => (s.measured!.discarded.length === 0 ? [] : [`- ${s.setup.title}: ${s.measured!.discarded.length} sample(s) thrown away and taken again: ${[...new Set(s.measured!.discarded)].join('; ')}.`])),
     '',
@@ -96,6 +97,14 @@ export function clusterMarkdown(result: ClusterResult, machine: Machine): string
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, ${machine.fileSystem} (temp folder), Node ${machine.node}, Mercurial ${machine.mercurial}; ${machine.date}.`,
   );
   return lines.join('\n');
+}
+
+/** When B's and C's daemons began to poll, after A's, per polling set-up. */
+function phases(done: readonly ClusterSetupResult[]): string {
+  return done
+    .filter((s) => s.measured!.pollPhasesMs !== undefined)
+    .map((s) => `every ${ms(s.measured!.pollIntervalMs)}, ${HOSTS.slice(1).map((h) => `${upper(h)} ${ms(s.measured!.pollPhasesMs![h]!)}`).join(' and ')}`)
+    .join('; ');
 }
 
 function failoverLines(f: FailoverFigures): string[] {
@@ -112,25 +121,20 @@ function failoverLines(f: FailoverFigures): string[] {
 
 function cpuLines(setups: readonly ClusterSetupResult[]): string[] {
   const origin = setups[0]!.measured!.cpu!.rounds[0]!.origin;
-  const receivers = HOSTS.filter((h) => h !== origin);
-  const cell = (m: Measured, h: string): string => {
-    const rounds = m.cpu!.rounds;
-    const above = median(rounds.map((r) => r.changeWindowMs[h]! - r.idleMs[h]!));
-    const idle = median(rounds.map((r) => r.idleMs[h]!));
-    return `${ms(above)} (idle ${ms(idle)})`;
-  };
-  /** Every daemon's idle CPU per second, over every round: what the set-up costs with nothing to tell. */
-  const idlePerSecond = (m: Measured): string => {
-    const { windowMs, rounds } = m.cpu!;
-    const all = rounds.flatMap((r) => HOSTS.map((h) => r.idleMs[h]!));
-    return `${(all.reduce((a, b) => a + b, 0) / all.length / (windowMs / 1000)).toFixed(1)} ms`;
+  const order = [...HOSTS.filter((h) => h !== origin), origin];
+  const fine = (n: number): string => `${n.toFixed(1)} ms`;
+  const row = (s: ClusterSetupResult, h: string): string => {
+    const { windowMs, rounds } = s.measured!.cpu!;
+    const of = (f: (r: CpuRound) => number): number => median(rounds.map(f));
+    const daemon = h === origin ? `${upper(h)} (the origin)` : upper(h);
+    return `| ${s.setup.title} | ${daemon} | ${ms(windowMs)} | ${ms(of((r) => r.changeWindowMs[h]! - r.idleMs[h]!))} | ${fine(of((r) => r.changeWindowRunMs[h]! - r.idleRunMs[h]!))} | ${ms(of((r) => r.idleMs[h]!))} | ${fine(of((r) => r.idleRunMs[h]!))} |`;
   };
   return [
-    `Each daemon's CPU for one remote change: a repository made through ${upper(origin)}'s mount; utime + stime of each daemon (/proc/PID/stat, 10 ms ticks) over a window holding the change, less its CPU over the same length idle just before it (in brackets), all three daemons quiet before; median of ${CPU_ROUNDS} rounds. With polling each window is ${POLLS_PER_WINDOW} poll intervals long, so that it holds as many polls as the idle one: what polling costs shows in the idle figures. Every daemon published the change within its window:`,
+    `Each daemon's CPU for one remote change: a repository made through ${upper(origin)}'s mount, over a window holding it, less the same length idle just before, all three daemons quiet before; median of ${CPU_ROUNDS} rounds. utime + stime from /proc/PID/stat, as the other parts measure (10 ms ticks: a change's own cost is a tick or none), and beside it the time the daemon's threads ran, from the scheduler in ns (/proc/PID/task/*/schedstat). With polling each window is ${POLLS_PER_WINDOW} poll intervals long, so that it holds as many polls as the idle one: what polling costs shows in the idle columns. Every daemon published the change within its window:`,
     '',
-    `| set-up | window | ${receivers.map((h) => `${upper(h)}: above idle (idle)`).join(' | ')} | ${upper(origin)}, the origin: above idle (idle) | idle, per daemon and second (mean) |`,
-    `|---|---:|${receivers.map(() => '---:').join('|')}|---:|---:|`,
-    ...setups.map((s) => `| ${s.setup.title} | ${ms(s.measured!.cpu!.windowMs)} | ${receivers.map((h) => cell(s.measured!, h)).join(' | ')} | ${cell(s.measured!, origin)} | ${idlePerSecond(s.measured!)} |`),
+    '| set-up | daemon | window | above idle: utime + stime | above idle: ran | idle: utime + stime | idle: ran |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...setups.flatMap((s) => order.map((h) => row(s, h))),
   ];
 }
 
