@@ -21,9 +21,10 @@ export interface BenchOptions {
   readonly jsonOnly: boolean;
   /**
    * Which part runs: the discovery walk, the hook's cost, the daemon against web servers, one site at
-   * scale end to end, the daemon's paths other than the steady one; all when undefined.
+   * scale end to end, the daemon's paths other than the steady one, several front ends over one
+   * store; all when undefined.
    */
-  readonly only: 'discovery' | 'hook' | 'daemon' | 'scale' | 'paths' | undefined;
+  readonly only: 'discovery' | 'hook' | 'daemon' | 'scale' | 'paths' | 'cluster' | undefined;
   /** Pushes timed with and without the hook. */
   readonly pushes: number;
   /** Stand-in repositories install-hooks is timed over. */
@@ -40,13 +41,15 @@ export interface BenchOptions {
   readonly pathsSizes: readonly PathsSize[];
   /** Stand-ins in the paths part's flat root that is polled. */
   readonly pollSize: number;
+  /** Repositories the cluster part makes per set-up, each timed until every front end lists it. */
+  readonly clusterSamples: number;
 }
 
-export const USAGE = `usage: node dist/bench/run.js [--only discovery|hook|daemon|scale|paths] [--sizes 10000,100000] [--runs N] [--hg-all]
+export const USAGE = `usage: node dist/bench/run.js [--only discovery|hook|daemon|scale|paths|cluster] [--sizes 10000,100000] [--runs N] [--hg-all]
                             [--pushes N] [--install-size N] [--iterations N] [--burst N] [--idle-seconds N] [--scale-sizes 3,10000,100000]
-                            [--paths-sizes 10000/**,100000/**,1000000/*] [--poll-size N] [--json]
+                            [--paths-sizes 10000/**,100000/**,1000000/*] [--poll-size N] [--cluster-samples N] [--json]
 
-  --only PART         run only one part: discovery, hook, daemon, scale or paths (default all five, in that order)
+  --only PART         run only one part: discovery, hook, daemon, scale, paths or cluster (default all six, in that order)
   --sizes LIST        numbers of stand-in repositories for discovery and daemon (default 10000,100000)
   --runs N            timed discovery runs per contender (default 5 up to ${MERCURIAL_DEFAULT_LIMIT.toLocaleString('en-US')}, 3 above)
   --hg-all            run Mercurial's quadratic walk at every size (minutes at 100,000)
@@ -60,6 +63,8 @@ export const USAGE = `usage: node dist/bench/run.js [--only discovery|hook|daemo
   --paths-sizes LIST  the paths part's trees: stand-in repositories under a \`**\` root (N or N/**) or a \`*\` root
                       (N/*), one daemon each (default 10000/**,100000/**,1000000/*)
   --poll-size N       stand-ins in the paths part's flat root found by polling (default 20000)
+  --cluster-samples N repositories made per set-up of the cluster part (three front ends over one store: with
+                      the database, polling every 5 s, every 0.5 s), each timed until every front end lists it (default 10)
   --json              print only the JSON summary lines on stdout
 `;
 
@@ -79,6 +84,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'install-size': { type: 'string' },
       'paths-sizes': { type: 'string' },
       'poll-size': { type: 'string' },
+      'cluster-samples': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -103,6 +109,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     idleSeconds: values['idle-seconds'] === undefined ? 60 : Number(values['idle-seconds'] === '0' ? 0 : positiveInt('--idle-seconds', values['idle-seconds'])),
     pathsSizes: (values['paths-sizes'] ?? '10000/**,100000/**,1000000/*').split(',').map((s) => pathsSize(s.trim())),
     pollSize: values['poll-size'] === undefined ? 20_000 : positiveInt('--poll-size', values['poll-size']),
+    clusterSamples: values['cluster-samples'] === undefined ? 10 : positiveInt('--cluster-samples', values['cluster-samples']),
   };
 }
 
@@ -124,6 +131,6 @@ function pathsSize(text: string): PathsSize {
 }
 
 function parseOnly(value: string | undefined): BenchOptions['only'] {
-  if (value === undefined || value === 'discovery' || value === 'hook' || value === 'daemon' || value === 'scale' || value === 'paths') return value;
-  throw new Error(`--only: "${value}" is not discovery, hook, daemon, scale or paths`);
+  if (value === undefined || value === 'discovery' || value === 'hook' || value === 'daemon' || value === 'scale' || value === 'paths' || value === 'cluster') return value;
+  throw new Error(`--only: "${value}" is not discovery, hook, daemon, scale, paths or cluster`);
 }

@@ -3,7 +3,8 @@
  * stand-in trees of N repositories (report.ts says what each figure includes),
  * then the hook's cost, the daemon against real web servers, and one site end
  * to end at scale (scale-bench.ts), the daemon's paths other than the steady
- * one (paths-bench.ts), each part's tables and JSON line in turn.
+ * one (paths-bench.ts), several front ends over one store (cluster-bench.ts),
+ * each part's tables and JSON line in turn.
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
@@ -20,6 +21,8 @@ import { benchBurst, benchMethod, benchScale, daemonMarkdown, SERVER_METHODS, ty
 import { benchScaleSite, scaleSiteMarkdown, type ScaleSiteResult } from './scale-bench.js';
 import { benchPaths, benchPollChange, type PathsResult } from './paths-bench.js';
 import { pathsJson, pathsMarkdown } from './paths-report.js';
+import { benchCluster } from './cluster-bench.js';
+import { clusterJson, clusterMarkdown } from './cluster-report.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -91,6 +94,11 @@ async function main(argv: readonly string[]): Promise<number> {
       const poll = await benchPollChange(join(work, 'poll'), options.pollSize);
       if (!options.jsonOnly) process.stdout.write(`${pathsMarkdown(results, poll, machine)}\n\n`);
       process.stdout.write(`${pathsJson(results, poll, machine)}\n`);
+    }
+    if (options.only === undefined || options.only === 'cluster') {
+      const result = await benchCluster(join(work, 'cluster'), options.clusterSamples);
+      if (!options.jsonOnly) process.stdout.write(`${clusterMarkdown(result, machine)}\n\n`);
+      process.stdout.write(`${clusterJson(result, machine)}\n`);
     }
     return 0;
   } catch (err) {
