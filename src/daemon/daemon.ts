@@ -207,8 +207,10 @@ export class Daemon {
     if (this.settings.shared.folder !== undefined) await mkdir(this.settings.shared.folder, { recursive: true });
     const firstStart = await this.gate.start();
     // Before the first walk: events other hosts write from now on are looked at after it.
-    await this.clusterLink?.start();
-    if (this.closing !== undefined) return;
+    if (this.clusterLink !== undefined) {
+      await this.clusterLink.start();
+      if (this.closing !== undefined) return;
+    }
     // Fatal on a first scan that cannot read hgweb.config: nothing sensible to serve or watch yet.
     // (A second behind: file system timestamps are coarser than the clock.)
     const walkStarted = this.now().getTime();

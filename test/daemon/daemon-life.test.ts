@@ -50,7 +50,9 @@ describe('the daemon, signalled while it starts', () => {
     await d.waitFor((l) => l.msg === 'starting: first walk', 'starting');
     const release = () => {
       // The write returns once the daemon has the FIFO open; later reads (the second look) get a plain file.
-      writeFileSync(join(s.base, 'more.config'), '[web]\n');
+      // Written by a child with a time limit: a daemon that stopped before it opened the FIFO must not hang the test.
+      const wrote = spawnSync('timeout', ['20', 'sh', '-c', 'printf "[web]\\n" > "$1"', 'sh', join(s.base, 'more.config')]);
+      assert.equal(wrote.status, 0, 'the daemon opened the FIFO within 20 s');
       rmSync(join(s.base, 'more.config'));
       writeFileSync(join(s.base, 'more.config'), '[web]\n');
     };
