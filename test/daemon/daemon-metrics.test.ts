@@ -100,7 +100,8 @@ describe('the daemon keeps its metrics file (in-process)', () => {
     // b's reload answered a change: its latency is counted (the start's reloads answered none).
     const latencies = p.value('hgreload_publish_latency_seconds_count')!;
     assert.ok(latencies >= 1, text);
-    assert.ok(p.value('hgreload_publish_latency_seconds_sum')! >= 0.02 * latencies, 'at least the debounce each');
+    // A lone change is published at once (the coalescer's leading edge), not after the debounce: only more than nothing.
+    assert.ok(p.value('hgreload_publish_latency_seconds_sum')! > 0, text);
     assert.ok(p.value('hgreload_walk_duration_seconds')! >= 0);
     // The start's walk answered every call for one before it: b, the first change after ready, was looked at in part.
     assert.equal(p.value('hgreload_walks_total'), 1, text);
