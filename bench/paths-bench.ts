@@ -277,7 +277,8 @@ async function scheduledRescan(daemon: PathsDaemon, rescanMs: number): Promise<{
       log(`  the walk after SIGHUP outlasted ${margin} ms: again with more`);
       continue;
     }
-    const end = await daemon.process.waitFor((l) => reasonsOf(l).includes('scheduled rescan') && (isReload(l) || l.msg === 'served list unchanged; no reload'), 'the scheduled rescan', {
+    // "scheduled rescan", or with what the stamp check found: "scheduled rescan: 206 folders changed".
+    const end = await daemon.process.waitFor((l) => reasonsOf(l).some((r) => r.startsWith('scheduled rescan')) && (isReload(l) || l.msg === 'served list unchanged; no reload'), 'the scheduled rescan', {
       from,
       timeoutMs: margin + CHANGE_TIMEOUT_MS,
     });
