@@ -16,7 +16,7 @@
  * connection. Each heartbeat also reads the events after the last applied, so
  * a notification lost with a connection delays nothing longer than that.
  */
-import type { ClientConfig } from 'pg';
+import type { ClientBase, ClientConfig } from 'pg';
 import type { Timers } from '../daemon/coalescer.js';
 import type { Logger } from '../daemon/logger.js';
 import { appendEvents, CHANNEL, eventsAfter, heartbeat, lastEvent, prune, sameHook, type ClusterEvent, type NewEvent } from './event-log.js';
@@ -139,8 +139,8 @@ export class Cluster {
   }
 
   /** Runs `work` in the database as the leader, fenced by its epoch: undefined when this daemon does not lead (see LeaderLock). */
-  get fenced(): LeaderLock['fenced'] {
-    return (what, work) => this.lock.fenced(what, work);
+  fenced<T>(what: string, work: (client: ClientBase) => Promise<T>): Promise<T | undefined> {
+    return this.lock.fenced(what, work);
   }
 
   /** Whether this daemon leads, checked in the database now (before work outside it). */

@@ -31,8 +31,7 @@ export interface ClusterEvent extends NewEvent {
 
 /** Appends `events` as written by `host`, and notifies the listeners, in one transaction; returns their numbers. */
 export async function appendEvents(client: ClientBase, host: string, events: readonly NewEvent[]): Promise<number[]> {
-  await client.query('BEGIN');
-  try {
+  return transaction(client, async () => {
     await client.query(`SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
     const { rows } = await client.query<{ seq: string }>(
       `INSERT INTO hgreload.events (root, folder, kind, host)
@@ -41,12 +40,8 @@ export async function appendEvents(client: ClientBase, host: string, events: rea
       [events.map((e) => e.root), events.map((e) => e.folder), events.map((e) => e.kind), host],
     );
     await client.query(`NOTIFY ${CHANNEL}`);
-    await client.query('COMMIT');
     return rows.map((r) => Number(r.seq));
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  });
 }
 
 /** Events after `seq`, in order, at most `limit`. */
@@ -63,15 +58,21 @@ export async function eventsAfter(client: ClientBase, seq: number, limit: number
  * pruned; read under the writers' lock, so that no number drawn is still to
  * be committed.
  */
-export async function lastEvent(client: ClientBase): Promise<number> {
+export function lastEvent(client: ClientBase): Promise<number> {
+  return transaction(client, async () => {
+    await client.query(`SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
+    const { rows } = await client.query<{ seq: string }>("SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('hgreload.events', 'seq')), 0) AS seq");
+    return Number(rows[0]!.seq);
+  });
+}
+
+/** `work` between BEGIN and COMMIT; ROLLBACK when it throws (the first error is the one to report). */
+async function transaction<T>(client: ClientBase, work: () => Promise<T>): Promise<T> {
   await client.query('BEGIN');
   try {
-    await client.query(`SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
-    const { rows } = await client.query<{ seq: string }>(
-      "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('hgreload.events', 'seq')), 0) AS seq",
-    );
+    const result = await work();
     await client.query('COMMIT');
-    return Number(rows[0]!.seq);
+    return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;

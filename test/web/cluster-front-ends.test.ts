@@ -40,19 +40,8 @@ const ASK_EVERY_MS = 20;
 /** How often the daemons' statuses are asked while waiting for a state (each ask is a CLI run). */
 const STATUS_EVERY_MS = 100;
 
-/** What the daemon's status says of the cluster (issue: several hosts, one list). */
-interface ClusterStatus {
-  readonly name: string;
-  readonly mode: 'database' | 'polling' | 'connecting';
-  readonly leading: boolean;
-  readonly epoch: number | null;
-  readonly leader: string | null;
-  readonly lastSeq: number;
-  readonly sent: number;
-  readonly received: number;
-  readonly pollIntervalMs: number;
-}
-type Status = DaemonStatus & { readonly cluster?: ClusterStatus | null };
+type Status = DaemonStatus;
+type ClusterStatus = NonNullable<DaemonStatus['cluster']>;
 
 const daemonOf = (h: Host): DaemonProcess => h.site.daemon!;
 const reasonsOf = (l: LogLine): string[] => (l.reasons as string[] | undefined) ?? [];
