@@ -26,7 +26,7 @@ import { ListKeeper, type RootStatus } from './list-keeper.js';
 import { socketPath } from './control-protocol.js';
 import { ControlServer } from './control-server.js';
 import { tapErrors, type Logger } from './logger.js';
-import { WatchSet } from './watch-set.js';
+import { WatchSet, type WatchStatus } from './watch-set.js';
 import { DaemonMetrics } from './metrics.js';
 import { MetricsFile } from './metrics-file.js';
 import { ClusterLink } from './cluster-link.js';
@@ -65,7 +65,7 @@ export interface DaemonStatus {
   readonly repositories: number;
   /** Walks of every root since the start: the start's, the schedule's, `touch`, and what only such a walk can tell. */
   readonly walks: number;
-  readonly watches: { readonly folders: number; readonly configFiles: number; readonly limitReached: boolean };
+  readonly watches: WatchStatus['watches'];
   /** Folders polled beside inotify ([watch] poll), the file systems that made them so, and the last poll's duration. */
   /** [shared] folder: whether this daemon publishes, and who does. */
   readonly leadership: { readonly leading: boolean; readonly leader: string | null } | null;

@@ -20,7 +20,7 @@ import { ConfigWatcher } from '../watch/config-watcher.js';
 import { FolderPoller } from '../watch/folder-poller.js';
 import { MountWatcher } from '../watch/mount-watcher.js';
 import { QueueOverflow } from '../watch/queue-overflow.js';
-import { TreeWatcher } from '../watch/tree-watcher.js';
+import { TreeWatcher, type WatchWay } from '../watch/tree-watcher.js';
 import type { Timers } from './coalescer.js';
 import type { Logger } from './logger.js';
 
@@ -43,7 +43,7 @@ export interface WatchSetOptions {
 }
 
 export interface WatchStatus {
-  readonly watches: { readonly folders: number; readonly configFiles: number; readonly limitReached: boolean };
+  readonly watches: { readonly folders: number; readonly configFiles: number; readonly limitReached: boolean; readonly way: WatchWay };
   readonly polling: { readonly folders: number; readonly intervalMs: number; readonly fileSystems: readonly string[]; readonly lastPollMs: number | null };
 }
 
@@ -75,14 +75,18 @@ export class WatchSet {
       timers,
       onChange: (folders) => options.onEvents(folders.map((folder) => ({ folder, name: null })), `poll: ${few(folders)} changed`),
     });
-    // Every event of every watch counts toward the kernel's queue, files' too.
-    const overflow = new QueueOverflow(() => options.onWalkAll('the kernel dropped folder events (its queue, fs.inotify.max_queued_events, filled): walking every root'));
+    const dropped = (): void => options.onWalkAll('the kernel dropped folder events (its queue, fs.inotify.max_queued_events, filled): walking every root');
+    // Through fs.watch, every event of every watch counts toward the kernel's queue, files' too; the addon's instance says when its queue overflowed.
+    const overflow = new QueueOverflow(dropped);
     this.trees = new TreeWatcher({
       onChange: (e) => options.onEvents([e], `${e.folder}/${e.name ?? ''}`),
       onAnyEvent: () => overflow.event(),
+      onOverflow: dropped,
       onError: (folder, err) => log.debug({ folder, err }, 'folder watch ended'),
       ...(options.watch === undefined ? {} : { watch: options.watch }),
     });
+    const { why } = this.trees.way;
+    if (why !== undefined) log.warn({ why }, `watching folders through fs.watch, about 1 KB of memory each: the inotify addon is not built (${why}); see the README's set-up`);
     this.configs = new ConfigWatcher({
       onAnyEvent: () => overflow.event(),
       onChange: (file) => options.onWalkAll(`config ${file}`),
@@ -178,7 +182,7 @@ export class WatchSet {
 
   status(): WatchStatus {
     return {
-      watches: { folders: this.trees.count, configFiles: this.configs.count, limitReached: this.limitReached },
+      watches: { folders: this.trees.count, configFiles: this.configs.count, limitReached: this.limitReached, way: this.trees.way.name },
       polling: { folders: this.poller.count, intervalMs: this.poller.intervalMs, fileSystems: this.pollKinds, lastPollMs: this.poller.lastPollMs ?? null },
     };
   }

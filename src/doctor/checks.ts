@@ -27,6 +27,7 @@ import { readApacheWsgi, type ApacheWsgi } from './apache-config.js';
 import { clusterChecks } from './cluster.js';
 import { sharedStorage } from './shared-storage.js';
 import { inotifyLimit, RAISE_WATCHES } from '../watch/inotify-limits.js';
+import { inotifyAddon } from '../watch/inotify.js';
 import { fail, info, ok, warn, type Finding } from './finding.js';
 
 export interface DoctorInput {
@@ -85,7 +86,7 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   findings.push(...apache(settings, apacheConfig, input.apacheRoot));
   if (settings.reload.method === 'publish') findings.push(...webServerReads(publishedFile(settings), apacheConfig, input.apacheRoot));
   if (served !== undefined) {
-    findings.push(inotify(served, status));
+    findings.push(inotify(served, status), watchWay(served));
     findings.push(hooks(settings, served, input.env));
     findings.push(...sharedStorage(settings, served.roots, input.cwd));
   }
@@ -371,6 +372,14 @@ function inotify(served: ServedState, status: DaemonStatus | undefined): Finding
   // Other programs of the same user share the limit.
   if (needed > limit / 2) return warn('inotify', msg, RAISE_WATCHES);
   return ok('inotify', msg);
+}
+
+/** How the daemon watches folders: the addon's one inotify instance, or fs.watch at about 1 KB each where `npm install` could not build it. */
+function watchWay(served: ServedState): Finding {
+  const addon = inotifyAddon();
+  if (!(addon instanceof Error)) return ok('inotify addon', 'built: every folder is watched through one inotify instance');
+  const mb = Math.ceil(served.folders.length / 1000);
+  return warn('inotify addon', `not built (${addon.message}): the daemon watches through fs.watch, about 1 KB of memory per folder (${mb} MB for ${served.folders.length} folders)`, 'install a C compiler and make (Debian: build-essential), then run npm install again');
 }
 
 /**

@@ -1,19 +1,22 @@
 /**
  * Watches the folders where a new repository could appear, each one level
- * deep, with the kernel's inotify through `fs.watch`: one watch per folder,
- * nothing inside repositories.
+ * deep, with the kernel's inotify: one watch per folder, nothing inside
+ * repositories. Through the addon's single inotify instance (inotify-watches)
+ * where `npm install` built it, else through Node's fs.watch (node-watches).
  *
  * Why not chokidar here: on 10,000 stand-in repositories in 141 such folders,
  * chokidar (depth 0) took 700 ms to be ready and the process 195 MB resident
  * (it stats and remembers every entry of every folder); `fs.watch` took 3 ms
- * and 67 MB, against a target of 100 MB. `fs.watch` is also in place when the
- * call returns, so nothing created after `set()` can be missed.
+ * and 67 MB, against a target of 100 MB. A watch is also in place when the
+ * call returns, so nothing created after `update()` can be missed.
  */
-import { existsSync, watch as fsWatch, type FSWatcher } from 'node:fs';
-import { basename } from 'node:path';
+import type { watch as fsWatch } from 'node:fs';
 import { describeLimit, RAISE_WATCHES } from './inotify-limits.js';
-import { decodeName, fsPath } from '../discovery/fs-names.js';
 import { HgreloadError, errnoCode } from '../errors.js';
+import type { FolderWatches, WatchEvents } from './folder-watches.js';
+import { inotifyAddon } from './inotify.js';
+import { InotifyWatches } from './inotify-watches.js';
+import { NodeWatches } from './node-watches.js';
 
 export interface TreeEvent {
   readonly folder: string;
@@ -21,25 +24,31 @@ export interface TreeEvent {
   readonly name: string | null;
 }
 
-export interface TreeWatcherOptions {
-  readonly onChange: (event: TreeEvent) => void;
-  /** Every event of every kind, before any is left out: what fills the kernel's queue (see QueueOverflow). */
-  readonly onAnyEvent?: () => void;
-  /** A folder's watch failed after it was set (the folder was removed, say); the next rescan mends it. */
-  readonly onError: (folder: string, err: Error) => void;
+export type WatchWay = 'inotify' | 'fs.watch';
+
+export interface TreeWatcherOptions extends WatchEvents {
+  /** Node's watch call instead of the addon; tests hand in one that runs out of watches. */
   readonly watch?: typeof fsWatch;
+  /** The way to watch (default: the addon where it was built). */
+  readonly way?: WatchWay;
 }
 
 export class TreeWatcher {
-  private readonly watches = new Map<string, FSWatcher>();
-  private readonly watchFn: typeof fsWatch;
+  private readonly watches: FolderWatches;
+  /** How folders are watched, and, for fs.watch chosen by default, why the addon is not used. */
+  readonly way: { readonly name: WatchWay; readonly why?: string };
 
-  constructor(private readonly options: TreeWatcherOptions) {
-    this.watchFn = options.watch ?? fsWatch;
+  constructor(options: TreeWatcherOptions) {
+    const addon = inotifyAddon();
+    if (options.watch !== undefined || options.way === 'fs.watch') this.way = { name: 'fs.watch' };
+    else if (!(addon instanceof Error)) this.way = { name: 'inotify' };
+    else if (options.way === undefined) this.way = { name: 'fs.watch', why: addon.message };
+    else throw addon;
+    this.watches = this.way.name === 'inotify' ? new InotifyWatches(options) : new NodeWatches(options, options.watch);
   }
 
   get count(): number {
-    return this.watches.size;
+    return this.watches.count;
   }
 
   has(folder: string): boolean {
@@ -54,63 +63,23 @@ export class TreeWatcher {
    * up before that stay watched.
    */
   update(removed: Iterable<string>, added: Iterable<string>): string[] {
-    for (const folder of removed) {
-      this.watches.get(folder)?.close();
-      this.watches.delete(folder);
-    }
+    for (const folder of removed) this.watches.remove(folder);
     const fresh: string[] = [];
     for (const folder of added) {
-      // The new watch before the old one closes: on the same folder the kernel keeps its watch
-      // throughout (inotify has one per inode), so no event falls between the two.
-      const old = this.watches.get(folder);
-      this.watches.delete(folder);
       try {
-        if (this.watch(folder)) fresh.push(folder);
-      } finally {
-        old?.close();
+        if (this.watches.add(folder)) fresh.push(folder);
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code === 'ENOSPC') throw watchLimitError(this.watches.count, err);
+        if (code === 'EMFILE' || code === 'ENFILE') throw tooManyFilesError(err);
+        throw err;
       }
     }
     return fresh;
   }
 
-  private watch(folder: string): boolean {
-    let w: FSWatcher;
-    try {
-      // Content changes ('change') never make or remove a repository; creations, removals and renames do.
-      // Paths and names travel as bytes, so that folders whose names are not UTF-8 are watched too.
-      w = this.watchFn(fsPath(folder), { persistent: true, encoding: 'buffer' }, (type, name) => {
-        this.options.onAnyEvent?.();
-        if (type !== 'rename') return;
-        const entry = name === null ? null : decodeName(name);
-        // The folder itself removed: the kernel ends the watch, naming the folder. (Or an entry
-        // named like it came or went.) Watched again if a folder is there (made again: another
-        // folder, whose events the old watch would never see), else forgotten, so that one made
-        // later is watched anew when it is next set.
-        if (entry === basename(folder) && this.watches.get(folder) === w) {
-          this.watches.delete(folder);
-          if (existsSync(fsPath(folder))) this.watch(folder);
-          w.close();
-        }
-        this.options.onChange({ folder, name: entry });
-      });
-    } catch (err) {
-      if (errnoCode(err) === 'ENOSPC') throw watchLimitError(this.watches.size, err);
-      if (errnoCode(err) === 'EMFILE' || errnoCode(err) === 'ENFILE') throw tooManyFilesError(err);
-      // The folder went away since the walk: the event its parent's watch sent says so.
-      return false;
-    }
-    w.on('error', (err) => {
-      w.close();
-      if (this.watches.get(folder) === w) this.watches.delete(folder);
-      this.options.onError(folder, err);
-    });
-    this.watches.set(folder, w);
-    return true;
-  }
-
   close(): void {
-    for (const w of this.watches.values()) w.close();
-    this.watches.clear();
+    this.watches.close();
   }
 }
 

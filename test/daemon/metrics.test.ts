@@ -29,7 +29,7 @@ const status = (over: Partial<DaemonStatus> = {}): DaemonStatus => ({
   repositories: 12,
   walks: 1,
   cluster: null,
-  watches: { folders: 7, configFiles: 2, limitReached: false },
+  watches: { folders: 7, configFiles: 2, limitReached: false, way: 'inotify' },
   polling: { folders: 0, intervalMs: 5000, fileSystems: [], lastPollMs: null },
   leadership: null,
   lastReload: null,

@@ -39,7 +39,7 @@ export async function status(ctx: CommandContext, opts: StatusOptions): Promise<
     `roots         ${s.roots.length}`,
     ...s.roots.map((r) => `  ${r.kind.padEnd(10)} ${r.prefix === '' ? '/' : r.prefix} = ${r.folder}${r.error === undefined ? '' : `\n    ERROR ${r.error}`}`),
     `repositories  ${s.repositories}`,
-    `watches       ${s.watches.folders} folders, ${s.watches.configFiles} config files${s.watches.limitReached ? ' (inotify limit reached: some folders are only rescanned on schedule)' : ''}`,
+    `watches       ${s.watches.folders} folders (${s.watches.way}), ${s.watches.configFiles} config files${s.watches.limitReached ? ' (inotify limit reached: some folders are only rescanned on schedule)' : ''}`,
     ...(s.cluster === null ? [] : [`cluster       ${clusterLine(s.cluster)}`]),
     `last scan     ${s.lastScan ?? 'never'}`,
     s.lastReload === null

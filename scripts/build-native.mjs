@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// `npm install`'s build of the inotify addon (src/watch/native): one inotify
+// instance for every watched folder instead of a Node watcher each (about 1 KB
+// of memory per folder). It needs a C compiler and Node's headers; where they
+// are missing the daemon still works, through fs.watch, and says so at start:
+// this warns and lets the install go on rather than fail it.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const project = join(dirname(fileURLToPath(import.meta.url)), '..');
+const folder = join(project, 'src', 'watch', 'native');
+// npm puts its own node-gyp on the PATH of the scripts it runs, and names it in npm_config_node_gyp.
+const gyp = process.env.npm_config_node_gyp;
+const run = gyp === undefined ? spawnSync('node-gyp', ['rebuild', '--directory', folder], { stdio: 'inherit' }) : spawnSync(process.execPath, [gyp, 'rebuild', '--directory', folder], { stdio: 'inherit' });
+if (run.status !== 0) {
+  const why = run.error === undefined ? `node-gyp exited with ${run.status ?? run.signal}` : run.error.message;
+  process.stderr.write(
+    `hgreload: the inotify addon did not build (${why}). The daemon will watch folders through fs.watch instead: ` +
+      'about 1 KB of memory per watched folder. Install a C compiler and make (Debian: build-essential), then run npm install again.\n',
+  );
+}

@@ -1,0 +1,36 @@
+/**
+ * One watch per folder, one level deep: what TreeWatcher needs of a way to
+ * watch (the addon's single inotify instance, or Node's fs.watch where the
+ * addon was not built).
+ */
+import { basename } from 'node:path';
+import type { TreeEvent } from './tree-watcher.js';
+
+export interface WatchEvents {
+  readonly onChange: (event: TreeEvent) => void;
+  /** fs.watch only: every event handed over, of every kind, for QueueOverflow to count. */
+  readonly onAnyEvent?: () => void;
+  /** The addon only: the kernel said its queue overflowed (events were lost). */
+  readonly onOverflow?: () => void;
+  /** A folder's watch ended other than by remove() (unmounted, say). */
+  readonly onError: (folder: string, err: Error) => void;
+}
+
+export interface FolderWatches {
+  readonly count: number;
+  has(folder: string): boolean;
+  /**
+   * Watches `folder`, afresh when watched already (a folder made again at the
+   * same path is another folder), with no gap. False when it is not there (or
+   * not a folder); other errors (ENOSPC, EMFILE) are thrown, errno-coded.
+   */
+  add(folder: string): boolean;
+  remove(folder: string): void;
+  close(): void;
+}
+
+/**
+ * The event for a watched folder itself removed or moved: named as fs.watch
+ * names it (the folder's own name), so that both ways report it alike.
+ */
+export const selfEvent = (folder: string): TreeEvent => ({ folder, name: basename(folder) });

@@ -1,0 +1,110 @@
+/**
+ * The kernel's inotify through hgreload's addon (native/inotify.c, built by
+ * `npm install`): one instance for every folder, a watch being a number the
+ * kernel keeps. What Node's fs.watch does not give: watches that cost no
+ * JavaScript objects, a mask of only the events wanted, and the kernel's
+ * IN_Q_OVERFLOW record.
+ */
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+
+/** inotify(7)'s bits, those hgreload uses. */
+export const IN = {
+  MOVED_FROM: 0x40,
+  MOVED_TO: 0x80,
+  CREATE: 0x100,
+  DELETE: 0x200,
+  DELETE_SELF: 0x400,
+  MOVE_SELF: 0x800,
+  UNMOUNT: 0x2000,
+  Q_OVERFLOW: 0x4000,
+  IGNORED: 0x8000,
+  ONLYDIR: 0x1000000,
+} as const;
+
+export interface InotifyEvent {
+  /** -1 for IN_Q_OVERFLOW. */
+  readonly wd: number;
+  readonly mask: number;
+  /** The entry named, for an event in a watched folder. */
+  readonly name: Buffer | null;
+}
+
+interface Binding {
+  open(onEvents: (records: Buffer) => void): object | number;
+  add(handle: object, path: Buffer, mask: number): number;
+  remove(handle: object, wd: number): number;
+  close(handle: object): void;
+}
+
+/** Where `npm install` builds the addon, from dist/src/watch/ or src/watch/. */
+const ADDON = '../../../src/watch/native/build/Release/inotify.node';
+
+let binding: Binding | Error | undefined;
+
+/** The addon, or why it cannot be used (not built: no C compiler at install time, say). */
+export function inotifyAddon(): Binding | Error {
+  if (binding === undefined) {
+    try {
+      binding = createRequire(import.meta.url)(new URL(ADDON, import.meta.url).pathname) as Binding;
+    } catch (err) {
+      binding = err instanceof Error ? err : new Error(String(err));
+    }
+  }
+  return binding;
+}
+
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+/** An error as Node's fs calls make them: `code` the errno's name. */
+function errnoError(errno: number, call: string, path?: Buffer): NodeJS.ErrnoException {
+  const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
+  const where = path === undefined ? '' : ` '${path.toString()}'`;
+  return Object.assign(new Error(`${code}: ${call}${where}`), { code, errno: -errno, syscall: call });
+}
+
+/** struct inotify_event: int wd; uint32 mask, cookie, len; char name[len] (NUL-padded). */
+const HEADER = 16;
+
+export class Inotify {
+  private constructor(
+    private readonly addon: Binding,
+    private readonly handle: object,
+  ) {}
+
+  /** Throws when the addon is missing, or the kernel gives no instance (EMFILE: this user's max_user_instances, or no descriptor left). */
+  static open(onEvent: (event: InotifyEvent) => void): Inotify {
+    const addon = inotifyAddon();
+    if (addon instanceof Error) throw addon;
+    const handle = addon.open((records) => {
+      for (let at = 0; at + HEADER <= records.length; ) {
+        const length = records.readUInt32LE(at + 12);
+        const raw = records.subarray(at + HEADER, at + HEADER + length);
+        const end = raw.indexOf(0);
+        const name = end === 0 || length === 0 ? null : end < 0 ? raw : raw.subarray(0, end);
+        onEvent({ wd: records.readInt32LE(at), mask: records.readUInt32LE(at + 4), name });
+        at += HEADER + length;
+      }
+    });
+    if (typeof handle === 'number') throw errnoError(-handle, 'inotify_init1');
+    return new Inotify(addon, handle);
+  }
+
+  /** The watch descriptor (the same for two paths to one folder). Throws the errno as an fs call would. */
+  add(path: Buffer, mask: number): number {
+    const wd = this.addon.add(this.handle, path, mask);
+    if (wd < 0) throw errnoError(-wd, 'inotify_add_watch', path);
+    return wd;
+  }
+
+  /** Ends a watch; one the kernel ended already (its folder removed) is no error. */
+  remove(wd: number): void {
+    const rc = this.addon.remove(this.handle, wd);
+    if (rc < 0 && -rc !== constants.errno.EINVAL) throw errnoError(-rc, 'inotify_rm_watch');
+  }
+
+  /** Ends every watch with the instance. */
+  close(): void {
+    this.addon.close(this.handle);
+  }
+}
