@@ -5,14 +5,20 @@
 // are missing the daemon still works, through fs.watch, and says so at start:
 // this warns and lets the install go on rather than fail it.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const project = join(dirname(fileURLToPath(import.meta.url)), '..');
 const folder = join(project, 'src', 'watch', 'native');
+// The headers of the Node that runs this, where its installation has them (Debian's in /usr/include/node,
+// a release tarball's in include/node beside bin/): node-gyp would otherwise download them.
+const prefix = dirname(dirname(process.execPath));
+const headers = process.env.npm_config_nodedir === undefined && existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
+const args = ['rebuild', '--directory', folder, ...headers];
 // npm puts its own node-gyp on the PATH of the scripts it runs, and names it in npm_config_node_gyp.
 const gyp = process.env.npm_config_node_gyp;
-const run = gyp === undefined ? spawnSync('node-gyp', ['rebuild', '--directory', folder], { stdio: 'inherit' }) : spawnSync(process.execPath, [gyp, 'rebuild', '--directory', folder], { stdio: 'inherit' });
+const run = gyp === undefined ? spawnSync('node-gyp', args, { stdio: 'inherit' }) : spawnSync(process.execPath, [gyp, ...args], { stdio: 'inherit' });
 if (run.status !== 0) {
   const why = run.error === undefined ? `node-gyp exited with ${run.status ?? run.signal}` : run.error.message;
   process.stderr.write(

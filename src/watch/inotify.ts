@@ -45,10 +45,13 @@ let binding: Binding | Error | undefined;
 /** The addon, or why it cannot be used (not built: no C compiler at install time, say). */
 export function inotifyAddon(): Binding | Error {
   if (binding === undefined) {
+    const file = new URL(ADDON, import.meta.url).pathname;
     try {
-      binding = createRequire(import.meta.url)(new URL(ADDON, import.meta.url).pathname) as Binding;
+      binding = createRequire(import.meta.url)(file) as Binding;
     } catch (err) {
-      binding = err instanceof Error ? err : new Error(String(err));
+      // Node's message goes on with the require stack: the first line says what is wrong.
+      const why = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? `no ${file}` : String((err as Error).message ?? err).split('\n', 1)[0]!;
+      binding = new Error(why, { cause: err });
     }
   }
   return binding;
