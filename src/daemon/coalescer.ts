@@ -4,7 +4,9 @@
  * change of a burst that never goes quiet. With `leading`, the first change
  * after a quiet period (no cycle for `quietMs`) runs a cycle at once, and the
  * rest of its burst waits as above: a lone change does not pay the quiet
- * period, a burst makes one or two cycles. Reloads never overlap: changes that
+ * period, a burst makes one or two cycles. A cycle that says it did nothing a
+ * burst should wait behind (it only started work that runs beside the cycles,
+ * say) does not end a quiet period. Reloads never overlap: changes that
  * arrive while one runs make exactly one more afterwards. A failed reload is
  * reported and waits for the next change (a retry loop would hammer a broken
  * server).
@@ -48,8 +50,11 @@ export class Coalescer {
   private timing: { quietMs: number; maxWaitMs: number };
 
   constructor(
-    /** Gets the time (timers.now()) of the first change it answers; undefined when none asked for it (runNow alone). */
-    private readonly reload: (firstChange: number | undefined) => Promise<void>,
+    /**
+     * Gets the time (timers.now()) of the first change it answers; undefined when none asked for it (runNow alone).
+     * Resolves false when it did nothing the next change should wait a quiet period behind.
+     */
+    private readonly reload: (firstChange: number | undefined) => Promise<boolean | void>,
     private readonly options: CoalescerOptions,
   ) {
     this.timers = options.timers ?? realTimers;
@@ -115,10 +120,14 @@ export class Coalescer {
     this.burstStart = undefined;
     const firstChange = this.firstChange;
     this.firstChange = undefined;
-    this.running = this.reload(firstChange).catch((err: unknown) => this.options.onError(err));
+    let acted = true as boolean | void;
+    this.running = this.reload(firstChange).then(
+      (result) => void (acted = result),
+      (err: unknown) => this.options.onError(err),
+    );
     await this.running;
     this.running = undefined;
-    this.lastEnd = this.timers.now();
+    if (acted !== false) this.lastEnd = this.timers.now();
     if (this.dirtyWhileRunning) {
       this.dirtyWhileRunning = false;
       this.notify();

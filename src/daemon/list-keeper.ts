@@ -94,6 +94,12 @@ export class ListKeeper {
   /** A walk of every root under way beside the cycles (see cycle), and when it has ended. */
   private walking: Walking | undefined;
   private walkDone: Promise<void> | undefined;
+  /**
+   * While a cycle runs: the walk of every root beside it waits at its next
+   * yield (WalkOptions.hold), so that a change made during a rescan is not
+   * published in 4 ms slices between the walk's.
+   */
+  private foreground: Promise<void> | undefined;
   /** Walks of every root since the start (status, metrics). */
   private walks = 0;
   /**
@@ -256,8 +262,21 @@ export class ListKeeper {
    * model, since the walk may have read a folder before the change. The cycle
    * after the walk ended takes its result.
    * @param firstChange when the first change this cycle answers came (timers.now()), for the latency metric
+   * @returns false when it only started a walk of every root, or had nothing to look at: nothing a burst's
+   * next change should wait behind (see Coalescer)
    */
-  async cycle(firstChange?: number): Promise<void> {
+  async cycle(firstChange?: number): Promise<boolean> {
+    let done = (): void => undefined;
+    this.foreground = new Promise((resolve) => (done = resolve));
+    try {
+      return await this.look(firstChange);
+    } finally {
+      this.foreground = undefined;
+      done();
+    }
+  }
+
+  private async look(firstChange: number | undefined): Promise<boolean> {
     const hints = distinct([...this.secondLooks, ...this.hints]);
     this.hints = [];
     this.secondLooks = [];
@@ -267,11 +286,11 @@ export class ListKeeper {
     if (walking !== undefined) {
       walking.hints.push(...hints);
       if (walking.outcome !== undefined) return this.takeWalk(walking);
-      if (hints.length === 0 || this.model === undefined) return;
+      if (hints.length === 0 || this.model === undefined) return false;
       const change = await this.model.update(hints);
       // What a look in part cannot tell, the walk under way will.
       if (change !== FULL) return this.applyChange(change, firstChange);
-      return;
+      return true;
     }
     const folders = new Set(hints.map((h) => h.folder)).size;
     if (!this.fullWalk && this.model !== undefined && folders <= MAX_FOLDERS) {
@@ -286,14 +305,15 @@ export class ListKeeper {
     const started: Walking = { hints: [], reasons, firstChange, force: this.forceWithWalk, outcome: undefined };
     this.forceWithWalk = false;
     this.walking = started;
-    this.walkDone = this.walk().then(
+    this.walkDone = this.walk(() => this.foreground).then(
       (state) => void (started.outcome = { state }),
       (err: unknown) => void (started.outcome = { err }),
     ).finally(() => this.options.wake());
+    return false;
   }
 
   /** The cycle after a walk of every root ended: its list, and the events that came meanwhile looked at again in it. */
-  private async takeWalk(walking: Walking): Promise<void> {
+  private async takeWalk(walking: Walking): Promise<boolean> {
     this.walking = undefined;
     const outcome = walking.outcome!;
     for (const r of walking.reasons) this.reasons.add(r);
@@ -307,26 +327,28 @@ export class ListKeeper {
       // must not go on from events alone, the next cycle walks again.
       this.fullWalk = true;
       this.forceWithWalk ||= walking.force;
-      return;
+      return true;
     }
     this.configError = null;
     if (walking.force) this.options.gate.force();
     await this.apply(outcome.state, walking.firstChange, distinct(walking.hints));
     // Asked for while it ran: another walk of every root, or events.
     if (this.wanted) this.options.wake();
+    return true;
   }
 
   /**
    * Reads hgweb.config and walks every root, timed for the metrics. It
    * answers every call for a walk of every root made before it began (the
    * start's walk too: the first change after `ready` is looked at in part).
+   * @param hold beside the cycles: what to wait for at each of its yields (WalkOptions.hold)
    */
-  async walk(): Promise<ServedState & { mounts: MountTable }> {
+  async walk(hold?: () => Promise<void> | undefined): Promise<ServedState & { mounts: MountTable }> {
     this.fullWalk = false;
     this.walks++;
     const started = this.options.timers.now();
     const mounts = MountTable.fromSystem();
-    const state = await loadServed(this.webconf, { ...this.discover, mounts });
+    const state = await loadServed(this.webconf, { ...this.discover, mounts, ...(hold === undefined ? {} : { hold }) });
     this.options.metrics.walked(this.options.timers.now() - started);
     return { ...state, mounts };
   }
@@ -336,7 +358,7 @@ export class ListKeeper {
    * by what changed, folders just watched are looked at once more, and hgweb
    * is reloaded with the change (publish writes only the change).
    */
-  private async applyChange(first: ModelChange, firstChange: number | undefined): Promise<void> {
+  private async applyChange(first: ModelChange, firstChange: number | undefined): Promise<boolean> {
     const started = performance.now();
     const reasons = [...this.reasons];
     this.reasons.clear();
@@ -345,7 +367,7 @@ export class ListKeeper {
       this.fullWalk = true;
       this.reasons.add('a walk in part could not tell: walking every root');
       for (const r of reasons) this.reasons.add(r);
-      return this.cycle(firstChange);
+      return this.look(firstChange);
     }
     if (change.arrived.length > 0) this.lookAgain(change.arrived);
     this.current = { ...this.current!, repos: change.list.after.repos };
@@ -354,6 +376,7 @@ export class ListKeeper {
     // From the list the last cycle ended with: the model's list is that list, changed only by its updates.
     const folders = { added: first.foldersAdded, removed: first.foldersRemoved };
     await this.served(this.list === change.list.before ? change.list : changeBetween(this.list ?? EMPTY_LIST, change.list.after), inserted, reasons, started, firstChange, folders);
+    return true;
   }
 
   /**

@@ -53,6 +53,8 @@ export interface DiscoverOptions {
   /** File system access; by default chosen per root for its file system (see walkFsFor). */
   readonly fs?: WalkFs;
   readonly mounts?: MountTable;
+  /** A walk of every root in the background: see WalkOptions.hold. */
+  readonly hold?: () => Promise<void> | undefined;
 }
 
 /** A root whose walk fails: hgweb then fails every request. */
@@ -112,7 +114,7 @@ export function recurses(root: WalkedRoot): boolean {
 /** How a root's folders are read: walks open their folder as written, relative to the working folder (a collection's value is not normalised). */
 export function walkOptions(root: WalkedRoot, options: DiscoverOptions, mounts: MountTable): WalkOptions {
   const resolve = (path: string) => physicalAbsolute(path, options.cwd);
-  return { fs: options.fs ?? walkFsFor(resolve(root.folder)), mounts, resolve };
+  return { fs: options.fs ?? walkFsFor(resolve(root.folder)), mounts, resolve, ...(options.hold === undefined ? {} : { hold: options.hold }) };
 }
 
 /** hgweb's names for the repositories a root's walk found (walk paths, as walkRepos gives them). */

@@ -52,6 +52,8 @@ export interface WalkOptions {
   readonly mounts: MountTable;
   /** Resolves a walk path that may be relative (collections are walked as written) to one the fs can use. */
   readonly resolve: (path: string) => string;
+  /** A walk in the background: what to wait for before going on, at each yield (see yielder). */
+  readonly hold?: () => Promise<void> | undefined;
 }
 
 export interface WalkResult {
@@ -95,7 +97,7 @@ class RepoWalk {
    * and no request of the control socket answered, unless it hands the event
    * loop back now and then.
    */
-  private readonly pause = yielder();
+  private readonly pause: () => Promise<void> | undefined;
   private readonly found: string[] = [];
   private readonly folders: string[] = [];
   private links = false;
@@ -103,7 +105,9 @@ class RepoWalk {
   constructor(
     private readonly options: WalkOptions,
     private readonly reader: DirReader,
-  ) {}
+  ) {
+    this.pause = yielder(options.hold);
+  }
 
   async run(top: string, recurse: boolean, subtree: boolean): Promise<WalkResult> {
     let canonical: string;

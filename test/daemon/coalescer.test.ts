@@ -65,6 +65,34 @@ describe('Coalescer', () => {
     assert.equal(reloads, 4);
   });
 
+  it('with leading: a cycle that did nothing to wait behind (it only started a walk beside) ends no quiet period', async () => {
+    const cycles: string[] = [];
+    let next = 'walk started';
+    const c = new Coalescer(
+      async () => {
+        cycles.push(next);
+        return next !== 'walk started';
+      },
+      { quietMs: 500, maxWaitMs: 5_000, leading: true, onError: () => undefined },
+    );
+    c.notify(); // hgreload touch: a walk of every root starts beside the cycles
+    mock.timers.tick(0);
+    await settle();
+    next = 'a change';
+    mock.timers.tick(10);
+    c.notify(); // a repository made right after: at once, not a quiet period later
+    mock.timers.tick(0);
+    await settle();
+    assert.deepEqual(cycles, ['walk started', 'a change']);
+    c.notify(); // one more right after a cycle that did work: waits for quiet
+    mock.timers.tick(0);
+    await settle();
+    assert.equal(cycles.length, 2);
+    mock.timers.tick(500);
+    await settle();
+    assert.equal(cycles.length, 3);
+  });
+
   it('reloads by maxWait when changes never go quiet', async () => {
     let reloads = 0;
     const c = make(async () => void reloads++);
