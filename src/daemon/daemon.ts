@@ -44,6 +44,8 @@ export interface DaemonDeps {
   readonly now?: () => Date;
   /** The folder watch call (fs.watch); tests hand in one that runs out of watches. */
   readonly watch?: typeof fsWatch;
+  /** Gives back to the system what a walk of every root left behind (util/heap.ts); none in tests. */
+  readonly compactHeap?: () => void;
   /** How long the command method may run (default COMMAND_TIMEOUT_MS). */
   readonly commandTimeoutMs?: number;
   /** How folders are read; tests hand in one that holds a walk of every root half-way. */
@@ -173,6 +175,8 @@ export class Daemon {
       gate: this.gate,
       hooks: this.hooks,
       wake: () => this.coalescer.notify(),
+      // After the cycle, not in it: the change it publishes does not wait for the collection.
+      walked: () => void timers.setTimeout(() => this.deps.compactHeap?.(), 0),
       changed: (change, folders) => this.clusterLink?.changed(change, folders),
     });
   }

@@ -25,6 +25,7 @@ import type { DaemonMetrics } from './metrics.js';
 import type { ReloadGate } from './reload-gate.js';
 import type { WatchSet } from './watch-set.js';
 import { outermost } from '../util/outermost.js';
+import { reuseUnchanged } from '../model/reuse.js';
 
 /**
  * A cycle whose events name more folders than this walks every root instead:
@@ -53,6 +54,8 @@ export interface ListKeeperOptions {
   readonly hooks: AutoHooks;
   /** A cycle is wanted: the coalescer runs one after its quiet period. */
   readonly wake: () => void;
+  /** A walk of every root was applied: what it made and dropped can be given back (util/heap.ts). */
+  readonly walked?: () => void;
   /** The list changed, or folders to watch came or went (resolved paths): told to the other hosts of a cluster. */
   readonly changed?: (change: ListChange, folders: FolderChange) => void;
 }
@@ -452,7 +455,7 @@ export class ListKeeper {
     this.reasons.clear();
     const firstScan = this.current === undefined;
     const previous = this.current?.repos ?? [];
-    const { state: served, failures } = this.lastGood.apply(walked);
+    const { state: served, failures } = this.lastGood.apply(this.current === undefined ? walked : { ...walked, results: reuseUnchanged(walked.results, this.current.results) });
     // Events after a full walk that every root passed are applied in part; after a failed one, walked whole.
     this.model = failures.length === 0 ? ServedModel.of(served.results, this.discover, walked.mounts) : undefined;
     if (this.list !== undefined) this.model?.adopt(this.list);
@@ -483,6 +486,7 @@ export class ListKeeper {
     }
     const arrived = firstScan ? state.repos : newRepositories(previous, state.repos);
     await this.served(changeBetween(this.list ?? EMPTY_LIST, list), arrived, reasons, started, firstChange);
+    this.options.walked?.();
   }
 
   /** A root's failure is logged when it starts or changes, and once more when the root reads again. */

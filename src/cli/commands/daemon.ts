@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Daemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/logger.js';
+import { compactHeap } from '../../util/heap.js';
 import { requireWebConf, type CommandContext } from '../context.js';
 import type { Runner } from '../runner.js';
 
@@ -30,7 +31,7 @@ export async function runDaemon(ctx: CommandContext): Promise<number> {
   if (unitState !== undefined && unitState !== ctx.settings.reload.state) {
     logger.warn({ unitState, state: ctx.settings.reload.state }, `the unit's state folder is ${unitState}, but the settings use ${ctx.settings.reload.state}: set "state = ${unitState}" in [reload] of ${ctx.settings.file ?? 'the settings file'}`);
   }
-  const daemon = new Daemon(ctx.settings, { logger, cwd: ctx.io.cwd });
+  const daemon = new Daemon(ctx.settings, { logger, cwd: ctx.io.cwd, compactHeap });
   // Signals are ours from the first moment: systemd may send SIGHUP or SIGTERM during a
   // long first walk, and Node's default for SIGHUP is to die (status 129, not restarted).
   let ready = false;

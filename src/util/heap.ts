@@ -1,0 +1,37 @@
+/**
+ * Giving back what a walk of every root left behind. Such a walk makes a
+ * new path and name for every repository and folder, kept for seconds (long
+ * enough to be promoted to V8's old space) and dropped once its list is
+ * applied; V8 then keeps the space as headroom for a process that, like this
+ * daemon, sits idle until the next change. At 100,000 repositories that was
+ * 35 MB resident. A full, compacting collection right after returns it.
+ *
+ * V8 gives JavaScript its `gc` function only under --expose-gc; the flag, set
+ * at run time, takes effect for contexts made after it (the way Node's own
+ * documentation of v8.setFlagsFromString shows). Where that does not hold, it
+ * does nothing.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+let collect: (() => void) | null | undefined;
+
+function fullCollection(): (() => void) | null {
+  if (collect === undefined) {
+    try {
+      setFlagsFromString('--expose-gc');
+      const gc: unknown = runInNewContext('typeof gc === "function" ? gc : null');
+      collect = typeof gc === 'function' ? (gc as () => void) : null;
+    } catch {
+      collect = null;
+    }
+  }
+  return collect;
+}
+
+/** A full, compacting collection now; false where this Node gives no way to ask for one. */
+export function compactHeap(): boolean {
+  const gc = fullCollection();
+  gc?.();
+  return gc !== null;
+}
