@@ -455,7 +455,8 @@ export class ListKeeper {
     this.reasons.clear();
     const firstScan = this.current === undefined;
     const previous = this.current?.repos ?? [];
-    const { state: served, failures } = this.lastGood.apply(this.current === undefined ? walked : { ...walked, results: reuseUnchanged(walked.results, this.current.results) });
+    const held = this.current === undefined ? undefined : { repos: this.current.repos, folders: this.model?.folders() ?? this.current.folders };
+    const { state: served, failures } = this.lastGood.apply(held === undefined ? walked : { ...walked, results: reuseUnchanged(walked.results, held) });
     // Events after a full walk that every root passed are applied in part; after a failed one, walked whole.
     this.model = failures.length === 0 ? ServedModel.of(served.results, this.discover, walked.mounts) : undefined;
     if (this.list !== undefined) this.model?.adopt(this.list);
