@@ -23,6 +23,7 @@ import { appendEvents, CHANNEL, eventsAfter, heartbeat, lastEvent, prune, sameHo
 import { LeaderLock, RETRY_MS } from './leader-lock.js';
 import { migrate } from './schema.js';
 import { cut, openSession, type Session } from './session.js';
+import { append } from '../util/append.js';
 
 /** Events read at once; more are read in further rounds. */
 const BATCH = 1000;
@@ -134,7 +135,7 @@ export class Cluster {
   /** Writes what this host saw; while the database is unreachable nothing is kept (every daemon walks on the way back). */
   send(events: readonly NewEvent[]): void {
     if (this.modeNow !== 'database' || events.length === 0) return;
-    this.queue.push(...events);
+    append(this.queue, events);
     this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
   }
 

@@ -26,6 +26,7 @@ import type { ReloadGate } from './reload-gate.js';
 import type { WatchSet } from './watch-set.js';
 import { outermost } from '../util/outermost.js';
 import { reuseUnchanged } from '../model/reuse.js';
+import { append } from '../util/append.js';
 
 /**
  * A cycle whose events name more folders than this walks every root instead:
@@ -287,7 +288,7 @@ export class ListKeeper {
     this.secondLookTimer = undefined;
     const walking = this.walking;
     if (walking !== undefined) {
-      walking.hints.push(...hints);
+      append(walking.hints, hints);
       if (walking.outcome !== undefined) return this.takeWalk(walking);
       if (hints.length === 0 || this.model === undefined) return false;
       const change = await this.model.update(hints);
@@ -412,7 +413,7 @@ export class ListKeeper {
   }
 
   private lookAgain(arrived: readonly Hint[]): void {
-    this.secondLooks.push(...arrived);
+    append(this.secondLooks, arrived);
     this.secondLookTimer ??= this.options.timers.setTimeout(() => {
       this.secondLookTimer = undefined;
       this.events([], `a second look at ${this.secondLooks.length} new repositories`);
@@ -442,7 +443,7 @@ export class ListKeeper {
       const again = await this.model!.update(outermost(fresh).map((folder) => ({ folder, name: null })), true);
       if (again === FULL) return FULL;
       list = compose(list, again.list);
-      arrived.push(...again.arrived);
+      append(arrived, again.arrived);
       fresh = await this.options.watches.update(again.foldersRemoved, again.foldersAdded);
     }
     return { list, foldersRemoved: [], foldersAdded: [], arrived };
@@ -471,7 +472,7 @@ export class ListKeeper {
       if (again === FULL) this.walkAll('events during the walk of every root, that a look in part could not tell');
       else {
         const fresh = await this.options.watches.update(again.foldersRemoved, again.foldersAdded);
-        newFolders.push(...fresh);
+        append(newFolders, fresh);
         list = again.list.after;
         state = this.current = { ...state, repos: list.repos };
       }

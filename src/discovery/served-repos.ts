@@ -9,6 +9,7 @@ import { abspath, normpath, physicalAbsolute, split, stripSlashes } from '../con
 import { walkFsFor, type WalkFs } from './dir-reader.js';
 import { MountTable } from './mount-table.js';
 import { WalkFailure, walkRepos, type WalkOptions } from './walk-repos.js';
+import { append } from '../util/append.js';
 
 export interface ServedRepo {
   readonly name: string;
@@ -131,7 +132,7 @@ export function combine(results: RootResult[]): Discovery {
     if ('error' in r) {
       errors.push(r);
     } else {
-      repos.push(...r.repos);
+      append(repos, r.repos);
       for (const f of r.folders) folders.add(f);
     }
   }

@@ -137,7 +137,9 @@ export class AutoHooks {
     if (this.timer !== undefined) this.deps.timers.clearTimeout(this.timer);
     this.timer = undefined;
     if (this.closed || this.due.size === 0) return;
-    const next = Math.min(...this.due.values());
+    // Not Math.min(...values): a first start's million repositories would overflow the call stack.
+    let next = Infinity;
+    for (const at of this.due.values()) next = Math.min(next, at);
     const wait = Math.max(RETRY_MS, next - this.deps.timers.now());
     this.timer = this.deps.timers.setTimeout(() => {
       this.timer = undefined;

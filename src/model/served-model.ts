@@ -19,6 +19,7 @@ import { walkRepos, WalkFailure } from '../discovery/walk-repos.js';
 import { RootModel, REWALK, sameFolder, type RootChange } from './root-model.js';
 import { shifted, type Splice } from './splice.js';
 import { applyChange, servedList, type ListChange, type ServedList } from './served-list.js';
+import { append } from '../util/append.js';
 
 /** Something changed in a watched folder: `name` in it, or (null) anything. */
 export interface Hint {
@@ -161,9 +162,9 @@ export class ServedModel {
           }
           if (change === undefined) continue;
           if (change.splice !== undefined) splices.push(shifted(change.splice, this.offset(i)));
-          foldersRemoved.push(...change.foldersRemoved);
-          foldersAdded.push(...change.foldersAdded);
-          arrived.push(...change.arrived);
+          append(foldersRemoved, change.foldersRemoved);
+          append(foldersAdded, change.foldersAdded);
+          append(arrived, change.arrived);
           if (rewalked.has(i)) break;
         }
       }

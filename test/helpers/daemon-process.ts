@@ -19,6 +19,7 @@ export class DaemonProcess {
   readonly lines: readonly LogLine[] = this.log.items;
   private readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
+  private readonly closed: Promise<string>;
 
   /**
    * Runs `hgreload ARGS daemon`, or with `script` set, `node SCRIPT ARGS` (a
@@ -60,6 +61,8 @@ export class DaemonProcess {
       });
     }
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
+    // 'close': its output is read to the end too.
+    this.closed = once(this.child, 'close').then(([code, signal]) => `the daemon ended (${String(signal ?? code)})`);
   }
 
   get running(): boolean {
@@ -71,9 +74,9 @@ export class DaemonProcess {
     return this.child.pid!;
   }
 
-  /** Resolves with the first log line (from index `from` on) that matches; rejects after `timeoutMs`. */
+  /** Resolves with the first log line (from index `from` on) that matches; rejects after `timeoutMs`, or when the daemon has ended without it. */
   waitFor(match: (line: LogLine) => boolean, what: string, options?: { from?: number; timeoutMs?: number }): Promise<LogLine> {
-    return this.log.waitFor(match, what, options);
+    return this.log.waitFor(match, what, { ...options, hopeless: this.closed });
   }
 
   /** The index the next log line will have: pass it as `from` to wait only for what comes after. */

@@ -21,8 +21,12 @@ export class Recorder<T> {
     return this.items.length;
   }
 
-  /** Resolves with the first item (from index `from` on) that matches; rejects after `timeoutMs`. */
-  waitFor(match: (item: T) => boolean, what: string, { from = 0, timeoutMs = 15_000 } = {}): Promise<T> {
+  /**
+   * Resolves with the first item (from index `from` on) that matches; rejects
+   * after `timeoutMs`, or as soon as `hopeless` resolves (with why: the
+   * process that would have said it is gone, say).
+   */
+  waitFor(match: (item: T) => boolean, what: string, { from = 0, timeoutMs = 15_000, hopeless }: { from?: number; timeoutMs?: number; hopeless?: Promise<string> } = {}): Promise<T> {
     return new Promise((resolve, reject) => {
       const stop = (): void => {
         clearTimeout(timer);
@@ -40,6 +44,14 @@ export class Recorder<T> {
       }, timeoutMs);
       this.waiters.add(check);
       check();
+      void hopeless?.then((why) => {
+        if (!this.waiters.has(check)) return;
+        // What arrived with the end still counts.
+        check();
+        if (!this.waiters.has(check)) return;
+        stop();
+        reject(new Error(`${why} before ${what}; ${this.describe()}`));
+      });
     });
   }
 }
