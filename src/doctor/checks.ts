@@ -374,12 +374,18 @@ function inotify(served: ServedState, status: DaemonStatus | undefined): Finding
   return ok('inotify', msg);
 }
 
+/** From here on fs.watch costs tens of megabytes (about 1 KB per folder): worth a warning. */
+const ADDON_WORTH_FOLDERS = 10_000;
+
 /** How the daemon watches folders: the addon's one inotify instance, or fs.watch at about 1 KB each where `npm install` could not build it. */
 function watchWay(served: ServedState): Finding {
   const addon = inotifyAddon();
   if (!(addon instanceof Error)) return ok('inotify addon', 'built: every folder is watched through one inotify instance');
   const mb = Math.ceil(served.folders.length / 1000);
-  return warn('inotify addon', `not built (${addon.message}): the daemon watches through fs.watch, about 1 KB of memory per folder (${mb} MB for ${served.folders.length} folders)`, 'install a C compiler and make (Debian: build-essential), then run npm install again');
+  const message = `not built (${addon.message}): the daemon watches through fs.watch, about 1 KB of memory per folder (${mb} MB for ${served.folders.length} folders)`;
+  const fix = 'install a C compiler and make (Debian: build-essential), then run npm install again';
+  // A few megabytes are not worth a warning; tens are.
+  return served.folders.length >= ADDON_WORTH_FOLDERS ? warn('inotify addon', message, fix) : info('inotify addon', `${message}; ${fix}`);
 }
 
 /**
