@@ -12,7 +12,7 @@ import { errnoCode } from '../errors.js';
 import { selfEvent, type FolderWatches, type WatchEvents } from './folder-watches.js';
 import { IN, Inotify, type InotifyEvent } from './inotify.js';
 
-const MASK = IN.CREATE | IN.DELETE | IN.MOVED_FROM | IN.MOVED_TO | IN.DELETE_SELF | IN.MOVE_SELF | IN.ONLYDIR;
+const MASK = IN.CREATE | IN.DELETE | IN.MOVED_FROM | IN.MOVED_TO | IN.DELETE_SELF | IN.MOVE_SELF;
 
 export class InotifyWatches implements FolderWatches {
   private instance: Inotify | undefined;
