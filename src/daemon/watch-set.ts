@@ -86,7 +86,7 @@ export class WatchSet {
       ...(options.watch === undefined ? {} : { watch: options.watch }),
     });
     const { why } = this.trees.way;
-    if (why !== undefined) log.warn({ why }, `watching folders through fs.watch, about 1 KB of memory each: the inotify addon is not built (${why}); see the README's set-up`);
+    if (why !== undefined) log.warn({ why }, `watching folders through fs.watch, about 1 KB of memory each: hgreload's addon is not built (${why}); see the README's set-up`);
     this.configs = new ConfigWatcher({
       onAnyEvent: () => overflow.event(),
       onChange: (file) => options.onWalkAll(`config ${file}`),

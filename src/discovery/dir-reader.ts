@@ -14,6 +14,7 @@ import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { compareNames, decodeName, fsPath } from './fs-names.js';
 import { networkFileSystem } from './network-fs.js';
+import { nativeListing, type FolderReader, type NativeListing } from '../native/listing.js';
 
 /** A directory entry whose name is the exact bytes, decoded as in fs-names.ts. */
 export type DirEntry = Pick<Dirent, 'name' | 'isDirectory' | 'isSymbolicLink'>;
@@ -24,6 +25,8 @@ export interface WalkFs {
   readonly realpath: (path: string) => Promise<string>;
   /** Whether `path` is a directory (following symlinks), any error meaning no. */
   readonly isDirectory: (path: string) => boolean;
+  /** Listings in one synchronous call each, where the addon was built; else (or where it says so) `readdir`. */
+  readonly native?: NativeListing;
   /** Start reading a folder's children as soon as it is listed (worth it where reads overlap). */
   readonly readAhead: boolean;
 }
@@ -70,14 +73,19 @@ export const parallelWalkFs: WalkFs = {
   readAhead: true,
 };
 
+const native = nativeListing();
+
 /**
- * For local file systems, listings are read on the main thread. Measured on
- * 100,000 stand-in repositories (2 cores, ext4, warm cache): 1.2-1.35x the
- * time of `find`, against 2.1x with thread-pool reads, whose hand-offs cost
- * more than the system calls they overlap (see `npm run bench`).
+ * For local file systems, listings are read on the main thread: through
+ * Node's thread pool, the hand-offs cost more than the system calls they
+ * overlap (2.1x the time of `find` at 100,000 stand-in repositories, against
+ * 1.2-1.35x with synchronous reads; see `npm run bench`). Where the addon was
+ * built, a walk's reader reads ahead on a thread of its own instead, one
+ * folder's subfolders at a time, with no hand-off per folder.
  */
 export const localWalkFs: WalkFs = {
   ...parallelWalkFs,
+  ...(native === undefined ? {} : { native }),
   // Synchronous reads cannot overlap: reading ahead would only hold the whole tree in memory.
   readAhead: false,
   readdir: (path) => {
@@ -114,6 +122,8 @@ export type Listing =
       readonly ok: true;
       readonly subdirs: readonly SubdirEntry[];
       readonly isRepo: boolean;
+      /** A repository whose `.hg/patches/.hg` is a folder: hgweb serves that MQ patch queue too. */
+      readonly patchQueue: boolean;
       /** The names of symlinks that do not lead to a folder (dangling, or to a file): where they lead may become one. */
       readonly otherLinks: readonly string[];
     }
@@ -128,6 +138,7 @@ export class DirReader {
   private readonly listings = new Map<string, Promise<Listing>>();
   /** Folders whose children were read ahead once: a folder read again (through a link) must not start it again. */
   private readonly expanded = new Set<string>();
+  private readonly reader: FolderReader | undefined;
 
   /**
    * @param fs file system access
@@ -136,7 +147,9 @@ export class DirReader {
   constructor(
     private readonly fs: WalkFs,
     private readonly readIntoRepos: boolean,
-  ) {}
+  ) {
+    this.reader = fs.native?.reader();
+  }
 
   /** The directory's subfolders (after following symlinks) in hgweb's sorted order. */
   list(dir: string): Promise<Listing> {
@@ -160,34 +173,53 @@ export class DirReader {
   take(dir: string): Promise<Listing> {
     const listing = this.list(dir);
     this.listings.delete(dir);
+    // The addon's reader goes one level ahead of the walk: the folders it is about to list.
+    if (this.reader !== undefined) void listing.then((l) => this.reader!.ahead(this.next(dir, l)));
     return listing;
   }
 
-  /** Whether `repo/.hg/patches/.hg` is a directory: hgweb serves an MQ patch queue as a repository. */
-  hasPatchQueue(repo: string): boolean {
-    return this.fs.isDirectory(`${childPath(repo, '.hg')}/patches/.hg`);
+  /** The walk has ended: the reader's thread stops, and what it read ahead and the walk did not take is dropped. */
+  end(): void {
+    this.reader?.end();
   }
 
   private async read(dir: string): Promise<Listing> {
+    const quick = this.reader?.list(dir);
+    if (quick !== undefined) return this.listing(dir, quick.dirs, quick.links, quick.patchQueue);
     let entries: DirEntry[];
     try {
       entries = await this.fs.readdir(dir);
     } catch (err) {
       return { ok: false, error: err as NodeJS.ErrnoException };
     }
-    const subdirs: SubdirEntry[] = [];
-    const links: Array<Promise<SubdirEntry | string>> = [];
+    const dirs: string[] = [];
+    const links: string[] = [];
     for (const entry of entries) {
-      if (entry.isDirectory()) subdirs.push({ name: entry.name, symlink: false });
-      else if (entry.isSymbolicLink()) links.push(this.resolveLink(dir, entry.name));
+      if (entry.isDirectory()) dirs.push(entry.name);
+      else if (entry.isSymbolicLink()) links.push(entry.name);
     }
+    dirs.sort(compareNames);
+    return this.listing(dir, dirs, links);
+  }
+
+  /**
+   * The listing of `dir` from its subfolders (sorted) and symlinks, these
+   * followed; `patchQueue` where the read told it, else looked up for a
+   * repository.
+   */
+  private async listing(dir: string, dirs: readonly string[], links: readonly string[], patchQueue?: boolean): Promise<Listing> {
+    const subdirs: SubdirEntry[] = dirs.map((name) => ({ name, symlink: false }));
     const otherLinks: string[] = [];
-    for (const link of await Promise.all(links)) {
-      if (typeof link === 'string') otherLinks.push(link);
-      else subdirs.push(link);
+    if (links.length > 0) {
+      for (const link of await Promise.all(links.map((name) => this.resolveLink(dir, name)))) {
+        if (typeof link === 'string') otherLinks.push(link);
+        else subdirs.push(link);
+      }
+      subdirs.sort((a, b) => compareNames(a.name, b.name));
     }
-    subdirs.sort((a, b) => compareNames(a.name, b.name));
-    return { ok: true, subdirs, isRepo: subdirs.some((d) => d.name === '.hg'), otherLinks };
+    const isRepo = subdirs.some((d) => d.name === '.hg');
+    const queue = isRepo && (patchQueue ?? this.fs.isDirectory(`${childPath(dir, '.hg')}/patches/.hg`));
+    return { ok: true, subdirs, isRepo, patchQueue: queue, otherLinks };
   }
 
   /** Python's DirEntry.is_dir() follows a symlink and calls any error "not a directory"; such a link comes back as its name. */
@@ -202,15 +234,22 @@ export class DirReader {
   }
 
   private readAhead(dir: string, listing: Listing): void {
-    if (!listing.ok) return;
-    if (listing.isRepo && !this.readIntoRepos) return;
+    for (const folder of this.next(dir, listing)) void this.list(folder);
+  }
+
+  /** The folders a walk may visit after `dir`: its subfolders (but `.hg`), where the walk goes on below it. */
+  private next(dir: string, listing: Listing): string[] {
+    if (!listing.ok) return [];
+    if (listing.isRepo && !this.readIntoRepos) return [];
+    const next: string[] = [];
     for (const d of listing.subdirs) {
       if (d.symlink) {
         // Links are followed only from folders that are not repositories.
-        if (!listing.isRepo) void this.list(d.target!);
+        if (!listing.isRepo) next.push(d.target!);
       } else if (d.name !== '.hg') {
-        void this.list(childPath(dir, d.name));
+        next.push(childPath(dir, d.name));
       }
     }
+    return next;
   }
 }

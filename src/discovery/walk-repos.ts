@@ -121,7 +121,11 @@ class RepoWalk {
     }
     const id = this.options.mounts.identify(canonical);
     this.seen.add(MountTable.key(id));
-    await this.walk(top, id, recurse, !subtree);
+    try {
+      await this.walk(top, id, recurse, !subtree);
+    } finally {
+      this.reader.end();
+    }
     return { repos: this.found, folders: this.folders, links: this.links, canonical };
   }
 
@@ -136,7 +140,7 @@ class RepoWalk {
     if (!listing.isRepo || recurse) this.folders.push(id.canonical);
     if (listing.isRepo) {
       this.found.push(path);
-      if (this.reader.hasPatchQueue(id.canonical)) this.found.push(join(join(path, '.hg'), 'patches'));
+      if (listing.patchQueue) this.found.push(join(join(path, '.hg'), 'patches'));
       if (!recurse) return;
       descend = descend.filter((d) => d.name !== '.hg');
     } else {

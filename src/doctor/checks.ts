@@ -27,7 +27,7 @@ import { readApacheWsgi, type ApacheWsgi } from './apache-config.js';
 import { clusterChecks } from './cluster.js';
 import { sharedStorage } from './shared-storage.js';
 import { inotifyLimit, RAISE_WATCHES } from '../watch/inotify-limits.js';
-import { inotifyAddon } from '../watch/inotify.js';
+import { nativeAddon } from '../native/addon.js';
 import { fail, info, ok, warn, type Finding } from './finding.js';
 
 export interface DoctorInput {
@@ -377,15 +377,19 @@ function inotify(served: ServedState, status: DaemonStatus | undefined): Finding
 /** From here on fs.watch costs tens of megabytes (about 1 KB per folder): worth a warning. */
 const ADDON_WORTH_FOLDERS = 10_000;
 
-/** How the daemon watches folders: the addon's one inotify instance, or fs.watch at about 1 KB each where `npm install` could not build it. */
+/**
+ * How the daemon watches and reads folders: the addon's one inotify instance
+ * and listings, or fs.watch at about 1 KB each and Node's readdir where
+ * `npm install` could not build it.
+ */
 function watchWay(served: ServedState): Finding {
-  const addon = inotifyAddon();
-  if (!(addon instanceof Error)) return ok('inotify addon', 'built: every folder is watched through one inotify instance');
+  const addon = nativeAddon();
+  if (!(addon instanceof Error)) return ok('addon', 'built: every folder is watched through one inotify instance, and walks read ahead on a thread');
   const mb = Math.ceil(served.folders.length / 1000);
-  const message = `not built (${addon.message}): the daemon watches through fs.watch, about 1 KB of memory per folder (${mb} MB for ${served.folders.length} folders)`;
+  const message = `not built (${addon.message}): the daemon watches through fs.watch, about 1 KB of memory per folder (${mb} MB for ${served.folders.length} folders), and walks read one folder at a time`;
   const fix = 'install a C compiler and make (Debian: build-essential), then run npm install again';
   // A few megabytes are not worth a warning; tens are.
-  return served.folders.length >= ADDON_WORTH_FOLDERS ? warn('inotify addon', message, fix) : info('inotify addon', `${message}; ${fix}`);
+  return served.folders.length >= ADDON_WORTH_FOLDERS ? warn('addon', message, fix) : info('addon', `${message}; ${fix}`);
 }
 
 /**

@@ -191,14 +191,17 @@ export class RootModel {
   async namesChanged(folder: string): Promise<string[] | undefined> {
     const top = this.canonical;
     if (top === undefined || !this.folders.has(folder)) return undefined;
-    let entries;
-    try {
-      entries = await this.options.fs.readdir(folder);
-    } catch (err) {
-      if (isTransient(err)) throw new WalkFailure(folder, err as NodeJS.ErrnoException);
-      return undefined;
+    let now: Set<string>;
+    const quick = this.options.fs.native?.list(folder);
+    if (quick !== undefined) now = new Set([...quick.dirs, ...quick.links]);
+    else {
+      try {
+        now = new Set((await this.options.fs.readdir(folder)).filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name));
+      } catch (err) {
+        if (isTransient(err)) throw new WalkFailure(folder, err as NodeJS.ErrnoException);
+        return undefined;
+      }
     }
-    const now = new Set(entries.filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name));
     const known = new Set<string>();
     const rel = folder === top ? '' : folder.slice(top.length + 1);
     // Where, in a repository's path, the names below `folder` start.

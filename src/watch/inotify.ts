@@ -1,12 +1,12 @@
 /**
- * The kernel's inotify through hgreload's addon (native/inotify.c, built by
- * `npm install`): one instance for every folder, a watch being a number the
+ * The kernel's inotify through hgreload's addon (src/native/inotify.c, built
+ * by `npm install`): one instance for every folder, a watch being a number the
  * kernel keeps. What Node's fs.watch does not give: watches that cost no
  * JavaScript objects, a mask of only the events wanted, and the kernel's
  * IN_Q_OVERFLOW record.
  */
-import { createRequire } from 'node:module';
 import { constants } from 'node:os';
+import { errnoError, nativeAddon, type AddonBinding } from '../native/addon.js';
 
 /** inotify(7)'s bits, those hgreload uses. */
 export const IN = {
@@ -16,10 +16,8 @@ export const IN = {
   DELETE: 0x200,
   DELETE_SELF: 0x400,
   MOVE_SELF: 0x800,
-  UNMOUNT: 0x2000,
   Q_OVERFLOW: 0x4000,
   IGNORED: 0x8000,
-  ONLYDIR: 0x1000000,
 } as const;
 
 export interface InotifyEvent {
@@ -30,54 +28,18 @@ export interface InotifyEvent {
   readonly name: Buffer | null;
 }
 
-interface Binding {
-  open(onEvents: (records: Buffer) => void): object | number;
-  add(handle: object, path: Buffer, mask: number): number;
-  remove(handle: object, wd: number): number;
-  close(handle: object): void;
-}
-
-/** Where `npm install` builds the addon, from dist/src/watch/ or src/watch/. */
-const ADDON = '../../../src/watch/native/build/Release/inotify.node';
-
-let binding: Binding | Error | undefined;
-
-/** The addon, or why it cannot be used (not built: no C compiler at install time, say). */
-export function inotifyAddon(): Binding | Error {
-  if (binding === undefined) {
-    const file = new URL(ADDON, import.meta.url).pathname;
-    try {
-      binding = createRequire(import.meta.url)(file) as Binding;
-    } catch (err) {
-      // Node's message goes on with the require stack: the first line says what is wrong.
-      const why = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? `no ${file}` : String((err as Error).message ?? err).split('\n', 1)[0]!;
-      binding = new Error(why, { cause: err });
-    }
-  }
-  return binding;
-}
-
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
-
-/** An error as Node's fs calls make them: `code` the errno's name. */
-function errnoError(errno: number, call: string, path?: Buffer): NodeJS.ErrnoException {
-  const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
-  const where = path === undefined ? '' : ` '${path.toString()}'`;
-  return Object.assign(new Error(`${code}: ${call}${where}`), { code, errno: -errno, syscall: call });
-}
-
 /** struct inotify_event: int wd; uint32 mask, cookie, len; char name[len] (NUL-padded). */
 const HEADER = 16;
 
 export class Inotify {
   private constructor(
-    private readonly addon: Binding,
+    private readonly addon: AddonBinding,
     private readonly handle: object,
   ) {}
 
   /** Throws when the addon is missing, or the kernel gives no instance (EMFILE: this user's max_user_instances, or no descriptor left). */
   static open(onEvent: (event: InotifyEvent) => void): Inotify {
-    const addon = inotifyAddon();
+    const addon = nativeAddon();
     if (addon instanceof Error) throw addon;
     const handle = addon.open((records) => {
       for (let at = 0; at + HEADER <= records.length; ) {

@@ -1,7 +1,7 @@
 /**
  * Folder watches through Node's fs.watch: a watcher object each (about 1 KB
  * of memory), the kernel's events of every kind handed over, its overflow
- * record dropped (QueueOverflow counts instead). Used where the inotify addon
+ * record dropped (QueueOverflow counts instead). Used where hgreload's addon
  * was not built, and by tests that make the watch call fail.
  */
 import { existsSync, watch as fsWatch, type FSWatcher } from 'node:fs';

@@ -14,7 +14,7 @@ import type { watch as fsWatch } from 'node:fs';
 import { describeLimit, RAISE_WATCHES } from './inotify-limits.js';
 import { HgreloadError, errnoCode } from '../errors.js';
 import type { FolderWatches, WatchEvents } from './folder-watches.js';
-import { inotifyAddon } from './inotify.js';
+import { nativeAddon } from '../native/addon.js';
 import { InotifyWatches } from './inotify-watches.js';
 import { NodeWatches } from './node-watches.js';
 
@@ -39,7 +39,7 @@ export class TreeWatcher {
   readonly way: { readonly name: WatchWay; readonly why?: string };
 
   constructor(options: TreeWatcherOptions) {
-    const addon = inotifyAddon();
+    const addon = nativeAddon();
     if (options.watch !== undefined || options.way === 'fs.watch') this.way = { name: 'fs.watch' };
     else if (!(addon instanceof Error)) this.way = { name: 'inotify' };
     else if (options.way === undefined) this.way = { name: 'fs.watch', why: addon.message };

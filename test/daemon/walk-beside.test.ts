@@ -18,12 +18,14 @@ import { publishedNames } from '../helpers/published.js';
 
 const repo = (path: string) => mkdirSync(join(path, '.hg'), { recursive: true });
 
-/** localWalkFs, but a listing of `folder` waits, once armed, until released. */
+/** localWalkFs through readdir, but a listing of `folder` waits, once armed, until released. */
 function holdingFs(): { fs: WalkFs; arm: (folder: string) => Promise<void>; release: () => void } {
   let held: { folder: string; reached: () => void; gate: Promise<void> } | undefined;
   let release = (): void => {};
   const fs: WalkFs = {
     ...localWalkFs,
+    // Every listing through readdir (not the addon's), where it can be held.
+    native: undefined,
     readdir: async (path) => {
       const h = held;
       if (h !== undefined && path === h.folder) {

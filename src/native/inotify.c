@@ -12,8 +12,7 @@
  * onEvents receives a Buffer of raw `struct inotify_event` records, as many as
  * one read returned, and is called until the queue is empty.
  */
-#define NAPI_VERSION 8
-#include <node_api.h>
+#include "addon.h"
 #include <uv.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -34,14 +33,6 @@ typedef struct {
   /* The JavaScript handle and libuv's poll handle: freed when both are done with it. */
   int owners;
 } instance;
-
-#define CHECK(call)                                                   \
-  do {                                                                \
-    if ((call) != napi_ok) {                                          \
-      napi_throw_error(env, NULL, "inotify: N-API call failed: " #call); \
-      return NULL;                                                    \
-    }                                                                 \
-  } while (0)
 
 static void release(instance *in) {
   if (--in->owners == 0) free(in);
@@ -140,45 +131,36 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return external;
 }
 
+/* The instance a call is for (its first argument) and the `n - 1` arguments after it; NULL with an exception pending. */
+static instance *args(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
+    napi_throw_type_error(env, NULL, "inotify: missing arguments");
+    return NULL;
+  }
+  return unwrap(env, argv[0]);
+}
+
 static napi_value js_add(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3], result;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  instance *in = unwrap(env, argv[0]);
+  instance *in = args(env, info, 3, argv);
   if (in == NULL) return NULL;
-  void *bytes;
-  size_t length;
   uint32_t mask;
-  bool is_buffer;
-  CHECK(napi_is_buffer(env, argv[1], &is_buffer));
-  if (!is_buffer || napi_get_buffer_info(env, argv[1], &bytes, &length) != napi_ok || napi_get_value_uint32(env, argv[2], &mask) != napi_ok) {
+  if (napi_get_value_uint32(env, argv[2], &mask) != napi_ok) {
     napi_throw_type_error(env, NULL, "inotify: add(handle, path: Buffer, mask: number)");
     return NULL;
   }
-  /* Paths are bytes (names need not be UTF-8) and may not hold a NUL. */
-  if (in->closed || memchr(bytes, 0, length) != NULL) {
-    CHECK(napi_create_int32(env, in->closed ? -EBADF : -EINVAL, &result));
-    return result;
-  }
-  char *path = malloc(length + 1);
-  if (path == NULL) {
-    CHECK(napi_create_int32(env, -ENOMEM, &result));
-    return result;
-  }
-  memcpy(path, bytes, length);
-  path[length] = 0;
-  int wd = inotify_add_watch(in->fd, path, mask);
-  int err = errno;
+  char *path = in->closed ? NULL : path_of(env, argv[1]);
+  int wd = path == NULL ? -1 : inotify_add_watch(in->fd, path, mask);
+  int err = in->closed ? EBADF : errno;
   free(path);
   CHECK(napi_create_int32(env, wd < 0 ? -err : wd, &result));
   return result;
 }
 
 static napi_value js_remove(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], result;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  instance *in = unwrap(env, argv[0]);
+  instance *in = args(env, info, 2, argv);
   if (in == NULL) return NULL;
   int32_t wd;
   CHECK(napi_get_value_int32(env, argv[1], &wd));
@@ -188,24 +170,19 @@ static napi_value js_remove(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  instance *in = unwrap(env, argv[0]);
+  instance *in = args(env, info, 1, argv);
   if (in == NULL) return NULL;
   shut(in);
   return NULL;
 }
 
-static napi_value init(napi_env env, napi_value exports) {
+napi_status define_inotify(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
       {"add", NULL, js_add, NULL, NULL, NULL, napi_default, NULL},
       {"remove", NULL, js_remove, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
   };
-  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
-  return exports;
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,24 @@
+/* What the addon's parts share: N-API, and how a failed N-API call ends a function. */
+#ifndef HGRELOAD_ADDON_H
+#define HGRELOAD_ADDON_H
+
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#define CHECK(call)                                                          \
+  do {                                                                       \
+    if ((call) != napi_ok) {                                                 \
+      napi_throw_error(env, NULL, "hgreload addon: N-API call failed: " #call); \
+      return NULL;                                                           \
+    }                                                                        \
+  } while (0)
+
+/* Each part adds its functions to the module's exports. */
+napi_status define_inotify(napi_env env, napi_value exports);
+napi_status define_listing(napi_env env, napi_value exports);
+napi_status define_stamps(napi_env env, napi_value exports);
+
+/* A path handed in as a Buffer (bytes: names need not be UTF-8), NUL-terminated in a new allocation; NULL with errno set. */
+char *path_of(napi_env env, napi_value value);
+
+#endif

@@ -1,0 +1,50 @@
+/**
+ * hgreload's addon (src/native/*.c, built by `npm install`), or why it cannot
+ * be used: where it was not built (no C compiler at install time), the
+ * daemon watches through fs.watch and lists folders through Node's readdir.
+ */
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+
+export interface AddonBinding {
+  /** inotify.c */
+  open(onEvents: (records: Buffer) => void): object | number;
+  add(handle: object, path: Buffer, mask: number): number;
+  remove(handle: object, wd: number): number;
+  close(handle: object): void;
+  /** listing.c */
+  list(path: Buffer, reader?: object): [dirs: string[], links: string[], patchQueue: boolean] | number | null;
+  reader(): object;
+  ahead(reader: object, paths: Buffer[]): void;
+  end(reader: object): void;
+  /** stamps.c */
+  changedSince(paths: Buffer[], sinceMs: number): number[];
+}
+
+/** Where `npm install` builds the addon, from dist/src/native/ or src/native/. */
+const ADDON = '../../../src/native/build/Release/hgreload.node';
+
+let binding: AddonBinding | Error | undefined;
+
+export function nativeAddon(): AddonBinding | Error {
+  if (binding === undefined) {
+    const file = new URL(ADDON, import.meta.url).pathname;
+    try {
+      binding = createRequire(import.meta.url)(file) as AddonBinding;
+    } catch (err) {
+      // Node's message goes on with the require stack: the first line says what is wrong.
+      const why = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? `no ${file}` : String((err as Error).message ?? err).split('\n', 1)[0]!;
+      binding = new Error(why, { cause: err });
+    }
+  }
+  return binding;
+}
+
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+/** An error as Node's fs calls make them: `code` the errno's name. */
+export function errnoError(errno: number, call: string, path?: Buffer): NodeJS.ErrnoException {
+  const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
+  const where = path === undefined ? '' : ` '${path.toString()}'`;
+  return Object.assign(new Error(`${code}: ${call}${where}`), { code, errno: -errno, syscall: call });
+}

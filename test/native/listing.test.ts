@@ -1,0 +1,144 @@
+/**
+ * The addon's listing (src/native/listing.c) against Node's readdir on real
+ * folders: the names the walk uses, in byte order; the patch queue; the cases
+ * it hands back to readdir; and a reader reading ahead on its thread, which
+ * must give each folder's listing exactly as a plain read would, in any order
+ * it is asked, beyond its bound, and after it ended. And stamps.c's changed
+ * folders against their stamps.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nativeListing, type FolderNames, type NativeListing } from '../../src/native/listing.js';
+import { compareNames, decodeName } from '../../src/discovery/fs-names.js';
+import { changedSince } from '../../src/watch/changed-since.js';
+
+/** What the walk takes from Node's readdir: subfolders in byte order, and symlinks. */
+function byReaddir(folder: string): FolderNames {
+  const entries = readdirSync(Buffer.from(folder), { withFileTypes: true, encoding: 'buffer' });
+  const names = (pick: (e: (typeof entries)[number]) => boolean) => entries.filter(pick).map((e) => decodeName(e.name as unknown as Buffer)).sort(compareNames);
+  let patchQueue = false;
+  try {
+    patchQueue = readdirSync(join(folder, '.hg', 'patches', '.hg')) !== undefined;
+  } catch {
+    patchQueue = false;
+  }
+  return { dirs: names((e) => e.isDirectory()), links: names((e) => e.isSymbolicLink()), patchQueue };
+}
+
+describe('native listing', () => {
+  let base = '';
+  let native: NativeListing;
+  before(() => {
+    base = mkdtempSync(join(tmpdir(), 'hgreload-listing-'));
+    const listing = nativeListing();
+    assert.ok(listing !== undefined, 'npm install builds the addon: a machine that cannot fails here');
+    native = listing;
+  });
+  after(() => rmSync(base, { recursive: true, force: true }));
+
+  it('gives the subfolders in byte order and the symlinks, as readdir does', () => {
+    const f = join(base, 'mixed');
+    // Byte order differs from JavaScript's where a name holds U+E000-U+FFFF or an astral letter.
+    for (const name of ['b', 'B', 'a', 'é', '\uE000x', '\u{1F600}', 'z z', '.hg', '.hidden', '-dash']) mkdirSync(join(f, name), { recursive: true });
+    writeFileSync(join(f, 'file'), '');
+    symlinkSync('b', join(f, 'link-dir'));
+    symlinkSync('file', join(f, 'link-file'));
+    symlinkSync('nowhere', join(f, 'dangling'));
+    const got = native.list(f);
+    assert.deepEqual(got, byReaddir(f));
+    assert.equal(got!.dirs.length, 10);
+    assert.deepEqual(got!.links, ['dangling', 'link-dir', 'link-file']);
+  });
+
+  it("tells a repository's patch queue, through a symlink too, and not a file in its place", () => {
+    const plain = join(base, 'pq/plain');
+    mkdirSync(join(plain, '.hg/patches/.hg'), { recursive: true });
+    const linked = join(base, 'pq/linked');
+    mkdirSync(join(linked, '.hg'), { recursive: true });
+    mkdirSync(join(base, 'pq/queue/.hg'), { recursive: true });
+    symlinkSync(join(base, 'pq/queue'), join(linked, '.hg/patches'));
+    const file = join(base, 'pq/file');
+    mkdirSync(join(file, '.hg/patches'), { recursive: true });
+    writeFileSync(join(file, '.hg/patches/.hg'), '');
+    const none = join(base, 'pq/none');
+    mkdirSync(join(none, '.hg'), { recursive: true });
+    assert.deepEqual([plain, linked, file, none].map((f) => native.list(f)?.patchQueue), [true, true, false, false]);
+    for (const f of [plain, linked, file, none]) assert.deepEqual(native.list(f), byReaddir(f));
+  });
+
+  it('hands a name that is not UTF-8, and every error, back to readdir', () => {
+    const f = join(base, 'bytes');
+    mkdirSync(f);
+    mkdirSync(Buffer.concat([Buffer.from(`${f}/`), Buffer.from([0x66, 0xff, 0x6f])]));
+    assert.equal(native.list(f), undefined);
+    assert.equal(native.list(join(base, 'missing')), undefined);
+    writeFileSync(join(base, 'a-file'), '');
+    assert.equal(native.list(join(base, 'a-file')), undefined);
+  });
+
+  it('a reader gives what a plain read gives, in any order, past its bound, and after it ended', () => {
+    const top = join(base, 'many');
+    const folders: string[] = [];
+    // More than the reader holds at once (AHEAD_MAX, 4096).
+    for (let i = 0; i < 5000; i++) {
+      const f = join(top, `r${i}`);
+      mkdirSync(join(f, i % 3 === 0 ? '.hg' : `sub${i % 7}`), { recursive: true });
+      if (i % 500 === 0) mkdirSync(join(f, '.hg/patches/.hg'), { recursive: true });
+      folders.push(f);
+    }
+    folders.push(join(top, 'missing'));
+    const plain = folders.map((f) => native.list(f));
+    const inOrder = native.reader();
+    inOrder.ahead(folders);
+    assert.deepEqual(folders.map((f) => inOrder.list(f)), plain);
+    inOrder.end();
+    const shuffled = native.reader();
+    shuffled.ahead(folders);
+    const order = folders.map((_, i) => (i * 7919) % folders.length);
+    const got = new Array<FolderNames | undefined>(folders.length);
+    for (const i of order) got[i] = shuffled.list(folders[i]!);
+    assert.deepEqual(got, plain);
+    shuffled.end();
+    // Ended with listings never taken: they are dropped, and a list reads afresh.
+    const ended = native.reader();
+    ended.ahead(folders.slice(0, 100));
+    ended.end();
+    ended.ahead(folders.slice(0, 100));
+    assert.deepEqual(ended.list(folders[0]!), plain[0]);
+  });
+
+  it('a listing is taken once: asked again, the folder is read again', () => {
+    const f = join(base, 'again');
+    mkdirSync(join(f, 'before'), { recursive: true });
+    const reader = native.reader();
+    reader.ahead([f]);
+    assert.deepEqual(reader.list(f)?.dirs, ['before']);
+    mkdirSync(join(f, 'after'));
+    reader.ahead([f]);
+    assert.deepEqual(reader.list(f)?.dirs, ['after', 'before']);
+    assert.deepEqual(reader.list(f)?.dirs, ['after', 'before']);
+    reader.end();
+  });
+
+  it('changedSince: the folders stamped at or after the time, and those gone', async () => {
+    const folders = [0, 1, 2, 3].map((i) => join(base, `stamps/f${i}`));
+    for (const f of folders) mkdirSync(f, { recursive: true });
+    // The kernel stamps with a coarse clock that can lag Date.now() (the daemon allows for it): the times
+    // here come from the stamps themselves. A ctime cannot be set, so `since` is just after the newest.
+    const newest = Math.max(...folders.map((f) => Math.max(statSync(f).mtimeMs, statSync(f).ctimeMs)));
+    const since = newest + 0.001;
+    assert.deepEqual(await changedSince(folders, since), []);
+    assert.deepEqual(await changedSince(folders, newest), folders.filter((f) => Math.max(statSync(f).mtimeMs, statSync(f).ctimeMs) >= newest));
+    mkdirSync(join(folders[1]!, 'new'));
+    const later = (newest + 60_000) / 1000;
+    utimesSync(folders[1]!, later, later);
+    rmSync(folders[3]!, { recursive: true });
+    assert.deepEqual(await changedSince(folders, since), [folders[1], folders[3]]);
+    // More folders than one call of the addon takes (2,000), in order.
+    const many = Array.from({ length: 4500 }, (_, i) => (i % 1000 === 999 ? folders[1]! : folders[0]!));
+    assert.deepEqual((await changedSince(many, since)).length, 4);
+  });
+});
