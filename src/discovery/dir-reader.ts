@@ -14,7 +14,7 @@ import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { compareNames, decodeName, fsPath } from './fs-names.js';
 import { networkFileSystem } from './network-fs.js';
-import { nativeListing, type FolderReader, type NativeListing } from '../native/listing.js';
+import { nativeListing, type FolderNames, type FolderReader } from '../native/listing.js';
 
 /** A directory entry whose name is the exact bytes, decoded as in fs-names.ts. */
 export type DirEntry = Pick<Dirent, 'name' | 'isDirectory' | 'isSymbolicLink'>;
@@ -25,8 +25,13 @@ export interface WalkFs {
   readonly realpath: (path: string) => Promise<string>;
   /** Whether `path` is a directory (following symlinks), any error meaning no. */
   readonly isDirectory: (path: string) => boolean;
-  /** Listings in one synchronous call each, where the addon was built; else (or where it says so) `readdir`. */
-  readonly native?: NativeListing;
+  /**
+   * Where the addon was built, a walk's reader: listings in one synchronous
+   * call each, read ahead on a thread (else, or where it says so, `readdir`).
+   */
+  readonly reader?: () => FolderReader;
+  /** Where the addon was built, one folder's names, the quick way (else, or where it says so, `readdir`). */
+  readonly names?: (folder: string) => FolderNames | undefined | Promise<FolderNames | undefined>;
   /** Start reading a folder's children as soon as it is listed (worth it where reads overlap). */
   readonly readAhead: boolean;
 }
@@ -60,6 +65,8 @@ const bytesOptions = { withFileTypes: true, encoding: 'buffer' } as const;
  * For network file systems: every listing goes to the thread pool, so many
  * round trips to the server overlap.
  */
+const native = nativeListing();
+
 export const parallelWalkFs: WalkFs = {
   readdir: async (path) => {
     const entries = await readdir(fsPath(path), { withFileTypes: true });
@@ -71,9 +78,8 @@ export const parallelWalkFs: WalkFs = {
   // returns instead of throwing costs a fraction of a rejected promise.
   isDirectory,
   readAhead: true,
+  ...(native === undefined ? {} : { names: (folder: string) => native.read(folder) }),
 };
-
-const native = nativeListing();
 
 /**
  * For local file systems, listings are read on the main thread: through
@@ -85,7 +91,7 @@ const native = nativeListing();
  */
 export const localWalkFs: WalkFs = {
   ...parallelWalkFs,
-  ...(native === undefined ? {} : { native }),
+  ...(native === undefined ? {} : { reader: () => native.reader(), names: (folder: string) => native.list(folder) }),
   // Synchronous reads cannot overlap: reading ahead would only hold the whole tree in memory.
   readAhead: false,
   readdir: (path) => {
@@ -134,8 +140,17 @@ export function childPath(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
 }
 
+/** A listing, or one being read: a local read through the addon is done before it returns, and makes no promise. */
+export type Reading = Listing | Promise<Listing>;
+
+/** Calls `then` with the listing, at once where it is read already. */
+function whenRead(reading: Reading, then: (listing: Listing) => void): void {
+  if (reading instanceof Promise) void reading.then(then);
+  else then(reading);
+}
+
 export class DirReader {
-  private readonly listings = new Map<string, Promise<Listing>>();
+  private readonly listings = new Map<string, Reading>();
   /** Folders whose children were read ahead once: a folder read again (through a link) must not start it again. */
   private readonly expanded = new Set<string>();
   private readonly reader: FolderReader | undefined;
@@ -148,18 +163,18 @@ export class DirReader {
     private readonly fs: WalkFs,
     private readonly readIntoRepos: boolean,
   ) {
-    this.reader = fs.native?.reader();
+    this.reader = fs.reader?.();
   }
 
   /** The directory's subfolders (after following symlinks) in hgweb's sorted order. */
-  list(dir: string): Promise<Listing> {
+  list(dir: string): Reading {
     let listing = this.listings.get(dir);
     if (listing === undefined) {
       listing = this.read(dir);
       this.listings.set(dir, listing);
       if (this.fs.readAhead && !this.expanded.has(dir)) {
         this.expanded.add(dir);
-        void listing.then((l) => this.readAhead(dir, l));
+        whenRead(listing, (l) => this.readAhead(dir, l));
       }
     }
     return listing;
@@ -170,11 +185,12 @@ export class DirReader {
    * dropped: a walk visits a folder once, and keeping every listing of a large
    * tree costs hundreds of megabytes.
    */
-  take(dir: string): Promise<Listing> {
+  take(dir: string): Reading {
     const listing = this.list(dir);
     this.listings.delete(dir);
     // The addon's reader goes one level ahead of the walk: the folders it is about to list.
-    if (this.reader !== undefined) void listing.then((l) => this.reader!.ahead(this.next(dir, l)));
+    const reader = this.reader;
+    if (reader !== undefined) whenRead(listing, (l) => reader.ahead(this.next(dir, l)));
     return listing;
   }
 
@@ -183,9 +199,12 @@ export class DirReader {
     this.reader?.end();
   }
 
-  private async read(dir: string): Promise<Listing> {
+  private read(dir: string): Reading {
     const quick = this.reader?.list(dir);
-    if (quick !== undefined) return this.listing(dir, quick.dirs, quick.links, quick.patchQueue);
+    return quick === undefined ? this.readdir(dir) : this.listing(dir, quick.dirs, quick.links, quick.patchQueue);
+  }
+
+  private async readdir(dir: string): Promise<Listing> {
     let entries: DirEntry[];
     try {
       entries = await this.fs.readdir(dir);
@@ -207,16 +226,21 @@ export class DirReader {
    * followed; `patchQueue` where the read told it, else looked up for a
    * repository.
    */
-  private async listing(dir: string, dirs: readonly string[], links: readonly string[], patchQueue?: boolean): Promise<Listing> {
+  private listing(dir: string, dirs: readonly string[], links: readonly string[], patchQueue?: boolean): Reading {
     const subdirs: SubdirEntry[] = dirs.map((name) => ({ name, symlink: false }));
-    const otherLinks: string[] = [];
-    if (links.length > 0) {
-      for (const link of await Promise.all(links.map((name) => this.resolveLink(dir, name)))) {
+    if (links.length === 0) return this.listed(dir, subdirs, [], patchQueue);
+    return Promise.all(links.map((name) => this.resolveLink(dir, name))).then((resolved) => {
+      const otherLinks: string[] = [];
+      for (const link of resolved) {
         if (typeof link === 'string') otherLinks.push(link);
         else subdirs.push(link);
       }
       subdirs.sort((a, b) => compareNames(a.name, b.name));
-    }
+      return this.listed(dir, subdirs, otherLinks, patchQueue);
+    });
+  }
+
+  private listed(dir: string, subdirs: readonly SubdirEntry[], otherLinks: readonly string[], patchQueue: boolean | undefined): Listing {
     const isRepo = subdirs.some((d) => d.name === '.hg');
     const queue = isRepo && (patchQueue ?? this.fs.isDirectory(`${childPath(dir, '.hg')}/patches/.hg`));
     return { ok: true, subdirs, isRepo, patchQueue: queue, otherLinks };

@@ -21,6 +21,7 @@ import { MountTable, type DirIdentity } from './mount-table.js';
 import { linkWatchPoints } from './link-chain.js';
 import { join } from '../config/paths.js';
 import { yielder } from '../util/yielder.js';
+import { append } from '../util/append.js';
 
 /**
  * Failures to list a folder that say nothing about the folder itself: a
@@ -129,44 +130,62 @@ class RepoWalk {
     return { repos: this.found, folders: this.folders, links: this.links, canonical };
   }
 
-  private async walk(path: string, id: DirIdentity, recurse: boolean, fatal: boolean): Promise<void> {
-    await this.pause();
-    const listing = await this.reader.take(id.canonical);
-    if (!listing.ok) {
-      if (fatal || TRANSIENT.has(listing.error.code ?? '')) throw new WalkFailure(path, listing.error);
-      return;
-    }
-    let descend = listing.subdirs;
-    if (!listing.isRepo || recurse) this.folders.push(id.canonical);
-    if (listing.isRepo) {
-      this.found.push(path);
-      if (listing.patchQueue) this.found.push(join(join(path, '.hg'), 'patches'));
-      if (!recurse) return;
-      descend = descend.filter((d) => d.name !== '.hg');
-    } else {
-      const kept = [];
-      for (const name of listing.otherLinks) {
-        this.links = true;
-        this.folders.push(...(await linkWatchPoints(join(path, name), this.options.resolve)));
+  /**
+   * Walks from `top`, depth first, pre-order. A loop over a stack of the
+   * folders still to visit, not a call per folder: an async call (its promise
+   * and frame) per folder was a third of the walk's garbage. A symlinked
+   * folder is walked where the loop meets it, by a walk of its own (nested,
+   * not recursive), before the folder's later subfolders are checked, as
+   * os.walk does.
+   */
+  private async walk(top: string, topId: DirIdentity, recurse: boolean, topFatal: boolean): Promise<void> {
+    const stack: Array<{ readonly path: string; readonly id: DirIdentity; readonly fatal: boolean }> = [{ path: top, id: topId, fatal: topFatal }];
+    for (let visit = stack.pop(); visit !== undefined; visit = stack.pop()) {
+      const { path, id, fatal } = visit;
+      const pause = this.pause();
+      if (pause !== undefined) await pause;
+      const taken = this.reader.take(id.canonical);
+      const listing = taken instanceof Promise ? await taken : taken;
+      if (!listing.ok) {
+        if (fatal || TRANSIENT.has(listing.error.code ?? '')) throw new WalkFailure(path, listing.error);
+        continue;
       }
-      for (const d of descend) {
-        if (d.symlink) {
+      let descend = listing.subdirs;
+      if (!listing.isRepo || recurse) this.folders.push(id.canonical);
+      if (listing.isRepo) {
+        this.found.push(path);
+        if (listing.patchQueue) this.found.push(join(join(path, '.hg'), 'patches'));
+        if (!recurse) continue;
+        descend = descend.filter((d) => d.name !== '.hg');
+      } else {
+        const kept = [];
+        for (const name of listing.otherLinks) {
           this.links = true;
-          this.folders.push(...(await linkWatchPoints(join(path, d.name), this.options.resolve)));
+          append(this.folders, await linkWatchPoints(join(path, name), this.options.resolve));
         }
-        const subPath = join(path, d.name);
-        const subId = d.symlink ? this.options.mounts.identify(d.target!) : this.options.mounts.child(id, d.name);
-        if (!d.symlink && !(await this.statSucceeds(subPath, subId))) continue;
-        const key = MountTable.key(subId);
-        if (this.seen.has(key)) continue;
-        this.seen.add(key);
-        if (d.symlink) await this.walk(subPath, subId, false, true);
-        else kept.push(d);
+        for (const d of descend) {
+          if (d.symlink) {
+            this.links = true;
+            append(this.folders, await linkWatchPoints(join(path, d.name), this.options.resolve));
+          }
+          const subPath = join(path, d.name);
+          const subId = d.symlink ? this.options.mounts.identify(d.target!) : this.options.mounts.child(id, d.name);
+          if (!d.symlink) {
+            const stated = this.statSucceeds(subPath, subId);
+            if (!(typeof stated === 'boolean' ? stated : await stated)) continue;
+          }
+          const key = MountTable.key(subId);
+          if (this.seen.has(key)) continue;
+          this.seen.add(key);
+          if (d.symlink) await this.walk(subPath, subId, false, true);
+          else kept.push(d);
+        }
+        descend = kept;
       }
-      descend = kept;
-    }
-    for (const d of descend) {
-      if (!d.symlink) await this.walk(join(path, d.name), this.options.mounts.child(id, d.name), recurse, false);
+      for (let i = descend.length - 1; i >= 0; i--) {
+        const d = descend[i]!;
+        if (!d.symlink) stack.push({ path: join(path, d.name), id: this.options.mounts.child(id, d.name), fatal: false });
+      }
     }
   }
 
@@ -177,9 +196,13 @@ class RepoWalk {
    * parent was listed is skipped: hgweb would fail this one refresh and see it
    * gone on the next, and a daemon reacting to the deletion must not report it.
    */
-  private async statSucceeds(path: string, id: DirIdentity): Promise<boolean> {
-    const listing = await this.reader.list(id.canonical);
-    if (listing.ok) return true;
+  private statSucceeds(path: string, id: DirIdentity): boolean | Promise<boolean> {
+    const listing = this.reader.list(id.canonical);
+    if (!(listing instanceof Promise)) return listing.ok || this.statAfterFailure(path);
+    return listing.then((l) => l.ok || this.statAfterFailure(path));
+  }
+
+  private async statAfterFailure(path: string): Promise<boolean> {
     try {
       await this.options.fs.stat(this.options.resolve(path));
       return true;
@@ -189,4 +212,3 @@ class RepoWalk {
     }
   }
 }
-

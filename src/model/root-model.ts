@@ -12,12 +12,13 @@
 import { statSync, type BigIntStats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { childPath } from '../discovery/dir-reader.js';
-import { compareNames, fsPath } from '../discovery/fs-names.js';
+import { fsPath } from '../discovery/fs-names.js';
 import { join, normpath } from '../config/paths.js';
 import { nameRepos, recurses, type ServedRepo, type WalkedRoot } from '../discovery/served-repos.js';
 import { isTransient, WalkFailure, walkRepos, type WalkOptions } from '../discovery/walk-repos.js';
 import { minimalSplice, applySplice, type Splice } from './splice.js';
 import { runWithin, walkKey } from './walk-order.js';
+import { differences, ordered, union } from './sorted-names.js';
 
 export interface RootChange {
   readonly splice: Splice | undefined;
@@ -191,31 +192,39 @@ export class RootModel {
   async namesChanged(folder: string): Promise<string[] | undefined> {
     const top = this.canonical;
     if (top === undefined || !this.folders.has(folder)) return undefined;
-    let now: Set<string>;
-    const quick = this.options.fs.native?.list(folder);
-    if (quick !== undefined) now = new Set([...quick.dirs, ...quick.links]);
+    let now: string[];
+    const quick = await this.options.fs.names?.(folder);
+    if (quick !== undefined) now = union(quick.dirs, quick.links);
     else {
       try {
-        now = new Set((await this.options.fs.readdir(folder)).filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name));
+        now = ordered((await this.options.fs.readdir(folder)).filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name));
       } catch (err) {
         if (isTransient(err)) throw new WalkFailure(folder, err as NodeJS.ErrnoException);
         return undefined;
       }
     }
-    const known = new Set<string>();
     const rel = folder === top ? '' : folder.slice(top.length + 1);
     // Where, in a repository's path, the names below `folder` start.
     const base = this.cut + (rel === '' ? 0 : rel.length + 1);
     const [start, end] = rel === '' ? [0, this.repos.length] : runWithin(this.repos, this.keyOf, walkKey(rel));
+    // In walk order the names below a folder come in hgweb's order already (ordered() checks it).
+    const below: string[] = [];
+    let self = false;
     for (let i = start; i < end; i++) {
       const path = this.repos[i]!.path;
       // The folder itself a repository (and its patch queue, below its .hg): its .hg.
+      if (path.length <= base || path.startsWith('.hg/', base)) {
+        self = true;
+        continue;
+      }
       const slash = path.indexOf('/', base);
-      known.add(path.length <= base ? '.hg' : slash < 0 ? path.slice(base) : path.slice(base, slash));
+      const name = slash < 0 ? path.slice(base) : path.slice(base, slash);
+      if (name !== below[below.length - 1]) below.push(name);
     }
     const prefix = folder === '/' ? '/' : `${folder}/`;
-    for (const f of this.foldersWithin(folder)) if (f !== folder) known.add(f.slice(prefix.length).split('/', 1)[0]!);
-    return [...[...now].filter((n) => !known.has(n)), ...[...known].filter((n) => !now.has(n))].sort(compareNames);
+    const watched = [...(this.children.get(folder) ?? [])].map((f) => f.slice(prefix.length));
+    const known = union(union(ordered(below), ordered(watched)), self ? ['.hg'] : []);
+    return differences(now, known);
   }
 
   /** The change from this model to a new full walk's of the same root. */

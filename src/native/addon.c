@@ -10,6 +10,27 @@
 #include <string.h>
 
 char *path_of(napi_env env, napi_value value) {
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok) {
+    errno = EFAULT;
+    return NULL;
+  }
+  if (type == napi_string) {
+    /* A path that is valid UTF-8 comes as a string: no Buffer to make for it on the JavaScript side. */
+    size_t length;
+    if (napi_get_value_string_utf8(env, value, NULL, 0, &length) != napi_ok) {
+      errno = EFAULT;
+      return NULL;
+    }
+    char *path = malloc(length + 1);
+    if (path == NULL) return NULL;
+    if (napi_get_value_string_utf8(env, value, path, length + 1, &length) != napi_ok || memchr(path, 0, length) != NULL) {
+      free(path);
+      errno = EINVAL;
+      return NULL;
+    }
+    return path;
+  }
   bool is_buffer;
   void *bytes;
   size_t length;

@@ -18,7 +18,11 @@ napi_status define_inotify(napi_env env, napi_value exports);
 napi_status define_listing(napi_env env, napi_value exports);
 napi_status define_stamps(napi_env env, napi_value exports);
 
-/* A path handed in as a Buffer (bytes: names need not be UTF-8), NUL-terminated in a new allocation; NULL with errno set. */
+/*
+ * A path handed in as a string, or as a Buffer where it is not UTF-8 (names
+ * are bytes: see fs-names.ts's fsPath), NUL-terminated in a new allocation;
+ * NULL with errno set.
+ */
 char *path_of(napi_env env, napi_value value);
 
 #endif

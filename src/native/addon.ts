@@ -6,19 +6,23 @@
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 
+/** A path as fs-names.ts's fsPath gives it: the string, or its bytes where it is not UTF-8. */
+export type FsPath = string | Buffer;
+
 export interface AddonBinding {
   /** inotify.c */
   open(onEvents: (records: Buffer) => void): object | number;
-  add(handle: object, path: Buffer, mask: number): number;
+  add(handle: object, paths: readonly FsPath[], mask: number): number[];
   remove(handle: object, wd: number): number;
   close(handle: object): void;
   /** listing.c */
-  list(path: Buffer, reader?: object): [dirs: string[], links: string[], patchQueue: boolean] | number | null;
+  list(path: FsPath, reader?: object): [dirs: string[], links: string[], patchQueue: boolean] | number | null;
+  read(path: FsPath): Promise<[dirs: string[], links: string[], patchQueue: boolean] | number | null>;
   reader(): object;
-  ahead(reader: object, paths: Buffer[]): void;
+  ahead(reader: object, paths: FsPath[]): void;
   end(reader: object): void;
   /** stamps.c */
-  changedSince(paths: Buffer[], sinceMs: number): number[];
+  changedSince(paths: FsPath[], sinceMs: number): number[];
 }
 
 /** Where `npm install` builds the addon, from dist/src/native/ or src/native/. */
@@ -43,7 +47,7 @@ export function nativeAddon(): AddonBinding | Error {
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
 /** An error as Node's fs calls make them: `code` the errno's name. */
-export function errnoError(errno: number, call: string, path?: Buffer): NodeJS.ErrnoException {
+export function errnoError(errno: number, call: string, path?: FsPath): NodeJS.ErrnoException {
   const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
   const where = path === undefined ? '' : ` '${path.toString()}'`;
   return Object.assign(new Error(`${code}: ${call}${where}`), { code, errno: -errno, syscall: call });

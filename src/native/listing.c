@@ -12,13 +12,15 @@
  * half of them while JavaScript walks.
  *
  * JavaScript sees:
- * - list(path: Buffer, reader?) -> [subfolders, symlinks, patch queue], -errno,
+ * - list(path, reader?) -> [subfolders, symlinks, patch queue], -errno,
  *   or null. The names are in byte order; the patch queue is whether
  *   `.hg/patches/.hg` is a folder (following symlinks, as Python's
  *   os.path.isdir). Null: a name is not UTF-8, and the caller reads the folder
  *   as bytes itself. With a reader, a listing it read ahead is taken (waited
  *   for, if under way).
- * - reader() -> handle; ahead(reader, paths: Buffer[]): read these next, in
+ * - read(path) -> a promise of what list gives, read on Node's thread pool
+ *   (a network file system's server may be slow to answer).
+ * - reader() -> handle; ahead(reader, paths[]): read these next, in
  *   order, up to AHEAD_MAX listings held; end(reader): stop its thread and
  *   drop what was not taken (also done when the handle is collected).
  *
@@ -298,6 +300,35 @@ static int listing_of(reader *r, const char *path, entries *list, int *patch_que
   return read_folder(path, list, patch_queue);
 }
 
+/* What JavaScript gets for a read: [subfolders, symlinks, patch queue], -errno, or null (a name not UTF-8); the entries are freed. */
+static napi_value answer(napi_env env, int rc, entries *list, int patch_queue) {
+  napi_value result;
+  if (rc != 0) {
+    drop(list);
+    if (rc == 1) CHECK(napi_get_null(env, &result));
+    else CHECK(napi_create_int32(env, rc, &result));
+    return result;
+  }
+  napi_value dirs, links, flag;
+  uint32_t n_dirs = 0, n_links = 0;
+  napi_status status = napi_create_array(env, &result);
+  if (status == napi_ok) status = napi_create_array(env, &dirs);
+  if (status == napi_ok) status = napi_create_array(env, &links);
+  /* One string per name (not slices of one): a slice would keep the whole listing alive for as long as a path holds it. */
+  for (size_t i = 0; i < list->count && status == napi_ok; i++) {
+    napi_value name;
+    status = napi_create_string_utf8(env, list->items[i].name, NAPI_AUTO_LENGTH, &name);
+    if (status == napi_ok) status = list->items[i].type == 'd' ? napi_set_element(env, dirs, n_dirs++, name) : napi_set_element(env, links, n_links++, name);
+  }
+  drop(list);
+  CHECK(status);
+  CHECK(napi_get_boolean(env, patch_queue, &flag));
+  CHECK(napi_set_element(env, result, 0, dirs));
+  CHECK(napi_set_element(env, result, 1, links));
+  CHECK(napi_set_element(env, result, 2, flag));
+  return result;
+}
+
 static napi_value js_list(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], result;
@@ -312,34 +343,56 @@ static napi_value js_list(napi_env env, napi_callback_info info) {
   int patch_queue = 0;
   int rc = listing_of(r, path, &list, &patch_queue);
   free(path);
-  if (rc == 1) {
-    drop(&list);
-    CHECK(napi_get_null(env, &result));
-    return result;
+  return answer(env, rc, &list, patch_queue);
+}
+
+/* read: list on Node's thread pool, for a file system whose server may be slow to answer. */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *path;
+  entries list;
+  int rc, patch_queue;
+} async_read;
+
+static void read_in_pool(napi_env env, void *data) {
+  (void)env;
+  async_read *job = data;
+  job->rc = read_folder(job->path, &job->list, &job->patch_queue);
+}
+
+static void read_done(napi_env env, napi_status status, void *data) {
+  async_read *job = data;
+  napi_value result = NULL;
+  if (status == napi_ok) result = answer(env, job->rc, &job->list, job->patch_queue);
+  else drop(&job->list);
+  if (result == NULL) {
+    napi_value err = NULL;
+    if (napi_get_and_clear_last_exception(env, &err) != napi_ok || err == NULL) napi_create_int32(env, -EIO, &err);
+    napi_reject_deferred(env, job->deferred, err);
+  } else {
+    napi_resolve_deferred(env, job->deferred, result);
   }
-  if (rc < 0) {
-    drop(&list);
-    CHECK(napi_create_int32(env, rc, &result));
-    return result;
+  napi_delete_async_work(env, job->work);
+  free(job->path);
+  free(job);
+}
+
+static napi_value js_read(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], promise, name;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  async_read *job = calloc(1, sizeof *job);
+  if (job == NULL || (job->path = argc < 1 ? NULL : path_of(env, argv[0])) == NULL) {
+    free(job);
+    napi_throw_type_error(env, NULL, "listing: read(path: string | Buffer)");
+    return NULL;
   }
-  napi_value dirs, links, flag;
-  uint32_t n_dirs = 0, n_links = 0;
-  napi_status status = napi_create_array(env, &result);
-  if (status == napi_ok) status = napi_create_array(env, &dirs);
-  if (status == napi_ok) status = napi_create_array(env, &links);
-  /* One string per name (not slices of one): a slice would keep the whole listing alive for as long as a path holds it. */
-  for (size_t i = 0; i < list.count && status == napi_ok; i++) {
-    napi_value name;
-    status = napi_create_string_utf8(env, list.items[i].name, NAPI_AUTO_LENGTH, &name);
-    if (status == napi_ok) status = list.items[i].type == 'd' ? napi_set_element(env, dirs, n_dirs++, name) : napi_set_element(env, links, n_links++, name);
-  }
-  drop(&list);
-  CHECK(status);
-  CHECK(napi_get_boolean(env, patch_queue, &flag));
-  CHECK(napi_set_element(env, result, 0, dirs));
-  CHECK(napi_set_element(env, result, 1, links));
-  CHECK(napi_set_element(env, result, 2, flag));
-  return result;
+  CHECK(napi_create_promise(env, &job->deferred, &promise));
+  CHECK(napi_create_string_utf8(env, "hgreload:read", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_create_async_work(env, NULL, name, read_in_pool, read_done, job, &job->work));
+  CHECK(napi_queue_async_work(env, job->work));
+  return promise;
 }
 
 static napi_value js_reader(napi_env env, napi_callback_info info) {
@@ -368,7 +421,7 @@ static napi_value js_ahead(napi_env env, napi_callback_info info) {
   reader *r = argc < 2 ? NULL : reader_of(env, argv[0]);
   uint32_t count;
   if (r == NULL || napi_get_array_length(env, argv[1], &count) != napi_ok) {
-    napi_throw_type_error(env, NULL, "listing: ahead(reader, paths: Buffer[])");
+    napi_throw_type_error(env, NULL, "listing: ahead(reader, paths: Array<string | Buffer>)");
     return NULL;
   }
   pthread_mutex_lock(&r->lock);
@@ -416,6 +469,7 @@ static napi_value js_end(napi_env env, napi_callback_info info) {
 napi_status define_listing(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"list", NULL, js_list, NULL, NULL, NULL, napi_default, NULL},
+      {"read", NULL, js_read, NULL, NULL, NULL, napi_default, NULL},
       {"reader", NULL, js_reader, NULL, NULL, NULL, napi_default, NULL},
       {"ahead", NULL, js_ahead, NULL, NULL, NULL, napi_default, NULL},
       {"end", NULL, js_end, NULL, NULL, NULL, napi_default, NULL},

@@ -4,7 +4,7 @@
  * and readers that read ahead, on a thread of their own, the folders a walk
  * will visit next.
  */
-import { encodeName } from '../discovery/fs-names.js';
+import { fsPath } from '../discovery/fs-names.js';
 import { nativeAddon, type AddonBinding } from './addon.js';
 
 export interface FolderNames {
@@ -35,6 +35,8 @@ export interface FolderReader {
 
 export interface NativeListing {
   readonly list: ListFolder;
+  /** list on Node's thread pool, for a network file system's folder (whose server may be slow to answer). */
+  read(folder: string): Promise<FolderNames | undefined>;
   reader(): FolderReader;
 }
 
@@ -42,13 +44,18 @@ export interface NativeListing {
 export function nativeListing(): NativeListing | undefined {
   const addon = nativeAddon();
   if (addon instanceof Error) return undefined;
-  return { list: (folder) => listWith(addon, folder, undefined), reader: () => new Reader(addon) };
+  return {
+    list: (folder) => names(addon.list(fsPath(folder))),
+    read: async (folder) => names(await addon.read(fsPath(folder))),
+    reader: () => new Reader(addon),
+  };
 }
 
-function listWith(addon: AddonBinding, folder: string, reader: object | undefined): FolderNames | undefined {
-  const read = addon.list(encodeName(folder), reader);
-  if (read === null || typeof read === 'number') return undefined;
-  const [dirs, links, patchQueue] = read;
+type Answer = ReturnType<AddonBinding['list']>;
+
+function names(answer: Answer): FolderNames | undefined {
+  if (answer === null || typeof answer === 'number') return undefined;
+  const [dirs, links, patchQueue] = answer;
   return { dirs, links, patchQueue };
 }
 
@@ -59,12 +66,12 @@ class Reader implements FolderReader {
 
   constructor(private readonly addon: AddonBinding) {}
 
-  readonly list: ListFolder = (folder) => listWith(this.addon, folder, this.handle);
+  readonly list: ListFolder = (folder) => names(this.addon.list(fsPath(folder), this.handle));
 
   ahead(folders: readonly string[]): void {
     if (this.ended || folders.length === 0) return;
     this.handle ??= this.addon.reader();
-    this.addon.ahead(this.handle, folders.map(encodeName));
+    this.addon.ahead(this.handle, folders.map(fsPath));
   }
 
   end(): void {

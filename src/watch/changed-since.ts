@@ -14,7 +14,7 @@
  * (src/native/stamps.c) a slice of folders is one call.
  */
 import { statSync } from 'node:fs';
-import { encodeName, fsPath } from '../discovery/fs-names.js';
+import { fsPath } from '../discovery/fs-names.js';
 import { nativeAddon } from '../native/addon.js';
 import { yielder } from '../util/yielder.js';
 
@@ -29,7 +29,7 @@ export async function changedSince(folders: Iterable<string>, sinceMs: number): 
     const all = [...folders];
     for (let at = 0; at < all.length; at += SLICE) {
       const slice = all.slice(at, at + SLICE);
-      for (const i of addon.changedSince(slice.map(encodeName), sinceMs)) changed.push(slice[i]!);
+      for (const i of addon.changedSince(slice.map(fsPath), sinceMs)) changed.push(slice[i]!);
       await pause();
     }
     return changed;

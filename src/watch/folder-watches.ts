@@ -20,11 +20,12 @@ export interface FolderWatches {
   readonly count: number;
   has(folder: string): boolean;
   /**
-   * Watches `folder`, afresh when watched already (a folder made again at the
-   * same path is another folder), with no gap. False when it is not there (or
-   * not a folder); other errors (ENOSPC, EMFILE) are thrown, errno-coded.
+   * Watches each of `folders`, afresh when watched already (a folder made
+   * again at the same path is another folder), with no gap. Returns those
+   * watched: not those that are not there (or not folders). Other errors
+   * (ENOSPC, EMFILE) are thrown, errno-coded, the folders before stay watched.
    */
-  add(folder: string): boolean;
+  add(folders: readonly string[]): string[];
   remove(folder: string): void;
   close(): void;
 }

@@ -7,7 +7,7 @@
  * overflow, the kernel says so.
  */
 import { existsSync } from 'node:fs';
-import { decodeName, encodeName, fsPath } from '../discovery/fs-names.js';
+import { decodeName, fsPath } from '../discovery/fs-names.js';
 import { errnoCode } from '../errors.js';
 import { selfEvent, type FolderWatches, type WatchEvents } from './folder-watches.js';
 import { IN, Inotify, type InotifyEvent } from './inotify.js';
@@ -17,8 +17,12 @@ const MASK = IN.CREATE | IN.DELETE | IN.MOVED_FROM | IN.MOVED_TO | IN.DELETE_SEL
 export class InotifyWatches implements FolderWatches {
   private instance: Inotify | undefined;
   private readonly wdOf = new Map<string, number>();
-  /** The kernel has one watch per folder, whatever the path: two paths to one folder (through a link) share it. */
-  private readonly foldersOf = new Map<number, string[]>();
+  /**
+   * The kernel has one watch per folder, whatever the path: two paths to one
+   * folder (through a link) share it. One path is the rule, and is held as
+   * itself: an array per watch cost 3 MB at 100,000 folders.
+   */
+  private readonly foldersOf = new Map<number, string | string[]>();
 
   constructor(private readonly events: WatchEvents) {}
 
@@ -30,29 +34,32 @@ export class InotifyWatches implements FolderWatches {
     return this.wdOf.has(folder);
   }
 
-  add(folder: string): boolean {
+  add(folders: readonly string[]): string[] {
     // Opened at the first watch, so that EMFILE is thrown where a watch is asked for, as fs.watch throws it.
     this.instance ??= Inotify.open((e) => this.dispatch(e));
-    let wd: number;
-    try {
-      // Afresh: the same folder keeps its watch descriptor, and so loses no event; another folder at the path gets its own.
-      wd = this.instance.add(encodeName(folder), MASK);
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOSPC' || code === 'EMFILE' || code === 'ENFILE') throw err;
-      // The folder went away since the walk (ENOENT), or is no folder (ENOTDIR): its parent's watch says so.
-      this.remove(folder);
-      return false;
+    const watched: string[] = [];
+    // Afresh: the same folder keeps its watch descriptor, and so loses no event; another folder at the path gets its own.
+    const answers = this.instance.add(folders.map(fsPath), MASK);
+    for (let i = 0; i < answers.length; i++) {
+      const folder = folders[i]!;
+      const wd = answers[i]!;
+      if (typeof wd !== 'number') {
+        const code = errnoCode(wd);
+        if (code === 'ENOSPC' || code === 'EMFILE' || code === 'ENFILE') throw wd;
+        // The folder went away since the walk (ENOENT), or is no folder (ENOTDIR): its parent's watch says so.
+        this.remove(folder);
+        continue;
+      }
+      const old = this.wdOf.get(folder);
+      if (old !== wd) {
+        if (old !== undefined) this.unlink(folder, old);
+        this.wdOf.set(folder, wd);
+        const sharing = this.foldersOf.get(wd);
+        this.foldersOf.set(wd, sharing === undefined ? folder : [...pathsOf(sharing), folder]);
+      }
+      watched.push(folder);
     }
-    const old = this.wdOf.get(folder);
-    if (old !== wd) {
-      if (old !== undefined) this.unlink(folder, old);
-      this.wdOf.set(folder, wd);
-      const sharing = this.foldersOf.get(wd);
-      if (sharing === undefined) this.foldersOf.set(wd, [folder]);
-      else sharing.push(folder);
-    }
-    return true;
+    return watched;
   }
 
   remove(folder: string): void {
@@ -64,8 +71,8 @@ export class InotifyWatches implements FolderWatches {
 
   /** Takes `folder` off `wd`'s folders, and ends the kernel's watch when none is left. */
   private unlink(folder: string, wd: number): void {
-    const rest = (this.foldersOf.get(wd) ?? []).filter((f) => f !== folder);
-    if (rest.length > 0) return void this.foldersOf.set(wd, rest);
+    const rest = pathsOf(this.foldersOf.get(wd)).filter((f) => f !== folder);
+    if (rest.length > 0) return void this.foldersOf.set(wd, rest.length === 1 ? rest[0]! : rest);
     this.foldersOf.delete(wd);
     this.instance?.remove(wd);
   }
@@ -73,8 +80,9 @@ export class InotifyWatches implements FolderWatches {
   private dispatch(e: InotifyEvent): void {
     if ((e.mask & IN.Q_OVERFLOW) !== 0) return this.events.onOverflow?.();
     // Events still queued for a watch ended here are nobody's.
-    const folders = this.foldersOf.get(e.wd);
-    if (folders === undefined) return;
+    const held = this.foldersOf.get(e.wd);
+    if (held === undefined) return;
+    const folders = pathsOf(held);
     if ((e.mask & (IN.DELETE_SELF | IN.MOVE_SELF)) !== 0) return this.gone(e.wd, folders);
     if ((e.mask & IN.IGNORED) !== 0) {
       // The kernel ended the watch for another reason (its file system unmounted): the next walk of every root mends it.
@@ -96,7 +104,7 @@ export class InotifyWatches implements FolderWatches {
     this.forget(wd, folders);
     this.instance?.remove(wd);
     for (const folder of folders) {
-      if (existsSync(fsPath(folder))) this.add(folder);
+      if (existsSync(fsPath(folder))) this.add([folder]);
       this.events.onChange(selfEvent(folder));
     }
   }
@@ -112,4 +120,8 @@ export class InotifyWatches implements FolderWatches {
     this.wdOf.clear();
     this.foldersOf.clear();
   }
+}
+
+function pathsOf(held: string | string[] | undefined): readonly string[] {
+  return held === undefined ? [] : typeof held === 'string' ? [held] : held;
 }

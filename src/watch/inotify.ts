@@ -6,7 +6,7 @@
  * IN_Q_OVERFLOW record.
  */
 import { constants } from 'node:os';
-import { errnoError, nativeAddon, type AddonBinding } from '../native/addon.js';
+import { errnoError, nativeAddon, type AddonBinding, type FsPath } from '../native/addon.js';
 
 /** inotify(7)'s bits, those hgreload uses. */
 export const IN = {
@@ -55,11 +55,14 @@ export class Inotify {
     return new Inotify(addon, handle);
   }
 
-  /** The watch descriptor (the same for two paths to one folder). Throws the errno as an fs call would. */
-  add(path: Buffer, mask: number): number {
-    const wd = this.addon.add(this.handle, path, mask);
-    if (wd < 0) throw errnoError(-wd, 'inotify_add_watch', path);
-    return wd;
+  /**
+   * Watches each of `paths`: its watch descriptor (the same for two paths to
+   * one folder), or the error it met, errno-coded as an fs call's. The
+   * answers end at the first ENOSPC, EMFILE or ENFILE: no later path can be
+   * watched.
+   */
+  add(paths: readonly FsPath[], mask: number): Array<number | NodeJS.ErrnoException> {
+    return this.addon.add(this.handle, paths, mask).map((wd, i) => (wd < 0 ? errnoError(-wd, 'inotify_add_watch', paths[i]) : wd));
   }
 
   /** Ends a watch; one the kernel ended already (its folder removed) is no error. */

@@ -26,16 +26,18 @@ export class NodeWatches implements FolderWatches {
     return this.watches.has(folder);
   }
 
-  add(folder: string): boolean {
-    // The new watch before the old one closes: on the same folder the kernel keeps its watch
-    // throughout (inotify has one per inode), so no event falls between the two.
-    const old = this.watches.get(folder);
-    this.watches.delete(folder);
-    try {
-      return this.watch(folder);
-    } finally {
-      old?.close();
-    }
+  add(folders: readonly string[]): string[] {
+    return folders.filter((folder) => {
+      // The new watch before the old one closes: on the same folder the kernel keeps its watch
+      // throughout (inotify has one per inode), so no event falls between the two.
+      const old = this.watches.get(folder);
+      this.watches.delete(folder);
+      try {
+        return this.watch(folder);
+      } finally {
+        old?.close();
+      }
+    });
   }
 
   remove(folder: string): void {

@@ -64,18 +64,14 @@ export class TreeWatcher {
    */
   update(removed: Iterable<string>, added: Iterable<string>): string[] {
     for (const folder of removed) this.watches.remove(folder);
-    const fresh: string[] = [];
-    for (const folder of added) {
-      try {
-        if (this.watches.add(folder)) fresh.push(folder);
-      } catch (err) {
-        const code = errnoCode(err);
-        if (code === 'ENOSPC') throw watchLimitError(this.watches.count, err);
-        if (code === 'EMFILE' || code === 'ENFILE') throw tooManyFilesError(err);
-        throw err;
-      }
+    try {
+      return this.watches.add([...added]);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOSPC') throw watchLimitError(this.watches.count, err);
+      if (code === 'EMFILE' || code === 'ENFILE') throw tooManyFilesError(err);
+      throw err;
     }
-    return fresh;
   }
 
   close(): void {

@@ -25,7 +25,7 @@ function holdingFs(): { fs: WalkFs; arm: (folder: string) => Promise<void>; rele
   const fs: WalkFs = {
     ...localWalkFs,
     // Every listing through readdir (not the addon's), where it can be held.
-    native: undefined,
+    reader: undefined, names: undefined,
     readdir: async (path) => {
       const h = held;
       if (h !== undefined && path === h.folder) {

@@ -284,7 +284,7 @@ describe('a folder that changed without saying what (a poll)', () => {
       writeFileSync(config, `[paths]\n/ = ${root}/*\n`);
       const read: string[] = [];
       // Read through readdir (not the addon's listing), so that each read is seen.
-      const fs = { ...localWalkFs, native: undefined, readdir: (path: string) => (read.push(path), localWalkFs.readdir(path)) };
+      const fs = { ...localWalkFs, reader: undefined, names: undefined, readdir: (path: string) => (read.push(path), localWalkFs.readdir(path)) };
       const model = ServedModel.of((await fullWalk(config, dir.path)).results, { cwd: dir.path, fs, mounts }, mounts)!;
       mkdirSync(join(root, 'new/.hg'), { recursive: true });
       rmSync(join(root, 'r7'), { recursive: true });
