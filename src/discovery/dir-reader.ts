@@ -14,7 +14,7 @@ import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { compareNames, decodeName, fsPath } from './fs-names.js';
 import { networkFileSystem } from './network-fs.js';
-import { nativeListing, type FolderNames, type FolderReader } from '../native/listing.js';
+import { nativeListing, type FolderNames, type FolderReader, type NativeListing } from '../native/listing.js';
 
 /** A directory entry whose name is the exact bytes, decoded as in fs-names.ts. */
 export type DirEntry = Pick<Dirent, 'name' | 'isDirectory' | 'isSymbolicLink'>;
@@ -23,15 +23,19 @@ export interface WalkFs {
   readonly readdir: (path: string) => Promise<DirEntry[]>;
   readonly stat: (path: string) => Promise<{ isDirectory(): boolean }>;
   readonly realpath: (path: string) => Promise<string>;
-  /** Whether `path` is a directory (following symlinks), any error meaning no. */
-  readonly isDirectory: (path: string) => boolean;
   /**
    * Where the addon was built, a walk's reader: listings in one synchronous
    * call each, read ahead on a thread (else, or where it says so, `readdir`).
    */
   readonly reader?: () => FolderReader;
-  /** Where the addon was built, one folder's names, the quick way (else, or where it says so, `readdir`). */
+  /**
+   * Where the addon was built, one folder's names with its patch queue, the
+   * quick way: on a network file system, on the thread pool (else, or where
+   * it says so, `readdir`).
+   */
   readonly names?: (folder: string) => FolderNames | undefined | Promise<FolderNames | undefined>;
+  /** Where the addon was built, NativeListing.differ (on the thread pool). */
+  readonly differ?: NativeListing['differ'];
   /** Start reading a folder's children as soon as it is listed (worth it where reads overlap). */
   readonly readAhead: boolean;
 }
@@ -74,11 +78,8 @@ export const parallelWalkFs: WalkFs = {
   },
   stat: (path) => stat(fsPath(path)),
   realpath: async (path) => decodeName(await realpath(fsPath(path), { encoding: 'buffer' })),
-  // Asked once per repository and almost always "no": a synchronous stat that
-  // returns instead of throwing costs a fraction of a rejected promise.
-  isDirectory,
   readAhead: true,
-  ...(native === undefined ? {} : { names: (folder: string) => native.read(folder) }),
+  ...(native === undefined ? {} : { names: (folder: string) => native.read(folder), differ: native.differ }),
 };
 
 /**
@@ -91,7 +92,7 @@ export const parallelWalkFs: WalkFs = {
  */
 export const localWalkFs: WalkFs = {
   ...parallelWalkFs,
-  ...(native === undefined ? {} : { reader: () => native.reader(), names: (folder: string) => native.list(folder) }),
+  ...(native === undefined ? {} : { reader: () => native.reader(), names: (folder: string) => native.list(folder), differ: native.differ }),
   // Synchronous reads cannot overlap: reading ahead would only hold the whole tree in memory.
   readAhead: false,
   readdir: (path) => {
@@ -110,6 +111,15 @@ export const localWalkFs: WalkFs = {
     }
   },
 };
+
+/** Whether `path` is a folder (following symlinks), any error meaning no; read through `fs` (on a network file system, off the main thread). */
+function isFolder(fs: WalkFs, path: string): Promise<boolean> | boolean {
+  if (!fs.readAhead) return isDirectory(path);
+  return fs.stat(path).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
+}
 
 /** The walk strategy for the file system holding `folder` (local when it cannot tell). */
 export function walkFsFor(folder: string): WalkFs {
@@ -200,8 +210,14 @@ export class DirReader {
   }
 
   private read(dir: string): Reading {
-    const quick = this.reader?.list(dir);
-    return quick === undefined ? this.readdir(dir) : this.listing(dir, quick.dirs, quick.links, quick.patchQueue);
+    if (this.reader !== undefined) {
+      const quick = this.reader.list(dir);
+      return quick === undefined ? this.readdir(dir) : this.listing(dir, quick.dirs, quick.links, quick.patchQueue);
+    }
+    const names = this.fs.names?.(dir);
+    if (names === undefined) return this.readdir(dir);
+    const answer = (quick: FolderNames | undefined): Reading => (quick === undefined ? this.readdir(dir) : this.listing(dir, quick.dirs, quick.links, quick.patchQueue));
+    return names instanceof Promise ? names.then(answer) : answer(names);
   }
 
   private async readdir(dir: string): Promise<Listing> {
@@ -218,17 +234,18 @@ export class DirReader {
       else if (entry.isSymbolicLink()) links.push(entry.name);
     }
     dirs.sort(compareNames);
-    return this.listing(dir, dirs, links);
+    // hgweb's isdir(repo/.hg/patches/.hg), asked only where a `.hg` is (a folder, or a link that may lead to one).
+    const patchQueue = (dirs.includes('.hg') || links.includes('.hg')) && (await isFolder(this.fs, `${childPath(dir, '.hg')}/patches/.hg`));
+    return this.listing(dir, dirs, links, patchQueue);
   }
 
   /**
    * The listing of `dir` from its subfolders (sorted) and symlinks, these
-   * followed; `patchQueue` where the read told it, else looked up for a
-   * repository.
+   * followed.
    */
-  private listing(dir: string, dirs: readonly string[], links: readonly string[], patchQueue?: boolean): Reading {
+  private listing(dir: string, dirs: readonly string[], links: readonly string[], patchQueue: boolean): Reading {
     const subdirs: SubdirEntry[] = dirs.map((name) => ({ name, symlink: false }));
-    if (links.length === 0) return this.listed(dir, subdirs, [], patchQueue);
+    if (links.length === 0) return this.listed(subdirs, [], patchQueue);
     return Promise.all(links.map((name) => this.resolveLink(dir, name))).then((resolved) => {
       const otherLinks: string[] = [];
       for (const link of resolved) {
@@ -236,14 +253,13 @@ export class DirReader {
         else subdirs.push(link);
       }
       subdirs.sort((a, b) => compareNames(a.name, b.name));
-      return this.listed(dir, subdirs, otherLinks, patchQueue);
+      return this.listed(subdirs, otherLinks, patchQueue);
     });
   }
 
-  private listed(dir: string, subdirs: readonly SubdirEntry[], otherLinks: readonly string[], patchQueue: boolean | undefined): Listing {
+  private listed(subdirs: readonly SubdirEntry[], otherLinks: readonly string[], patchQueue: boolean): Listing {
     const isRepo = subdirs.some((d) => d.name === '.hg');
-    const queue = isRepo && (patchQueue ?? this.fs.isDirectory(`${childPath(dir, '.hg')}/patches/.hg`));
-    return { ok: true, subdirs, isRepo, patchQueue: queue, otherLinks };
+    return { ok: true, subdirs, isRepo, patchQueue: isRepo && patchQueue, otherLinks };
   }
 
   /** Python's DirEntry.is_dir() follows a symlink and calls any error "not a directory"; such a link comes back as its name. */

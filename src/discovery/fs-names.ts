@@ -58,6 +58,11 @@ export function encodeName(name: string): Buffer {
   return Buffer.concat(parts);
 }
 
+/** Whether a decoded name holds a byte that is not UTF-8 (see decodeName). */
+export function hasEscapedBytes(name: string): boolean {
+  return ESCAPED.test(name);
+}
+
 /** What to hand the fs module: the string itself, or its bytes when it holds escaped ones. */
 export function fsPath(path: string): string | Buffer {
   return ESCAPED.test(path) ? encodeName(path) : path;

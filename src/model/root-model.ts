@@ -12,13 +12,13 @@
 import { statSync, type BigIntStats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { childPath } from '../discovery/dir-reader.js';
-import { fsPath } from '../discovery/fs-names.js';
+import { fsPath, hasEscapedBytes } from '../discovery/fs-names.js';
 import { join, normpath } from '../config/paths.js';
 import { nameRepos, recurses, type ServedRepo, type WalkedRoot } from '../discovery/served-repos.js';
 import { isTransient, WalkFailure, walkRepos, type WalkOptions } from '../discovery/walk-repos.js';
 import { minimalSplice, applySplice, type Splice } from './splice.js';
 import { runWithin, walkKey } from './walk-order.js';
-import { differences, ordered, union } from './sorted-names.js';
+import { differences, ordered } from './sorted-names.js';
 
 export interface RootChange {
   readonly splice: Splice | undefined;
@@ -192,23 +192,11 @@ export class RootModel {
   async namesChanged(folder: string): Promise<string[] | undefined> {
     const top = this.canonical;
     if (top === undefined || !this.folders.has(folder)) return undefined;
-    let now: string[];
-    const quick = await this.options.fs.names?.(folder);
-    if (quick !== undefined) now = union(quick.dirs, quick.links);
-    else {
-      try {
-        now = ordered((await this.options.fs.readdir(folder)).filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name));
-      } catch (err) {
-        if (isTransient(err)) throw new WalkFailure(folder, err as NodeJS.ErrnoException);
-        return undefined;
-      }
-    }
     const rel = folder === top ? '' : folder.slice(top.length + 1);
     // Where, in a repository's path, the names below `folder` start.
     const base = this.cut + (rel === '' ? 0 : rel.length + 1);
     const [start, end] = rel === '' ? [0, this.repos.length] : runWithin(this.repos, this.keyOf, walkKey(rel));
-    // In walk order the names below a folder come in hgweb's order already (ordered() checks it).
-    const below: string[] = [];
+    const known: string[] = [];
     let self = false;
     for (let i = start; i < end; i++) {
       const path = this.repos[i]!.path;
@@ -219,12 +207,27 @@ export class RootModel {
       }
       const slash = path.indexOf('/', base);
       const name = slash < 0 ? path.slice(base) : path.slice(base, slash);
-      if (name !== below[below.length - 1]) below.push(name);
+      // In walk order a repository's nested ones (`**`) and patch queue come right after it.
+      if (name !== known[known.length - 1]) known.push(name);
     }
     const prefix = folder === '/' ? '/' : `${folder}/`;
-    const watched = [...(this.children.get(folder) ?? [])].map((f) => f.slice(prefix.length));
-    const known = union(union(ordered(below), ordered(watched)), self ? ['.hg'] : []);
-    return differences(now, known);
+    for (const f of this.children.get(folder) ?? []) known.push(f.slice(prefix.length));
+    if (self) known.push('.hg');
+    // Compared in the addon where the names are text: the folder's 20,000 names never become strings here.
+    const differ = this.options.fs.differ;
+    if (differ !== undefined && !known.some(hasEscapedBytes)) {
+      // Undefined where readdir must tell: an error (in its words), a name that is not UTF-8.
+      const names = await differ(folder, known);
+      if (names !== undefined) return ordered(names);
+    }
+    let now: string[];
+    try {
+      now = ordered((await this.options.fs.readdir(folder)).filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name));
+    } catch (err) {
+      if (isTransient(err)) throw new WalkFailure(folder, err as NodeJS.ErrnoException);
+      return undefined;
+    }
+    return differences(now, ordered(known));
   }
 
   /** The change from this model to a new full walk's of the same root. */

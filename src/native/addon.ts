@@ -18,6 +18,7 @@ export interface AddonBinding {
   /** listing.c */
   list(path: FsPath, reader?: object): [dirs: string[], links: string[], patchQueue: boolean] | number | null;
   read(path: FsPath): Promise<[dirs: string[], links: string[], patchQueue: boolean] | number | null>;
+  differ(path: FsPath, known: string): Promise<string[] | number | null>;
   reader(): object;
   ahead(reader: object, paths: FsPath[]): void;
   end(reader: object): void;

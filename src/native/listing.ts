@@ -37,6 +37,12 @@ export interface NativeListing {
   readonly list: ListFolder;
   /** list on Node's thread pool, for a network file system's folder (whose server may be slow to answer). */
   read(folder: string): Promise<FolderNames | undefined>;
+  /**
+   * The names (subfolders and symlinks) in which `folder` and `known` differ,
+   * in no order, read on the thread pool; undefined where `readdir` should
+   * tell (as `list`). `known` must be UTF-8 (no escaped byte).
+   */
+  differ(folder: string, known: readonly string[]): Promise<string[] | undefined>;
   reader(): FolderReader;
 }
 
@@ -47,6 +53,10 @@ export function nativeListing(): NativeListing | undefined {
   return {
     list: (folder) => names(addon.list(fsPath(folder))),
     read: async (folder) => names(await addon.read(fsPath(folder))),
+    differ: async (folder, known) => {
+      const answer = await addon.differ(fsPath(folder), known.join('\0'));
+      return answer === null || typeof answer === 'number' ? undefined : answer;
+    },
     reader: () => new Reader(addon),
   };
 }

@@ -274,43 +274,53 @@ describe('overlapping roots', () => {
 });
 
 describe('a folder that changed without saying what (a poll)', () => {
-  it('is compared with the model: only the names that came or went are looked at, not the root walked again', async () => {
-    const dir = makeTempDir('hgreload-model-names-');
-    try {
-      const root = join(dir.path, 'flat');
-      for (let i = 0; i < 300; i++) mkdirSync(join(root, `r${i}/.hg`), { recursive: true });
-      mkdirSync(join(root, 'group/inner/.hg'), { recursive: true });
-      const config = join(dir.path, 'hgweb.config');
-      writeFileSync(config, `[paths]\n/ = ${root}/*\n`);
-      const read: string[] = [];
-      // Read through readdir (not the addon's listing), so that each read is seen.
-      const fs = { ...localWalkFs, reader: undefined, names: undefined, readdir: (path: string) => (read.push(path), localWalkFs.readdir(path)) };
-      const model = ServedModel.of((await fullWalk(config, dir.path)).results, { cwd: dir.path, fs, mounts }, mounts)!;
-      mkdirSync(join(root, 'new/.hg'), { recursive: true });
-      rmSync(join(root, 'r7'), { recursive: true });
-      rmSync(join(root, 'group'), { recursive: true });
-      mkdirSync(join(root, 'group/other/.hg'), { recursive: true });
-      writeFileSync(join(root, 'a-file'), '');
-      read.length = 0;
-      // What a poll finds: the stamps of the top and of group (removed and made again) moved.
-      const change = await model.update([
-        { folder: root, name: null },
-        { folder: join(root, 'group'), name: null },
-      ]);
-      assert.notEqual(change, FULL);
-      const walked = await fullWalk(config, dir.path);
-      assert.deepEqual(model.list.repos, walked.repos);
-      assert.deepEqual(new Set(model.folders()), new Set(walked.folders));
-      // The two listings, and what is below the names that came or went (new, group/other): not the 300 others.
-      assert.ok(read.length <= 5, `folders read: ${read.join(', ')}`);
-      // Nothing changed: a listing, and no look at anything.
-      read.length = 0;
-      const none = await model.update([{ folder: root, name: null }]);
-      assert.notEqual(none, FULL);
-      assert.deepEqual((none as Exclude<typeof none, typeof FULL>).list.splices, []);
-      assert.deepEqual(read, [root]);
-    } finally {
-      dir.remove();
-    }
-  });
+  for (const way of ['the addon', 'readdir'] as const) {
+    it(`is compared with the model through ${way}: only the names that came or went are looked at, not the root walked again`, async () => {
+      const dir = makeTempDir('hgreload-model-names-');
+      try {
+        const root = join(dir.path, 'flat');
+        for (let i = 0; i < 300; i++) mkdirSync(join(root, `r${i}/.hg`), { recursive: true });
+        mkdirSync(join(root, 'group/inner/.hg'), { recursive: true });
+        const config = join(dir.path, 'hgweb.config');
+        writeFileSync(config, `[paths]\n/ = ${root}/*\n`);
+        const read: string[] = [];
+        // Each read is seen: readdir's, and the addon's comparisons (not its walks' listings).
+        const differ = localWalkFs.differ;
+        assert.ok(differ !== undefined, 'npm install builds the addon: a machine that cannot fails here');
+        const fs = {
+          ...localWalkFs,
+          reader: undefined,
+          names: undefined,
+          readdir: (path: string) => (read.push(path), localWalkFs.readdir(path)),
+          differ: way === 'readdir' ? undefined : (folder: string, known: readonly string[]) => (read.push(folder), differ(folder, known)),
+        };
+        const model = ServedModel.of((await fullWalk(config, dir.path)).results, { cwd: dir.path, fs, mounts }, mounts)!;
+        mkdirSync(join(root, 'new/.hg'), { recursive: true });
+        rmSync(join(root, 'r7'), { recursive: true });
+        rmSync(join(root, 'group'), { recursive: true });
+        mkdirSync(join(root, 'group/other/.hg'), { recursive: true });
+        writeFileSync(join(root, 'a-file'), '');
+        read.length = 0;
+        // What a poll finds: the stamps of the top and of group (removed and made again) moved.
+        const change = await model.update([
+          { folder: root, name: null },
+          { folder: join(root, 'group'), name: null },
+        ]);
+        assert.notEqual(change, FULL);
+        const walked = await fullWalk(config, dir.path);
+        assert.deepEqual(model.list.repos, walked.repos);
+        assert.deepEqual(new Set(model.folders()), new Set(walked.folders));
+        // The two listings, and what is below the names that came or went (new, group/other): not the 300 others.
+        assert.ok(read.length <= 5, `folders read: ${read.join(', ')}`);
+        // Nothing changed: a listing, and no look at anything.
+        read.length = 0;
+        const none = await model.update([{ folder: root, name: null }]);
+        assert.notEqual(none, FULL);
+        assert.deepEqual((none as Exclude<typeof none, typeof FULL>).list.splices, []);
+        assert.deepEqual(read, [root]);
+      } finally {
+        dir.remove();
+      }
+    });
+  }
 });

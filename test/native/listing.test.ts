@@ -123,6 +123,19 @@ describe('native listing', () => {
     reader.end();
   });
 
+  it('differ: the names in one of the folder and the known list only, a name known twice being one', async () => {
+    const f = join(base, 'differ');
+    for (const name of ['kept', 'new', 'é', '.hg']) mkdirSync(join(f, name), { recursive: true });
+    writeFileSync(join(f, 'a-file'), '');
+    symlinkSync('kept', join(f, 'new-link'));
+    const got = await native.differ(f, ['kept', 'kept', 'é', 'gone', '.hg', 'gone-too']);
+    assert.deepEqual(got?.sort(compareNames), ['gone', 'gone-too', 'new', 'new-link']);
+    assert.deepEqual(await native.differ(f, ['.hg', 'kept', 'new', 'new-link', 'é']), []);
+    assert.deepEqual((await native.differ(f, []))?.sort(compareNames), byReaddir(f).dirs.concat(byReaddir(f).links).sort(compareNames));
+    assert.equal(await native.differ(join(base, 'missing'), ['a']), undefined);
+    assert.equal(await native.differ(join(base, 'bytes'), ['a']), undefined);
+  });
+
   it('changedSince: the folders stamped at or after the time, and those gone', async () => {
     const folders = [0, 1, 2, 3].map((i) => join(base, `stamps/f${i}`));
     for (const f of folders) mkdirSync(f, { recursive: true });
