@@ -2,18 +2,39 @@
  * Which folders changed since a time, by their stamps: the scheduled rescan's
  * check and the look after the first walk, a stat per watched folder. Through
  * Node, a stat makes a Stats object and costs 7 us here; the system call
- * alone, 2 us: 0.5 s against 0.2 s at 100,000 folders.
+ * alone, 2 us: 0.5 s against 0.2 s at 100,000 folders. The stats of one call
+ * are shared with a second thread: a check is most of a start's last part.
  *
- * JavaScript sees: changedSince(paths, sinceMs: number) -> the
- * indexes of the paths whose mtime or ctime is at or after sinceMs, or that
- * cannot be stat'ed (gone, or no longer reachable).
+ * JavaScript sees: changedSince(paths, sinceMs: number) -> the indexes of the
+ * paths whose mtime or ctime is at or after sinceMs, or that cannot be
+ * stat'ed (gone, or no longer reachable).
  */
 #include "addon.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
+/* Below this many paths a second thread costs more than it saves. */
+#define SHARE_FROM 256
+
+typedef struct {
+  char **paths;
+  char *changed;
+  uint32_t from, to;
+  double since;
+} part;
+
 static double ms(struct timespec t) {
   return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+static void *stat_part(void *arg) {
+  part *p = arg;
+  for (uint32_t i = p->from; i < p->to; i++) {
+    struct stat st;
+    p->changed[i] = p->paths[i] == NULL || stat(p->paths[i], &st) != 0 || ms(st.st_mtim) >= p->since || ms(st.st_ctim) >= p->since;
+  }
+  return NULL;
 }
 
 static napi_value js_changed_since(napi_env env, napi_callback_info info) {
@@ -26,19 +47,41 @@ static napi_value js_changed_since(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "stamps: changedSince(paths: Array<string | Buffer>, sinceMs: number)");
     return NULL;
   }
-  CHECK(napi_create_array(env, &result));
-  uint32_t found = 0;
-  for (uint32_t i = 0; i < count; i++) {
-    napi_value item, index;
-    CHECK(napi_get_element(env, argv[0], i, &item));
-    char *path = path_of(env, item);
-    struct stat st;
-    int changed = path == NULL || stat(path, &st) != 0 || ms(st.st_mtim) >= since || ms(st.st_ctim) >= since;
-    free(path);
-    if (!changed) continue;
-    CHECK(napi_create_uint32(env, i, &index));
-    CHECK(napi_set_element(env, result, found++, index));
+  char **paths = calloc(count + 1, sizeof *paths);
+  char *changed = calloc(count + 1, 1);
+  if (paths == NULL || changed == NULL) {
+    free(paths);
+    free(changed);
+    napi_throw_error(env, NULL, "stamps: out of memory");
+    return NULL;
   }
+  napi_status status = napi_ok;
+  /* A path that cannot be read is counted as changed (its NULL): looked at, never missed. */
+  for (uint32_t i = 0; i < count && status == napi_ok; i++) {
+    napi_value item;
+    status = napi_get_element(env, argv[0], i, &item);
+    if (status == napi_ok) paths[i] = path_of(env, item);
+  }
+  if (status == napi_ok) {
+    part first = {paths, changed, 0, count / 2, since}, second = {paths, changed, count / 2, count, since};
+    pthread_t thread;
+    int shared = count >= SHARE_FROM && pthread_create(&thread, NULL, stat_part, &second) == 0;
+    stat_part(&first);
+    if (shared) pthread_join(thread, NULL);
+    else stat_part(&second);
+  }
+  for (uint32_t i = 0; i < count; i++) free(paths[i]);
+  free(paths);
+  uint32_t found = 0;
+  if (status == napi_ok) status = napi_create_array(env, &result);
+  for (uint32_t i = 0; i < count && status == napi_ok; i++) {
+    if (!changed[i]) continue;
+    napi_value index;
+    status = napi_create_uint32(env, i, &index);
+    if (status == napi_ok) status = napi_set_element(env, result, found++, index);
+  }
+  free(changed);
+  CHECK(status);
   return result;
 }
 

@@ -18,8 +18,8 @@ import { fsPath } from '../discovery/fs-names.js';
 import { nativeAddon } from '../native/addon.js';
 import { yielder } from '../util/yielder.js';
 
-/** Folders per call of the addon: about 4 ms of stats. */
-const SLICE = 2000;
+/** Folders per call of the addon: about 4 ms of stats (on two threads). */
+const SLICE = 4000;
 
 export async function changedSince(folders: Iterable<string>, sinceMs: number): Promise<string[]> {
   const addon = nativeAddon();

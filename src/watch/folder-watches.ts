@@ -23,7 +23,8 @@ export interface FolderWatches {
    * Watches each of `folders`, afresh when watched already (a folder made
    * again at the same path is another folder), with no gap. Returns those
    * watched: not those that are not there (or not folders). Other errors
-   * (ENOSPC, EMFILE) are thrown, errno-coded, the folders before stay watched.
+   * (ENOSPC, EMFILE) are thrown, errno-coded; the folders that got a watch
+   * stay watched.
    */
   add(folders: readonly string[]): string[];
   remove(folder: string): void;

@@ -38,6 +38,7 @@ export class InotifyWatches implements FolderWatches {
     // Opened at the first watch, so that EMFILE is thrown where a watch is asked for, as fs.watch throws it.
     this.instance ??= Inotify.open((e) => this.dispatch(e));
     const watched: string[] = [];
+    let refused: NodeJS.ErrnoException | undefined;
     // Afresh: the same folder keeps its watch descriptor, and so loses no event; another folder at the path gets its own.
     const answers = this.instance.add(folders.map(fsPath), MASK);
     for (let i = 0; i < answers.length; i++) {
@@ -45,9 +46,10 @@ export class InotifyWatches implements FolderWatches {
       const wd = answers[i]!;
       if (typeof wd !== 'number') {
         const code = errnoCode(wd);
-        if (code === 'ENOSPC' || code === 'EMFILE' || code === 'ENFILE') throw wd;
+        // Out of watches: every folder that got one is kept (and said below), then the error is thrown.
+        if (code === 'ENOSPC' || code === 'EMFILE' || code === 'ENFILE') refused ??= wd;
         // The folder went away since the walk (ENOENT), or is no folder (ENOTDIR): its parent's watch says so.
-        this.remove(folder);
+        else this.remove(folder);
         continue;
       }
       const old = this.wdOf.get(folder);
@@ -59,6 +61,7 @@ export class InotifyWatches implements FolderWatches {
       }
       watched.push(folder);
     }
+    if (refused !== undefined) throw refused;
     return watched;
   }
 

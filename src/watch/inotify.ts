@@ -57,9 +57,7 @@ export class Inotify {
 
   /**
    * Watches each of `paths`: its watch descriptor (the same for two paths to
-   * one folder), or the error it met, errno-coded as an fs call's. The
-   * answers end at the first ENOSPC, EMFILE or ENFILE: no later path can be
-   * watched.
+   * one folder), or the error it met, errno-coded as an fs call's.
    */
   add(paths: readonly FsPath[], mask: number): Array<number | NodeJS.ErrnoException> {
     return this.addon.add(this.handle, paths, mask).map((wd, i) => (wd < 0 ? errnoError(-wd, 'inotify_add_watch', paths[i]) : wd));

@@ -59,8 +59,8 @@ export class TreeWatcher {
    * Stops watching `removed`, then watches `added` (afresh when watched
    * already: a folder made again at the same path is another folder, and the
    * old watch saw it go). Returns the folders newly watched. Throws a
-   * `watch-limit` error when the kernel refuses more watches; the folders set
-   * up before that stay watched.
+   * `watch-limit` error when the kernel refuses more watches; the folders
+   * that got a watch stay watched.
    */
   update(removed: Iterable<string>, added: Iterable<string>): string[] {
     for (const folder of removed) this.watches.remove(folder);
