@@ -204,6 +204,17 @@ export class DirReader {
     return listing;
   }
 
+  /**
+   * The walk will visit `dir` after the folders now being read: the reader
+   * reads its subfolders too, where its listing is known already. Taken from
+   * the end of the reader's queue first, they are read while the walk takes
+   * what was asked before, and are there when it comes to them.
+   */
+  prepare(dir: string): void {
+    const listing = this.listings.get(dir);
+    if (this.reader !== undefined && listing !== undefined && !(listing instanceof Promise)) this.reader.ahead(this.next(dir, listing));
+  }
+
   /** The walk has ended: the reader's thread stops, and what it read ahead and the walk did not take is dropped. */
   end(): void {
     this.reader?.end();

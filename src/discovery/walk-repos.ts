@@ -142,6 +142,9 @@ class RepoWalk {
     const stack: Array<{ readonly path: string; readonly id: DirIdentity; readonly fatal: boolean }> = [{ path: top, id: topId, fatal: topFatal }];
     for (let visit = stack.pop(); visit !== undefined; visit = stack.pop()) {
       const { path, id, fatal } = visit;
+      // What comes after this folder's subtree: its subfolders are read ahead while this one's are taken.
+      const after = stack[stack.length - 1];
+      if (after !== undefined) this.reader.prepare(after.id.canonical);
       const pause = this.pause();
       if (pause !== undefined) await pause;
       const taken = this.reader.take(id.canonical);
