@@ -4,7 +4,7 @@
  * it. pg reports that as 'error' or 'end', or as both, and a query on it
  * fails; each owner wants one notice to step down and reconnect on.
  */
-import pg from 'pg';
+import type pg from 'pg';
 
 export interface Session {
   readonly client: pg.Client;
@@ -21,7 +21,10 @@ export interface Session {
  */
 export async function openSession(config: pg.ClientConfig, onLost: (err: Error | undefined) => void, abort?: AbortSignal): Promise<Session> {
   abort?.throwIfAborted();
-  const client = new pg.Client({ keepAlive: true, ...config });
+  // Loaded here, not with the daemon: a daemon without [cluster] does not pay pg's 60 ms at every start.
+  const { Client } = (await import('pg')).default;
+  abort?.throwIfAborted();
+  const client = new Client({ keepAlive: true, ...config });
   const stop = (): void => streamOf(client).destroy(new Error('stopped while connecting'));
   abort?.addEventListener('abort', stop, { once: true });
   let lost = false;
