@@ -4,9 +4,13 @@
  * keeps a trailing slash after normalising, and so on).
  */
 
-/** posixpath.normpath */
+/** A path normpath leaves as it is: no empty, `.` or `..` part, no slash at the end (`/` itself aside). */
+const ABNORMAL = /\/\/|(^|\/)\.\.?(\/|$)|.\/$/;
+
+/** posixpath.normpath; a path already normal is given back itself (the walk's, each held once). */
 export function normpath(path: string): string {
   if (path === '') return '.';
+  if (!ABNORMAL.test(path)) return path;
   const initialSlashes = path.startsWith('/') ? (path.startsWith('//') && !path.startsWith('///') ? 2 : 1) : 0;
   const out: string[] = [];
   for (const comp of path.split('/')) {

@@ -140,9 +140,12 @@ export function combine(results: RootResult[]): Discovery {
 }
 
 function urlRepos(prefix: string, head: string, paths: readonly string[]): ServedRepo[] {
+  // Under a prefix of only slashes (`/ = ...`) the name is the path's own tail, held as a slice of it: no string of its own.
+  const bare = stripSlashes(prefix) === '';
   return paths.map((p) => {
     const path = normpath(p);
-    return { name: stripSlashes(`${prefix}/${stripSlashes(path.slice(head.length), 'left')}`), path };
+    const tail = stripSlashes(path.slice(head.length), 'left');
+    return { name: bare ? stripSlashes(tail) : stripSlashes(`${prefix}/${tail}`), path };
   });
 }
 

@@ -185,9 +185,13 @@ class RepoWalk {
         }
         descend = kept;
       }
+      // Where the walk path is the resolved one (no link on the way), one string serves as both: at 100,000 folders, 6 MB.
+      const same = path === id.canonical;
       for (let i = descend.length - 1; i >= 0; i--) {
         const d = descend[i]!;
-        if (!d.symlink) stack.push({ path: join(path, d.name), id: this.options.mounts.child(id, d.name), fatal: false });
+        if (d.symlink) continue;
+        const subId = this.options.mounts.child(id, d.name);
+        stack.push({ path: same ? subId.canonical : join(path, d.name), id: subId, fatal: false });
       }
     }
   }

@@ -5,7 +5,17 @@ import { spawnSync } from 'node:child_process';
 import { abspath, normpath, split } from '../../src/config/paths.js';
 import { SYSTEM_PYTHON } from '../helpers/run.js';
 
-const PATHS = ['', '.', '/', '//', '///', '////x', '//a//b/', 'a/../..', '../a', '/..', '/a/./b/../c/', 'a/b/..', './a', 'a/', '/srv/repos/*', '/srv/repos/**', '/srv/repos/*/', '*', 'a//b//', '/x/y/../../..', 'ü/./é'];
+import { random } from '../helpers/random.js';
+
+// normpath gives a path that is normal already back as it is: paths near that line, and random ones over the parts that matter.
+const PARTS = ['a', '.', '..', '', '.hg', '...', 'b.', '.c'];
+const rnd = random(20261204);
+const RANDOM = Array.from({ length: 300 }, () => Array.from({ length: 1 + Math.floor(rnd() * 5) }, () => PARTS[Math.floor(rnd() * PARTS.length)]!).join('/'));
+const PATHS = [
+  ...['', '.', '/', '//', '///', '////x', '//a//b/', 'a/../..', '../a', '/..', '/a/./b/../c/', 'a/b/..', './a', 'a/', '/srv/repos/*', '/srv/repos/**', '/srv/repos/*/', '*', 'a//b//', '/x/y/../../..', 'ü/./é'],
+  ...['/a/b', 'a/.hg', '.hg', '...', 'a/...', '/.', '/./', 'a/.', '/a/.b/c', '/a/b./c', '/srv/repos/group-00/repo-000'],
+  ...RANDOM,
+];
 
 describe('posixpath port', () => {
   let python: Array<{ normpath: string; split: [string, string]; abspath: string }> = [];
