@@ -29,9 +29,9 @@ export interface WalkFs {
    */
   readonly reader?: () => FolderReader;
   /**
-   * Where the addon was built, one folder's names with its patch queue, the
-   * quick way: on a network file system, on the thread pool (else, or where
-   * it says so, `readdir`).
+   * Where the addon was built and there is no reader (a network file
+   * system), one folder's names with its patch queue, on the thread pool
+   * (else, or where it says so, `readdir`).
    */
   readonly names?: (folder: string) => FolderNames | undefined | Promise<FolderNames | undefined>;
   /** Where the addon was built, NativeListing.differ (on the thread pool). */
@@ -65,12 +65,12 @@ function fromBytes(entries: readonly Dirent[]): DirEntry[] {
 
 const bytesOptions = { withFileTypes: true, encoding: 'buffer' } as const;
 
+const native = nativeListing();
+
 /**
  * For network file systems: every listing goes to the thread pool, so many
  * round trips to the server overlap.
  */
-const native = nativeListing();
-
 export const parallelWalkFs: WalkFs = {
   readdir: async (path) => {
     const entries = await readdir(fsPath(path), { withFileTypes: true });
@@ -92,7 +92,7 @@ export const parallelWalkFs: WalkFs = {
  */
 export const localWalkFs: WalkFs = {
   ...parallelWalkFs,
-  ...(native === undefined ? {} : { reader: () => native.reader(), names: (folder: string) => native.list(folder), differ: native.differ }),
+  ...(native === undefined ? {} : { reader: () => native.reader(), differ: native.differ }),
   // Synchronous reads cannot overlap: reading ahead would only hold the whole tree in memory.
   readAhead: false,
   readdir: (path) => {

@@ -34,7 +34,6 @@ export interface FolderReader {
 }
 
 export interface NativeListing {
-  readonly list: ListFolder;
   /** list on Node's thread pool, for a network file system's folder (whose server may be slow to answer). */
   read(folder: string): Promise<FolderNames | undefined>;
   /**
@@ -51,7 +50,6 @@ export function nativeListing(): NativeListing | undefined {
   const addon = nativeAddon();
   if (addon instanceof Error) return undefined;
   return {
-    list: (folder) => names(addon.list(fsPath(folder))),
     read: async (folder) => names(await addon.read(fsPath(folder))),
     differ: async (folder, known) => {
       const answer = await addon.differ(fsPath(folder), known.join('\0'));
