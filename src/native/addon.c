@@ -6,8 +6,12 @@
  */
 #include "addon.h"
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Below this many items a second thread costs more than it saves. */
+#define SHARE_FROM 256
 
 char *path_of(napi_env env, napi_value value) {
   napi_valuetype type;
@@ -47,6 +51,38 @@ char *path_of(napi_env env, napi_value value) {
   memcpy(path, bytes, length);
   path[length] = 0;
   return path;
+}
+
+char **paths_of(napi_env env, napi_value array, uint32_t count) {
+  char **paths = calloc(count + 1, sizeof *paths);
+  for (uint32_t i = 0; paths != NULL && i < count; i++) {
+    napi_value item;
+    paths[i] = napi_get_element(env, array, i, &item) == napi_ok ? path_of(env, item) : NULL;
+  }
+  return paths;
+}
+
+void free_paths(char **paths, uint32_t count) {
+  for (uint32_t i = 0; paths != NULL && i < count; i++) free(paths[i]);
+  free(paths);
+}
+
+void on_two_threads(void *(*work)(void *), void *first, void *second, uint32_t count) {
+  pthread_t thread;
+  int shared = count >= SHARE_FROM && pthread_create(&thread, NULL, work, second) == 0;
+  work(first);
+  if (shared) pthread_join(thread, NULL);
+  else work(second);
+}
+
+void settle(napi_env env, napi_deferred deferred, napi_value result) {
+  if (result != NULL) {
+    napi_resolve_deferred(env, deferred, result);
+    return;
+  }
+  napi_value err = NULL;
+  if (napi_get_and_clear_last_exception(env, &err) != napi_ok || err == NULL) napi_create_int32(env, -EIO, &err);
+  napi_reject_deferred(env, deferred, err);
 }
 
 static napi_value init(napi_env env, napi_value exports) {

@@ -25,4 +25,18 @@ napi_status define_stamps(napi_env env, napi_value exports);
  */
 char *path_of(napi_env env, napi_value value);
 
+/* path_of for each of `count` items of a JavaScript array, NULL where one cannot be read; NULL when out of memory. */
+char **paths_of(napi_env env, napi_value array, uint32_t count);
+void free_paths(char **paths, uint32_t count);
+
+/*
+ * work(first) here and work(second) on a second thread, together, for one
+ * call's many system calls (stats, watches); below a few hundred items, both
+ * here: a thread would cost more than it saves.
+ */
+void on_two_threads(void *(*work)(void *), void *first, void *second, uint32_t count);
+
+/* Resolves `deferred` with `result`, or (NULL: a call failed) rejects it with the pending exception. */
+void settle(napi_env env, napi_deferred deferred, napi_value result);
+
 #endif

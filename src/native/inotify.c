@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -144,9 +143,6 @@ static instance *args(napi_env env, napi_callback_info info, size_t n, napi_valu
   return unwrap(env, argv[0]);
 }
 
-/* Below this many paths a second thread costs more than it saves. */
-#define SHARE_FROM 256
-
 typedef struct {
   int fd;
   uint32_t mask, from, to;
@@ -178,33 +174,22 @@ static napi_value js_add(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "inotify: add(handle, paths: Array<string | Buffer>, mask: number)");
     return NULL;
   }
-  char **paths = calloc(count + 1, sizeof *paths);
+  char **paths = in->closed ? NULL : paths_of(env, argv[1], count);
   int32_t *answers = calloc(count + 1, sizeof *answers);
-  if (paths == NULL || answers == NULL) {
-    free(paths);
+  if ((paths == NULL && !in->closed) || answers == NULL) {
+    free_paths(paths, count);
     free(answers);
     napi_throw_error(env, NULL, "inotify: out of memory");
     return NULL;
   }
-  napi_status status = napi_ok;
-  for (uint32_t i = 0; i < count && status == napi_ok; i++) {
-    napi_value item;
-    status = napi_get_element(env, argv[1], i, &item);
-    if (status != napi_ok) break;
-    paths[i] = in->closed ? NULL : path_of(env, item);
-    if (paths[i] == NULL) answers[i] = in->closed ? -EBADF : -errno;
-  }
-  if (status == napi_ok) {
+  /* A path that cannot be read (not a string or Buffer, a NUL in it) is no folder to watch. */
+  for (uint32_t i = 0; i < count; i++) answers[i] = in->closed ? -EBADF : -EINVAL;
+  if (!in->closed) {
     adds first = {in->fd, mask, 0, count / 2, paths, answers}, second = {in->fd, mask, count / 2, count, paths, answers};
-    pthread_t thread;
-    int shared = count >= SHARE_FROM && pthread_create(&thread, NULL, add_part, &second) == 0;
-    add_part(&first);
-    if (shared) pthread_join(thread, NULL);
-    else add_part(&second);
+    on_two_threads(add_part, &first, &second, count);
   }
-  for (uint32_t i = 0; i < count; i++) free(paths[i]);
-  free(paths);
-  if (status == napi_ok) status = napi_create_array_with_length(env, count, &result);
+  free_paths(paths, count);
+  napi_status status = napi_create_array_with_length(env, count, &result);
   for (uint32_t i = 0; i < count && status == napi_ok; i++) {
     napi_value answer;
     status = napi_create_int32(env, answers[i], &answer);

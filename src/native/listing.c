@@ -376,70 +376,24 @@ static napi_value js_list(napi_env env, napi_callback_info info) {
   return answer(env, rc, &list, patch_queue);
 }
 
-/* read: list on Node's thread pool, for a file system whose server may be slow to answer. */
-typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
-  char *path;
-  entries list;
-  int rc, patch_queue;
-} async_read;
-
-static void read_in_pool(napi_env env, void *data) {
-  (void)env;
-  async_read *job = data;
-  job->rc = read_folder(job->path, &job->list, &job->patch_queue);
-}
-
-static void read_done(napi_env env, napi_status status, void *data) {
-  async_read *job = data;
-  napi_value result = NULL;
-  if (status == napi_ok) result = answer(env, job->rc, &job->list, job->patch_queue);
-  else drop(&job->list);
-  if (result == NULL) {
-    napi_value err = NULL;
-    if (napi_get_and_clear_last_exception(env, &err) != napi_ok || err == NULL) napi_create_int32(env, -EIO, &err);
-    napi_reject_deferred(env, job->deferred, err);
-  } else {
-    napi_resolve_deferred(env, job->deferred, result);
-  }
-  napi_delete_async_work(env, job->work);
-  free(job->path);
-  free(job);
-}
-
-static napi_value js_read(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], promise, name;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  async_read *job = calloc(1, sizeof *job);
-  if (job == NULL || (job->path = argc < 1 ? NULL : path_of(env, argv[0])) == NULL) {
-    free(job);
-    napi_throw_type_error(env, NULL, "listing: read(path: string | Buffer)");
-    return NULL;
-  }
-  CHECK(napi_create_promise(env, &job->deferred, &promise));
-  CHECK(napi_create_string_utf8(env, "hgreload:read", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_create_async_work(env, NULL, name, read_in_pool, read_done, job, &job->work));
-  CHECK(napi_queue_async_work(env, job->work));
-  return promise;
-}
-
 /*
- * differ: the names (subfolders and symlinks) in which a folder and a list of
- * known names differ, read on Node's thread pool. For a change that only a
- * poll finds in a folder of 20,000 entries: the listing is neither sorted nor
- * made into 20,000 JavaScript strings; the known names are hashed instead.
+ * Jobs on Node's thread pool, for a network file system's folder (whose
+ * server may be slow to answer): read, a folder's listing as list gives it;
+ * differ, the names (subfolders and symlinks) in which a folder and a list of
+ * known names differ. For a change that only a poll finds in a folder of
+ * 20,000 entries, differ neither sorts the listing nor makes 20,000
+ * JavaScript strings: the known names are hashed instead.
  */
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
   char *path;
-  char *known; /* names, each ended by a NUL */
+  /* differ's known names, each ended by a NUL; NULL for read. */
+  char *known;
   size_t known_size;
   entries list, diff;
-  int rc;
-} async_differ;
+  int rc, patch_queue;
+} listing_job;
 
 static uint64_t hash_bytes(const char *s, size_t n) {
   uint64_t h = 1469598103934665603ULL;
@@ -447,12 +401,8 @@ static uint64_t hash_bytes(const char *s, size_t n) {
   return h;
 }
 
-static void differ_in_pool(napi_env env, void *data) {
-  (void)env;
-  async_differ *job = data;
-  int patch_queue;
-  job->rc = read_entries(job->path, &job->list, &patch_queue, 0);
-  if (job->rc != 0) return;
+/* The names of the listing not known and the known ones not in the listing, into job->diff. */
+static void differ(listing_job *job) {
   size_t count = 0;
   for (size_t at = 0; at < job->known_size; at += strlen(job->known + at) + 1) count++;
   size_t size = 16;
@@ -503,62 +453,72 @@ static void differ_in_pool(napi_env env, void *data) {
   free(index);
 }
 
-static void differ_done(napi_env env, napi_status status, void *data) {
-  async_differ *job = data;
+static void job_in_pool(napi_env env, void *data) {
+  (void)env;
+  listing_job *job = data;
+  job->rc = read_entries(job->path, &job->list, &job->patch_queue, job->known == NULL);
+  if (job->rc == 0 && job->known != NULL) differ(job);
+}
+
+static void job_done(napi_env env, napi_status status, void *data) {
+  listing_job *job = data;
   napi_value result = NULL;
+  if (status == napi_ok && job->known == NULL) {
+    result = answer(env, job->rc, &job->list, job->patch_queue);
+  } else if (status == napi_ok) {
+    napi_value names;
+    /* answer() gives [subfolders, symlinks, patch queue]; every name of a difference was pushed as a subfolder. */
+    result = answer(env, job->rc, job->rc == 0 ? &job->diff : &job->list, 0);
+    if (job->rc == 0 && result != NULL && napi_get_element(env, result, 0, &names) == napi_ok) result = names;
+  }
   drop(&job->list);
-  if (status == napi_ok) {
-    if (job->rc != 0) {
-      drop(&job->diff);
-      if (job->rc == 1) napi_get_null(env, &result);
-      else napi_create_int32(env, job->rc, &result);
-    } else {
-      napi_value names;
-      result = answer(env, 0, &job->diff, 0);
-      /* answer() gives [subfolders, symlinks, patch queue]; every name here was pushed as a subfolder. */
-      if (result != NULL && napi_get_element(env, result, 0, &names) == napi_ok) result = names;
-    }
-  } else {
-    drop(&job->diff);
-  }
-  if (result == NULL) {
-    napi_value err = NULL;
-    if (napi_get_and_clear_last_exception(env, &err) != napi_ok || err == NULL) napi_create_int32(env, -EIO, &err);
-    napi_reject_deferred(env, job->deferred, err);
-  } else {
-    napi_resolve_deferred(env, job->deferred, result);
-  }
+  drop(&job->diff);
+  settle(env, job->deferred, result);
   napi_delete_async_work(env, job->work);
   free(job->path);
   free(job->known);
   free(job);
 }
 
-static napi_value js_differ(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], promise, name;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  async_differ *job = calloc(1, sizeof *job);
-  size_t length = 0;
-  if (job == NULL || argc < 2 || (job->path = path_of(env, argv[0])) == NULL ||
-      napi_get_value_string_utf8(env, argv[1], NULL, 0, &length) != napi_ok || (job->known = malloc(length + 2)) == NULL ||
-      napi_get_value_string_utf8(env, argv[1], job->known, length + 1, &length) != napi_ok) {
-    if (job != NULL) {
-      free(job->path);
-      free(job->known);
-    }
+/* Queues `job` and gives its promise; frees it and throws `usage` where it could not be made. */
+static napi_value start(napi_env env, listing_job *job, const char *usage) {
+  napi_value promise, name;
+  if (job == NULL || job->path == NULL) {
+    if (job != NULL) free(job->known);
     free(job);
-    napi_throw_type_error(env, NULL, "listing: differ(path: string | Buffer, known: string)");
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
-  /* Each known name ends with a NUL: the caller joins them with one, and the last gets its own here. */
-  job->known[length] = 0;
-  job->known_size = length == 0 ? 0 : length + 1;
   CHECK(napi_create_promise(env, &job->deferred, &promise));
-  CHECK(napi_create_string_utf8(env, "hgreload:differ", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_create_async_work(env, NULL, name, differ_in_pool, differ_done, job, &job->work));
+  CHECK(napi_create_string_utf8(env, "hgreload:listing", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_create_async_work(env, NULL, name, job_in_pool, job_done, job, &job->work));
   CHECK(napi_queue_async_work(env, job->work));
   return promise;
+}
+
+static napi_value js_read(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  listing_job *job = calloc(1, sizeof *job);
+  if (job != NULL && argc >= 1) job->path = path_of(env, argv[0]);
+  return start(env, job, "listing: read(path: string | Buffer)");
+}
+
+static napi_value js_differ(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  listing_job *job = calloc(1, sizeof *job);
+  size_t length = 0;
+  if (job != NULL && argc >= 2 && napi_get_value_string_utf8(env, argv[1], NULL, 0, &length) == napi_ok && (job->known = malloc(length + 1)) != NULL &&
+      napi_get_value_string_utf8(env, argv[1], job->known, length + 1, &length) == napi_ok) {
+    /* Each known name ends with a NUL: the caller joins them with one, and the last gets its own here. */
+    job->known[length] = 0;
+    job->known_size = length == 0 ? 0 : length + 1;
+    job->path = path_of(env, argv[0]);
+  }
+  return start(env, job, "listing: differ(path: string | Buffer, known: string)");
 }
 
 static napi_value js_reader(napi_env env, napi_callback_info info) {

@@ -10,12 +10,8 @@
  * stat'ed (gone, or no longer reachable).
  */
 #include "addon.h"
-#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-
-/* Below this many paths a second thread costs more than it saves. */
-#define SHARE_FROM 256
 
 typedef struct {
   char **paths;
@@ -47,33 +43,20 @@ static napi_value js_changed_since(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "stamps: changedSince(paths: Array<string | Buffer>, sinceMs: number)");
     return NULL;
   }
-  char **paths = calloc(count + 1, sizeof *paths);
+  /* A path that cannot be read is counted as changed (its NULL): looked at, never missed. */
+  char **paths = paths_of(env, argv[0], count);
   char *changed = calloc(count + 1, 1);
   if (paths == NULL || changed == NULL) {
-    free(paths);
+    free_paths(paths, count);
     free(changed);
     napi_throw_error(env, NULL, "stamps: out of memory");
     return NULL;
   }
-  napi_status status = napi_ok;
-  /* A path that cannot be read is counted as changed (its NULL): looked at, never missed. */
-  for (uint32_t i = 0; i < count && status == napi_ok; i++) {
-    napi_value item;
-    status = napi_get_element(env, argv[0], i, &item);
-    if (status == napi_ok) paths[i] = path_of(env, item);
-  }
-  if (status == napi_ok) {
-    part first = {paths, changed, 0, count / 2, since}, second = {paths, changed, count / 2, count, since};
-    pthread_t thread;
-    int shared = count >= SHARE_FROM && pthread_create(&thread, NULL, stat_part, &second) == 0;
-    stat_part(&first);
-    if (shared) pthread_join(thread, NULL);
-    else stat_part(&second);
-  }
-  for (uint32_t i = 0; i < count; i++) free(paths[i]);
-  free(paths);
+  part first = {paths, changed, 0, count / 2, since}, second = {paths, changed, count / 2, count, since};
+  on_two_threads(stat_part, &first, &second, count);
+  free_paths(paths, count);
   uint32_t found = 0;
-  if (status == napi_ok) status = napi_create_array(env, &result);
+  napi_status status = napi_create_array(env, &result);
   for (uint32_t i = 0; i < count && status == napi_ok; i++) {
     if (!changed[i]) continue;
     napi_value index;
