@@ -19,12 +19,15 @@ import { CHANGE_TIMEOUT_MS, loggedAt, PathsDaemon, reasonsOf, type Use } from '.
 import { cpuMs } from './process-use.js';
 import { diskRoom, watchRoom } from './room.js';
 import { buildTree, GROUPED_FOLDERS, type StandInTree } from './tree.js';
+import { type SnapshotRead, WsgiTaker } from './wsgi-taker.js';
 
 /** Changes made one at a time after ready, the first of them at once. */
 export const CHANGES = 100;
 /** Changes made during a forced rescan, one per rescan. */
 export const DURING = 5;
 export const POLL_SAMPLES = 5;
+/** Snapshots a WSGI process reads, one per forced rescan. */
+export const WSGI_READS = 3;
 /** The least `[watch] poll_interval` allows. */
 export const POLL_INTERVAL_MS = 100;
 /** How long the polling daemon's idle CPU (its polls alone) is measured: 10 ms ticks, so long enough to count a few dozen. */
@@ -69,6 +72,8 @@ export interface PathsFigures {
   /** From the moment the schedule named to the rescan's end (its log line). */
   readonly scheduledRescanMs: number;
   readonly scheduledRescanCpuMs: number;
+  /** A WSGI process reading each new snapshot while another of its threads makes requests. */
+  readonly wsgiReads: SnapshotRead[];
   /** Samples thrown away and taken again: a mount elsewhere on the host made the daemon walk every root meanwhile. */
   readonly discarded: number;
   /** Figures that such a walk met and that could not be taken again (the first change after ready), by row. */
@@ -222,6 +227,9 @@ async function measure(dir: string, config: string, tree: StandInTree): Promise<
     const scheduled = await undisturbed(daemon, discarded, () => scheduledRescan(daemon, forced.ms));
     log(`  scheduled rescan: ${Math.round(scheduled.ms)} ms, ${Math.round(scheduled.cpuMs)} ms of CPU`);
 
+    // Row 6: a WSGI process reading each new snapshot that a forced rescan writes.
+    const wsgiReads = await snapshotReads(daemon, join(dir, 'hgweb.wsgi'), lastForced);
+
     const expected = tree.names.length + made;
     if (daemon.publishedCount() !== expected) throw new Error(`the published list holds ${daemon.publishedCount()} repositories; the tree has ${expected}`);
     return {
@@ -238,6 +246,7 @@ async function measure(dir: string, config: string, tree: StandInTree): Promise<
       duringRescanLanded: landed,
       scheduledRescanMs: scheduled.ms,
       scheduledRescanCpuMs: scheduled.cpuMs,
+      wsgiReads,
       discarded: discarded.count,
       disturbed,
     };
@@ -254,6 +263,33 @@ async function forcedRescan(daemon: PathsDaemon): Promise<{ ms: number; at: numb
   await daemon.process.waitFor((l) => isReload(l) && reasonsOf(l).includes('hgreload touch'), 'the reload that hgreload touch forces', { from, timeoutMs: CHANGE_TIMEOUT_MS });
   const at = performance.now();
   return { ms: at - t0, at };
+}
+
+/**
+ * The script `hgreload wsgi` prints, loaded in a Python process (which reads
+ * the list at its start); then WSGI_READS times: `hgreload touch` (which
+ * writes a new snapshot), the daemon quiet, and the process reads the new
+ * snapshot while another of its threads makes requests.
+ */
+async function snapshotReads(daemon: PathsDaemon, script: string, lastForced: number): Promise<SnapshotRead[]> {
+  daemon.writeWsgiScript(script);
+  const taker = await WsgiTaker.start(script, daemon.publishedCount());
+  try {
+    const reads: SnapshotRead[] = [];
+    for (let i = 0; i < WSGI_READS; i++) {
+      await sleep(Math.max(0, lastForced + FORCED_RELOAD_INTERVAL_MS + 200 - performance.now()));
+      await daemon.quiet();
+      lastForced = (await forcedRescan(daemon)).at;
+      await daemon.quiet();
+      const read = await taker.read();
+      if (read.repos !== daemon.publishedCount()) throw new Error(`the WSGI process read ${read.repos} repositories; the daemon published ${daemon.publishedCount()}`);
+      reads.push(read);
+      log(`  WSGI snapshot read: ${Math.round(read.ms)} ms; slowest of ${read.requests} requests meanwhile ${read.slowestMs === undefined ? '-' : Math.round(read.slowestMs)} ms (idle ${read.idleMs.toFixed(1)} ms)`);
+    }
+    return reads;
+  } finally {
+    await taker.stop();
+  }
 }
 
 /**

@@ -129,6 +129,13 @@ export class PathsDaemon {
     }
   }
 
+  /** Writes the WSGI script `hgreload wsgi` prints for these settings to `file`. */
+  writeWsgiScript(file: string): void {
+    const r = runCli(['-c', this.ini, 'wsgi']);
+    if (r.status !== 0) throw new Error(`hgreload wsgi failed: exit status ${r.status}\n${r.stderr}`);
+    writeFileSync(file, r.stdout);
+  }
+
   /**
    * Sets `[rescan] schedule` to fire once, at `moment` (whole seconds, local
    * time, as node-cron reads its six fields), and has the daemon read it

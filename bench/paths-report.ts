@@ -2,11 +2,12 @@
 import { FORCED_RELOAD_INTERVAL_MS } from '../src/daemon/forced-reloads.js';
 import { DEBOUNCE_MS, ms } from './daemon-bench.js';
 import type { Machine } from './machine.js';
-import { CHANGES, DURING, POLL_IDLE_MS, POLL_INTERVAL_MS, POLL_SAMPLES, STILL_MS, type PathsFigures, type PathsResult, type PollChangeResult } from './paths-bench.js';
+import { CHANGES, DURING, POLL_IDLE_MS, POLL_INTERVAL_MS, POLL_SAMPLES, STILL_MS, WSGI_READS, type PathsFigures, type PathsResult, type PollChangeResult } from './paths-bench.js';
 import { QUIET_MS } from './paths-daemon.js';
+import type { SnapshotRead } from './wsgi-taker.js';
 import { median } from './timing.js';
 
-export const PATHS_TARGETS = { repos: 100_000, kind: '**', readyMs: 3000, readyRssMb: 120, rssGrowth: 0.1, changeMs: 150, pollCpuMs: 10 } as const;
+export const PATHS_TARGETS = { repos: 100_000, kind: '**', readyMs: 3000, readyRssMb: 120, rssGrowth: 0.1, changeMs: 150, pollCpuMs: 10, wsgiReadMs: 100, wsgiWaitMs: 10 } as const;
 
 const count = (n: number): string => n.toLocaleString('en-US');
 const mb = (n: number): string => `${Math.round(n)} MB`;
@@ -22,7 +23,15 @@ const ROWS: ReadonlyArray<readonly [string, (f: PathsFigures) => string]> = [
   ['CPU / resident memory after it', (f) => `${ms(f.afterForcedRescan.cpuMs)} / ${mb(f.afterForcedRescan.rssMb)}`],
   [`change during a forced rescan (median / max; made during it)`, (f) => `${medianMax(f.duringRescanMs)} (${f.duringRescanLanded} of ${f.duringRescanMs.length})`],
   ['scheduled rescan of the still tree: wall / CPU', (f) => `${ms(f.scheduledRescanMs)} / ${ms(f.scheduledRescanCpuMs)}`],
+  ['WSGI process: snapshot read (median / max)', (f) => medianMax(f.wsgiReads.map((r) => r.ms))],
+  ['its other thread meanwhile: slowest request (idle median)', (f) => `${slowest(f.wsgiReads)} (${fine(median(f.wsgiReads.map((r) => r.idleMs)))})`],
 ];
+
+/** The slowest request made during any of the reads; '-' where every read ended before a request could start. */
+function slowest(reads: readonly SnapshotRead[]): string {
+  const all = reads.flatMap((r) => (r.slowestMs === undefined ? [] : [r.slowestMs]));
+  return all.length === 0 ? '-' : fine(Math.max(...all));
+}
 
 export function pathsMarkdown(results: readonly PathsResult[], poll: PollChangeResult | undefined, machine: Machine): string {
   const head = ['', ...results.map((r) => `${count(r.repos)} under \`${r.kind}\``)];
@@ -44,6 +53,7 @@ export function pathsMarkdown(results: readonly PathsResult[], poll: PollChangeR
     `- **first change after ready**: \`mkdir -p ROOT/group-00/paths-000/.hg\` made the moment the bench read \`ready\`, until the daemon logged the reload naming it and the list a WSGI process takes (snapshot and journal, read as tests/helpers/published.ts reads them) held it; the time runs from mkdir's return. The ${CHANGES - 1} more are made the same way in other group folders, each once the daemon had been quiet ${QUIET_MS} ms; the median and max are of all ${CHANGES}.`,
     `- **forced rescan**: \`hgreload touch\` through the CLI and the control socket on a quiet daemon, from the CLI's return (the daemon has answered; its rescan starts at once) to the reload it forces (the whole list published again); its CPU until quiet.`,
     `- **change during a forced rescan**: \`hgreload touch\`, then at the CLI's return \`mkdir -p ROOT/during-i/.hg\` in the root, which the rescan reads first, timed as above; ${DURING} rescans, spaced ${FORCED_RELOAD_INTERVAL_MS / 1000} s apart as the daemon spaces forced reloads (one sooner waits, and walks again when it may). "Made during it": changes made before the rescan's own reload line was written; the others came after the rescan had ended.`,
+    `- **WSGI process**: the script \`hgreload wsgi\` prints, loaded in a Python process of its own (bench/wsgi_take.py, Debian's python3 and Mercurial); after each of ${WSGI_READS} \`hgreload touch\` (each writes a new snapshot) and the daemon quiet, one thread takes the new snapshot (from the start of its look to the new list in use) while another makes requests for a static file one after another, from the moment the read began until it ended: the slowest of those, beside the median of 20 made just after. A static file is the cheapest request hgweb answers (about a full garbage collection of the process, which hgwebdir makes after every request), so it shows the wait best.`,
     `- **scheduled rescan**: \`[rescan] schedule\` set (SIGHUP) to fire once, at a given second, on a quiet daemon; from that second to the debug line that ends the cycle (on a still tree it publishes nothing), CPU until quiet. It is the rescan \`touch\` makes, without the forced reload.`,
     '',
     ...targetLines(results, poll),
@@ -81,7 +91,7 @@ const fine = (n: number): string => (n < 10 ? `${n.toFixed(1)} ms` : ms(n));
 /** A target's figure in this run, and whether it was met; undefined when not measured. */
 type Outcome = { readonly value: number; readonly met: boolean } | undefined;
 
-function targetOutcomes(results: readonly PathsResult[], poll: PollChangeResult | undefined): Record<'ready' | 'readyRss' | 'rssGrowth' | 'firstChange' | 'duringRescan' | 'pollCpu', Outcome> {
+function targetOutcomes(results: readonly PathsResult[], poll: PollChangeResult | undefined): Record<'ready' | 'readyRss' | 'rssGrowth' | 'firstChange' | 'duringRescan' | 'pollCpu' | 'wsgiRead' | 'wsgiWait', Outcome> {
   const t = PATHS_TARGETS;
   const f = results.find((r) => r.repos === t.repos && r.kind === t.kind)?.measured;
   const judged = (value: number | undefined, met: (v: number) => boolean): Outcome => (value === undefined ? undefined : { value: Math.round(value * 1000) / 1000, met: met(value) });
@@ -93,6 +103,9 @@ function targetOutcomes(results: readonly PathsResult[], poll: PollChangeResult 
     firstChange: judged(f?.changesMs[0], (v) => v <= t.changeMs),
     duringRescan: judged(f && median(f.duringRescanMs), (v) => v <= t.changeMs),
     pollCpu: judged(poll?.cpuAboveIdleMs && median(poll.cpuAboveIdleMs), (v) => v < t.pollCpuMs),
+    wsgiRead: judged(f && Math.max(...f.wsgiReads.map((r) => r.ms)), (v) => v < t.wsgiReadMs),
+    // The wait is the slowest request's time less an idle one's.
+    wsgiWait: judged(f && Math.max(0, ...f.wsgiReads.map((r) => (r.slowestMs ?? r.idleMs) - r.idleMs)), (v) => v <= t.wsgiWaitMs),
   };
 }
 
@@ -103,9 +116,9 @@ function targetLines(results: readonly PathsResult[], poll: PollChangeResult | u
   const say = (x: Outcome, figure: (v: number) => string): string => (x === undefined ? 'not measured' : `${x.met ? 'met' : 'missed'} (${figure(x.value)})`);
   const percent = (v: number): string => `${v >= 0 ? '+' : ''}${Math.round(v * 100)}%`;
   return [
-    `Targets at ${count(t.repos)} under \`${t.kind}\`: ready within ${ms(t.readyMs)}, under ${t.readyRssMb} MB resident at ready, resident after the changes and the forced rescan within ${t.rssGrowth * 100}% of that at ready, the first change after ready and a change during a forced rescan (median) published within ${t.changeMs} ms; on the polled root, a change found by polling under ${t.pollCpuMs} ms of the daemon's CPU above its polling alone (median).`,
+    `Targets at ${count(t.repos)} under \`${t.kind}\`: ready within ${ms(t.readyMs)}, under ${t.readyRssMb} MB resident at ready, resident after the changes and the forced rescan within ${t.rssGrowth * 100}% of that at ready, the first change after ready and a change during a forced rescan (median) published within ${t.changeMs} ms; on the polled root, a change found by polling under ${t.pollCpuMs} ms of the daemon's CPU above its polling alone (median); a WSGI process's snapshot read under ${t.wsgiReadMs} ms, and no request of its other thread slower by more than ${t.wsgiWaitMs} ms than an idle one.`,
     `This run: ready ${say(o.ready, ms)}; memory at ready ${say(o.readyRss, mb)}; memory after ${say(o.rssGrowth, percent)}; ` +
-      `first change ${say(o.firstChange, ms)}; during a rescan ${say(o.duringRescan, ms)}; polling ${say(o.pollCpu, fine)}.`,
+      `first change ${say(o.firstChange, ms)}; during a rescan ${say(o.duringRescan, ms)}; polling ${say(o.pollCpu, fine)}; WSGI read ${say(o.wsgiRead, ms)}, wait ${say(o.wsgiWait, fine)}.`,
   ];
 }
 

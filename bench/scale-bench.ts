@@ -9,23 +9,20 @@
  * count of repositories taken. scaleSiteMarkdown says what each figure
  * includes.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { getPage } from '../test/helpers/apache.js';
 import { isReload } from '../test/helpers/daemon-process.js';
-import { Recorder } from '../test/helpers/recorder.js';
-import { PROJECT_ROOT, SYSTEM_PYTHON } from '../test/helpers/run.js';
 import { hgInit, type Site } from '../test/helpers/web-site.js';
 import { client, type ClientAnswer, DEBOUNCE_MS, expectDaemonCount, isFailure, ms, startSite, until } from './daemon-bench.js';
 import { quietCpuMs as quietCpu } from './process-use.js';
 import { median } from './timing.js';
 import { buildTree } from './tree.js';
+import { WsgiTaker } from './wsgi-taker.js';
 
 /** The site's own root (`/ = BASE/repos/**`), real repositories (Site makes `first`): options.ts's SCALE_MIN_SIZE. */
 const OWN_REPOS = ['first', 'second', 'third'] as const;
@@ -46,7 +43,6 @@ const READY_TIMEOUT_MS = 600_000;
 const SETTLE_SECONDS = 60;
 /** The daemon counts as quiet after this long without CPU: a change's second look (new folders watched) starts within one quiet period. */
 const QUIET_MS = 5 * DEBOUNCE_MS;
-const TAKE_PROGRAM = join(PROJECT_ROOT, 'bench/wsgi_take.py');
 export const SCALE_TARGETS = { served: 100_000, visibleMs: 150, slowdownMs: 100, errors: 0, cpuPerChangeMs: 20, wsgiMs: 5 };
 
 export interface ScaleSiteResult {
@@ -263,58 +259,6 @@ async function wsgiTakes(served: Served, taker: WsgiTaker, iterations: number): 
     takes.push(took);
   }
   return takes;
-}
-
-/** bench/wsgi_take.py in a process of its own: the site's WSGI application, taking the published list on request. */
-class WsgiTaker {
-  private stderr = '';
-  /** Its answers, one JSON text a line; null when it exited. */
-  private readonly lines = new Recorder<string | null>(() => `wsgi_take.py's stderr:\n${this.stderr.slice(-2000)}`);
-  private readonly child: ChildProcess;
-
-  private constructor(script: string) {
-    this.child = spawn(SYSTEM_PYTHON, [TAKE_PROGRAM, script], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HGRCPATH: '' } });
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-    createInterface({ input: this.child.stdout! }).on('line', this.lines.push);
-    // Waiting for an answer that will never come fails at once.
-    this.child.on('exit', () => this.lines.push(null));
-  }
-
-  /** Starts it; the count it loaded must be the site's. */
-  static async start(script: string, expected: number): Promise<WsgiTaker> {
-    const taker = new WsgiTaker(script);
-    const { repos } = await taker.answer('the WSGI script loaded');
-    if (repos !== expected) {
-      await taker.stop();
-      throw new Error(`the WSGI application loaded ${repos} repositories; the site serves ${expected}`);
-    }
-    return taker;
-  }
-
-  async take(): Promise<{ ms: number; repos: number }> {
-    const answer = this.answer('an answer to take');
-    this.child.stdin!.write('take\n');
-    const { ms, repos } = await answer;
-    if (typeof ms !== 'number') throw new Error(`wsgi_take.py answered take without a time`);
-    return { ms, repos };
-  }
-
-  /** The next line it writes (from now on), parsed. */
-  private async answer(what: string): Promise<{ ms?: unknown; repos: number }> {
-    const line = await this.lines.waitFor(() => true, what, { from: this.lines.mark, timeoutMs: CHANGE_TIMEOUT_MS });
-    if (line === null) throw new Error(`wsgi_take.py exited (${this.child.exitCode ?? this.child.signalCode}) before ${what}:\n${this.stderr.slice(-2000)}`);
-    const doc = JSON.parse(line) as { ms?: unknown; repos?: unknown };
-    if (typeof doc.repos !== 'number') throw new Error(`wsgi_take.py answered "${line}" for ${what}`);
-    return { ms: doc.ms, repos: doc.repos };
-  }
-
-  /** It ends at the end of its input. */
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = once(this.child, 'exit');
-    this.child.stdin!.end();
-    await exited;
-  }
 }
 
 /** Sub-millisecond figures (a WSGI take of a small list) keep a decimal. */

@@ -8,15 +8,26 @@ publish, as mod_wsgi or gunicorn would, and says so with one JSON line
 {"ms": ..., "repos": N}: how long the application's _check_published() took
 (the step by which a WSGI process takes whatever the daemon published since it
 last looked, before it answers a request) and how many repositories the
-application serves after it. Ends at the end of stdin.
+application serves after it. Answers each line "read" the same way, for a new
+snapshot the daemon published: one thread takes it while this one makes
+requests for a static file one after another, as another request thread of
+the process would, from the moment the read began until it ended; the answer
+adds "snapshot" (whether a new snapshot was read), "requests" (how many were
+made meanwhile), "slowest" (the slowest of them, ms) and "idle" (the median
+of 20 such requests made just after, ms). Ends at the end of stdin.
 
 Run by bench/scale-bench.ts with Debian's python3, which imports Mercurial.
 """
 
+import io
 import json
 import runpy
+import statistics
 import sys
+import threading
 import time
+
+IDLE_REQUESTS = 20
 
 
 def main(argv):
@@ -29,12 +40,67 @@ def main(argv):
     answer({'repos': len(application.repos)})
     for line in sys.stdin:
         command = line.strip()
-        if command != 'take':
-            sys.exit('wsgi_take.py: unknown command %r (only "take")' % command)
+        if command == 'take':
+            started = time.perf_counter()
+            application._check_published()
+            ms = (time.perf_counter() - started) * 1000
+            answer({'ms': ms, 'repos': len(application.repos)})
+        elif command == 'read':
+            answer(read_beside_requests(application))
+        else:
+            sys.exit('wsgi_take.py: unknown command %r (only "take" and "read")' % command)
+
+
+def read_beside_requests(application):
+    generation = application._generation
+    took = {}
+
+    def read():
         started = time.perf_counter()
         application._check_published()
-        ms = (time.perf_counter() - started) * 1000
-        answer({'ms': ms, 'repos': len(application.repos)})
+        took['ms'] = (time.perf_counter() - started) * 1000
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    # The requests start once the reader has the read in hand: a request that saw the new
+    # snapshot first would read it itself (its own wait, not another's).
+    while not application._reading and reader.is_alive():
+        time.sleep(0)
+    requests = []
+    while reader.is_alive():
+        requests.append(timed_request(application))
+    reader.join()
+    # After the read, not before: a request before it would take the new snapshot itself.
+    idle = [timed_request(application) for _ in range(IDLE_REQUESTS)]
+    return {
+        'ms': took['ms'],
+        'repos': len(application.repos),
+        'snapshot': application._generation != generation,
+        'requests': len(requests),
+        'slowest': max(requests, default=None),
+        'idle': statistics.median(idle),
+    }
+
+
+def timed_request(application):
+    """ms to answer a request for a static file, read to its end; it must succeed."""
+    environ = {
+        'REQUEST_METHOD': 'GET', 'PATH_INFO': '/static/mercurial.js', 'QUERY_STRING': '', 'SCRIPT_NAME': '',
+        'SERVER_NAME': 'localhost', 'SERVER_PORT': '80', 'SERVER_PROTOCOL': 'HTTP/1.1', 'REMOTE_ADDR': '127.0.0.1',
+        'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(), 'wsgi.errors': sys.stderr,
+        'wsgi.version': (1, 0), 'wsgi.multithread': True, 'wsgi.multiprocess': False, 'wsgi.run_once': False,
+    }
+    statuses = []
+    started = time.perf_counter()
+    chunks = application(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    try:
+        body = b''.join(chunks)
+    finally:
+        getattr(chunks, 'close', lambda: None)()
+    ms = (time.perf_counter() - started) * 1000
+    if not statuses or not statuses[-1].startswith('200') or not body:
+        sys.exit('wsgi_take.py: a request for a static file answered %r' % (statuses[-1:] or 'nothing'))
+    return ms
 
 
 def answer(doc):

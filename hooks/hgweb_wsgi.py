@@ -89,7 +89,8 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         # The list, never changed once made (a change makes a new one), so that hgwebdir can hold it as self.repos.
         self._repos = None
         self._by_name = {}
-        self._counts = {}
+        # {name: times listed, less one} of the names listed more than once (overlapping roots).
+        self._extra = {}
         # {path: stamp} of hgweb.config and its %includes when their settings were read; None: not read here yet.
         self._settings_stamps = None
         # The last problem said in the error log, until things are well again.
@@ -230,7 +231,10 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
                 elif taken is not None:
                     self._said = None
                     self._stamp = stamp
-                    self._generation, repos, self._by_name, self._counts = taken
+                    # Freed when this returns, after the lock is let go: at 1,000,000 repositories
+                    # the old list takes 50 ms to free.
+                    old = (self._repos, self._by_name)
+                    self._generation, repos, self._by_name, self._extra = taken
                     self._journal.restart()
                     self._use(repos)
                 self._take_journal()
@@ -256,7 +260,17 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         except OSError:
             return  # none yet, or being replaced: the next look takes it
         repos = None
+        # {name: path it was last given, or None where it was last removed}, and how many times
+        # it is listed after the lines applied so far.
         touched = {}
+        counts = {}
+
+        def count(name):
+            listed = counts.get(name)
+            if listed is None:
+                listed = 1 + self._extra.get(name, 0) if name in self._by_name else 0
+            return listed
+
         for line, end in lines:
             try:
                 entry = json.loads(line)
@@ -289,10 +303,10 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
             for at, removed, inserted in splices:
                 new = [(os.fsencode(n), os.fsencode(p)) for n, p in inserted]
                 for name, _path in repos[at:at + removed]:
-                    self._counts[name] -= 1
+                    counts[name] = count(name) - 1
                     touched[name] = None
                 for name, path in new:
-                    self._counts[name] = self._counts.get(name, 0) + 1
+                    counts[name] = count(name) + 1
                     touched[name] = path
                 repos[at:at + removed] = new
             journal.taken(end, n)
@@ -302,11 +316,14 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         if repos is None:
             return
         for name, path in touched.items():
-            count = self._counts.get(name, 0)
-            if count == 0:
-                del self._counts[name]
+            listed = counts[name]
+            if listed > 1:
+                self._extra[name] = listed - 1
+            else:
+                self._extra.pop(name, None)
+            if listed == 0:
                 self._by_name.pop(name, None)
-            elif count == 1 and path is not None:
+            elif listed == 1 and path is not None:
                 self._by_name[name] = path
             else:  # a name listed twice (overlapping roots): hgwebdir's dict keeps the last one
                 self._by_name[name] = [p for n, p in repos if n == name][-1]
@@ -536,38 +553,69 @@ class _ReadShort(Exception):
     """A file read shorter than its size: written or cut meanwhile (NFS), to be read again."""
 
 
+# Bytes of the snapshot parsed per step. Each step is a few C calls holding the GIL (about 2 ms
+# here): Python hands the GIL to a waiting request thread only between them, so a whole-list
+# split, dict() or list free would stall every other thread of the process for all of it.
+_STEP = 1 << 15
+
+
 def _read_published(path):
-    """(generation, [(name, path)], {name: path}, Counter of names) of a snapshot: a JSON header
-    line, then each repository's name and path as bytes, each ended by a NUL."""
+    """(generation, [(name, path)], {name: path}, {name: times listed, less one} of the names
+    listed more than once) of a snapshot: a JSON header line, then each repository's name and
+    path as bytes, each ended by a NUL."""
     with open(path, 'rb') as f:
         size = os.fstat(f.fileno()).st_size
         data = f.read()
     if len(data) != size:
         raise _ReadShort('read %d of its %d bytes' % (len(data), size))
-    head, _newline, body = data.partition(b'\n')
-    doc = json.loads(head.decode('utf-8'))
+    newline = data.find(b'\n')
+    doc = json.loads(data[:newline].decode('utf-8') if newline >= 0 else data)
     if not isinstance(doc, dict) or doc.get('format') != 3 or not isinstance(doc.get('repos'), int):
         raise ValueError('not an hgreload list (format 3: regenerate this script with `hgreload wsgi` after an upgrade)')
+    if data[-1:] != b'\0' and doc['repos'] > 0:
+        raise ValueError('its last entry is not ended by a NUL')
     # Hundreds of thousands of new objects would set off Python's collector over and over, each
     # time through every object of the process (Mercurial's too): a third of the read's time at
     # 100,000. None of them can be part of a cycle.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        fields = body.split(b'\0')
-        if fields.pop() != b'':
-            raise ValueError('its last entry is not ended by a NUL')
-        if len(fields) != 2 * doc['repos']:
-            raise ValueError('it holds %d fields; its header says %d repositories' % (len(fields), doc['repos']))
-        names = fields[0::2]
-        repos = list(zip(names, fields[1::2]))
+        repos = []
         # Looked up on every repository request: made once per list, not per request (a dict of
         # 100,000 names costs milliseconds).
-        return doc.get('generation'), repos, dict(repos), collections.Counter(names)
+        by_name = {}
+        held = 0  # fields: a file cut after a name holds an odd number
+        start, end = (newline + 1 if newline >= 0 else len(data)), len(data)
+        while start < end:
+            stop = end
+            if start + _STEP < end:
+                # A step ends after a path: after an even number of NULs.
+                stop = data.rindex(b'\0', start, start + _STEP) + 1
+                if data.count(b'\0', start, stop) % 2:
+                    stop = data.rindex(b'\0', start, stop - 1) + 1
+            fields = data[start:stop - 1].split(b'\0')
+            held += len(fields)
+            pairs = list(zip(fields[0::2], fields[1::2]))
+            repos += pairs
+            by_name.update(pairs)
+            # Untracks the new tuples (they hold bytes only) now, a step at a time: else the next
+            # collection does it in one go, and hgwebdir collects after every request.
+            gc.collect(0)
+            # Hands the GIL to a request thread that waits for it (one back from a system call):
+            # left to Python, it would wait up to 5 ms, at each of its system calls.
+            time.sleep(0)
+            start = stop
+        if held != 2 * doc['repos']:
+            raise ValueError('it holds %d fields; its header says %d repositories' % (held, doc['repos']))
+        extra = {}
+        if len(by_name) != len(repos):  # overlapping roots list a name twice: rare, so counted only then
+            for name, count in collections.Counter(name for name, _path in repos).items():
+                if count > 1:
+                    extra[name] = count - 1
+        return doc.get('generation'), repos, by_name, extra
     finally:
         if collecting:
             gc.enable()
-
 
 if PUBLISHED is None:
     application = hgweb(os.fsencode(HGWEB_CONFIG))

@@ -7,7 +7,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { JOURNAL_FILE, publishList, Publisher, PUBLISHED_FILE } from '../../src/reload/publish.js';
@@ -282,6 +284,59 @@ function siteTests(hg: Mercurial): void {
     assert.deepEqual(r.stalled, []);
     assert.deepEqual(r.results.map((t) => reposOf(t[0]!.body)).sort(), [['a'], ['a', 'b']]);
     assert.deepEqual((await d.get(INDEX)).repos, ['a', 'b']);
+  });
+
+  it('a list read in many steps, with names listed twice, is the published one; its name index stays hgwebdir\'s dict of it through the journal', async () => {
+    const folder = join(base, 'state-steps');
+    mkdirSync(folder);
+    const publisher = new Publisher(folder);
+    // Long paths, so that the snapshot spans many of the script's read steps; every 97th name is
+    // listed again further on (overlapping roots), a step or more away, and some names are not ASCII.
+    const many: ServedRepo[] = [];
+    for (let i = 0; i < 3000; i++) many.push({ name: `g${i % 7}/r${i}${i % 50 === 0 ? '-\u00e9' : ''}`, path: join(base, 'far'.repeat(40), String(i)) });
+    for (let i = 0; i < 3000; i += 97) many.push({ name: many[i]!.name, path: join(base, 'second', String(i)) });
+    let list = applyChange(EMPTY_LIST, [{ at: 0, removed: [], inserted: many }]);
+    await publisher.publish(list);
+    assert.ok(statSync(join(folder, PUBLISHED_FILE)).size > 10 * 32768, 'the snapshot spans many steps');
+    const wsgi = script('publish-steps', 'publish', 'hgweb.config', 'state-steps');
+    const journalSteps: Splice[][] = [
+      [{ at: 3000, removed: [many[3000]!], inserted: [] }], // the second of a name listed twice: the first stays
+      [{ at: 0, removed: [many[0]!], inserted: [] }], // and then the first: gone
+      [{ at: 5, removed: [], inserted: [{ name: 'g1/r1', path: join(base, 'third') }] }], // listed twice, the new one first
+      [{ at: 10, removed: [many[10]!, many[11]!], inserted: [{ name: 'new', path: join(base, 'new') }] }],
+    ];
+    // The script's list and name index after its first read and after each journal line, each
+    // checked in Python against what hgwebdir makes of the list (dict(self.repos)).
+    const code = `
+import collections, json, os, runpy, sys
+app = runpy.run_path(sys.argv[1])['application']
+for line in sys.stdin:
+    app._check_published()
+    repos = app.repos
+    assert app._by_name == dict(repos), 'the name index is not dict(repos)'
+    counts = collections.Counter(n for n, _p in repos)
+    assert app._extra == {n: c - 1 for n, c in counts.items() if c > 1}, app._extra
+    print(json.dumps([[os.fsdecode(n), os.fsdecode(p)] for n, p in repos]), flush=True)
+`;
+    const child = spawn(SYSTEM_PYTHON, ['-c', code, wsgi], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...hg.env, HGRCPATH: '' } });
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const served = async (): Promise<unknown> => {
+      child.stdin!.write('check\n');
+      const { value, done } = await lines.next();
+      assert.ok(!done, 'the script exited (its checks failed: see stderr)');
+      return JSON.parse(value as string);
+    };
+    try {
+      assert.deepEqual(await served(), many.map((r) => [r.name, r.path]));
+      for (const splices of journalSteps) {
+        list = applyChange(list.after, splices);
+        await publisher.publish(list);
+        assert.deepEqual(await served(), list.after.repos.map((r) => [r.name, r.path]));
+      }
+    } finally {
+      child.stdin!.end();
+      await once(child, 'exit');
+    }
   });
 
   it('a snapshot cut short (fewer entries than its first line says) is not taken', async () => {
