@@ -1,6 +1,6 @@
 /**
- * The daemon as the paths part drives it: method publish into its own state
- * folder, the bench's short quiet period, scheduled rescans off unless a row
+ * The daemon as the paths part drives it: with the systemd unit's Node
+ * options, method publish into its own state folder, the bench's short quiet period, scheduled rescans off unless a row
  * asks for one, and the debug log (a rescan that finds nothing new logs its
  * end only there). Every time it gives is checked: a change counts as
  * published once the daemon logged the reload naming it and the list a WSGI
@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DaemonProcess, isReload, type LogLine } from '../test/helpers/daemon-process.js';
 import { publishedNames } from '../test/helpers/published.js';
-import { runCli } from '../test/helpers/run.js';
+import { PROJECT_ROOT, runCli } from '../test/helpers/run.js';
+import { readUnit, unitList } from '../src/util/unit-file.js';
 import { DEBOUNCE_MS } from './daemon-bench.js';
 import { cpuMs, quietCpuMs, rssMb } from './process-use.js';
 
@@ -50,7 +51,7 @@ export class PathsDaemon {
   static async start(dir: string, config: string, watch: string, readyTimeoutMs: number): Promise<{ daemon: PathsDaemon; ready: LogLine; readyMs: number; use: Use }> {
     writeFileSync(join(dir, 'hgreload.ini'), settings(config, SCHEDULE_OFF, watch));
     const t0 = performance.now();
-    const process = new DaemonProcess(['--log-level', 'debug', '-c', join(dir, 'hgreload.ini')]);
+    const process = new DaemonProcess(['--log-level', 'debug', '-c', join(dir, 'hgreload.ini')], { env: { NODE_OPTIONS: unitNodeOptions() } });
     const daemon = new PathsDaemon(dir, config, watch, process);
     try {
       const ready = await process.waitFor((l) => l.msg === 'ready', 'ready', { timeoutMs: readyTimeoutMs });
@@ -150,6 +151,13 @@ export class PathsDaemon {
   async stop(): Promise<void> {
     await this.process.stop();
   }
+}
+
+/** Node's options as the systemd unit gives them to the daemon (its Environment=NODE_OPTIONS=), so that the bench measures the daemon as it runs there. */
+function unitNodeOptions(): string | undefined {
+  const unit = readUnit(join(PROJECT_ROOT, 'systemd/hgreload.service'));
+  const set = unitList(unit, 'Service', 'Environment').find((e) => e.startsWith('NODE_OPTIONS='));
+  return set?.slice('NODE_OPTIONS='.length);
 }
 
 function settings(config: string, schedule: string, watch: string): string {
