@@ -6,7 +6,7 @@
  * findings name that OS user, and say so when the daemon runs as another.
  */
 import { userInfo } from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
 import { clientConfig } from '../cluster/conninfo.js';
 import { SCHEMA_VERSION } from '../cluster/schema.js';
 import { HgreloadError } from '../errors.js';
@@ -44,7 +44,9 @@ export async function clusterChecks(input: ClusterInput): Promise<Finding[]> {
   const as = `as role ${config.user} (OS user ${me.username}${others})`;
   const server = address(config);
 
-  const client = new pg.Client({ ...config, connectionTimeoutMillis: config.connectionTimeoutMillis || CONNECT_TIMEOUT });
+  // Loaded here, not with the module: every command of the CLI imports doctor's, the daemon too.
+  const { Client } = (await import('pg')).default;
+  const client = new Client({ ...config, connectionTimeoutMillis: config.connectionTimeoutMillis || CONNECT_TIMEOUT });
   // A connection lost during the checks fails the query under way; the event itself adds nothing.
   client.on('error', () => undefined);
   try {
