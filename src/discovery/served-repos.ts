@@ -68,8 +68,8 @@ export interface RootError {
 export type RootResult =
   | {
       readonly root: Root;
-      readonly repos: ServedRepo[];
-      readonly folders: string[];
+      readonly repos: readonly ServedRepo[];
+      readonly folders: readonly string[];
       /** The walk followed a symlink to a folder (see WalkResult.links). */
       readonly links: boolean;
       /** The top, resolved as the walk began ('' for a plain entry). */
@@ -84,7 +84,7 @@ export interface Discovery {
   readonly repos: readonly ServedRepo[];
   readonly errors: RootError[];
   /** Resolved folders where a new repository would appear (see WalkResult), each once. */
-  readonly folders: string[];
+  readonly folders: readonly string[];
 }
 
 /** The repositories of every root, walked in parallel and listed in hgweb's order. */
@@ -125,6 +125,14 @@ export function nameRepos(root: WalkedRoot, paths: readonly string[]): ServedRep
 
 /** The served list, errors and watched folders of per-root results, in hgweb's order. */
 export function combine(results: RootResult[]): Discovery {
+  const good = results.filter((r) => !('error' in r));
+  // One root (the usual hgweb.config): its own lists, held as they are rather than copied (100,000
+  // entries each); its folders are each once already, as a walk meets a folder once (checked: a
+  // Set made and dropped here costs less than a copy kept).
+  const only = good.length === 1 && !('error' in good[0]!) ? good[0] : undefined;
+  if (only !== undefined && new Set(only.folders).size === only.folders.length) {
+    return { results, repos: only.repos, errors: results.filter((r): r is RootError => 'error' in r), folders: only.folders };
+  }
   const repos: ServedRepo[] = [];
   const errors: RootError[] = [];
   const folders = new Set<string>();

@@ -15,7 +15,7 @@ const repo = (name: string, path = `/srv/hg/${name}`): ServedRepo => ({ name: fr
 const folder = (name: string): string => fresh(`/srv/hg/${name}`);
 const result = (names: readonly string[]): RootResult => ({ root, repos: names.map((n) => repo(n)), folders: names.map(folder), links: false, canonical: '/srv/hg' });
 const held = (names: readonly string[]) => ({ repos: names.map((n) => repo(n)), folders: names.map(folder) });
-const parts = (r: RootResult): { repos: ServedRepo[]; folders: string[] } => ('error' in r ? { repos: [], folders: [] } : r);
+const parts = (r: RootResult): { repos: readonly ServedRepo[]; folders: readonly string[] } => ('error' in r ? { repos: [], folders: [] } : r);
 
 describe('reuseUnchanged', () => {
   it('takes every entry and folder held already, changes made between walks included', () => {
