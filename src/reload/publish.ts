@@ -77,19 +77,33 @@ export async function publishList(folder: string, repos: readonly ServedRepo[], 
 async function writeSnapshot(folder: string, repos: readonly ServedRepo[], now: Date): Promise<{ bytes: number }> {
   const generation = `${now.getTime().toString(36)}-${randomBytes(4).toString('hex')}`;
   const header: PublishedHeader = { format: 3, generation, generated: now.toISOString(), repos: repos.length };
-  const data = snapshotBytes(header, repos);
+  let bytes = 0;
+  const counted = function* (): Iterable<Buffer> {
+    for (const chunk of snapshotChunks(header, repos)) {
+      bytes += chunk.length;
+      yield chunk;
+    }
+  };
   // World-readable: the web server's user reads them. The snapshot first: a reader that sees the
   // new journal sees the new snapshot too.
-  await guarded(join(folder, PUBLISHED_FILE), (path) => writeFileAtomic(path, data, { mode: 0o644 }));
+  await guarded(join(folder, PUBLISHED_FILE), (path) => writeFileAtomic(path, counted(), { mode: 0o644 }));
   await guarded(join(folder, JOURNAL_FILE), (path) => writeFileAtomic(path, line({ generation }), { mode: 0o644 }));
   await rm(join(folder, FORMAT_2_FILE), { force: true });
-  return { bytes: data.length };
+  return { bytes };
 }
+
+/** Bytes of the snapshot made at a time: the whole list at 100,000 repositories was 10 MB kept until V8 next collected. */
+const CHUNK_CHARS = 1 << 20;
 
 /** The header line, then `name\0path\0` per repository, in bytes. */
 export function snapshotBytes(header: PublishedHeader, repos: readonly ServedRepo[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`${JSON.stringify(header)}\n`)];
-  // Runs of entries as one string, cut only where a name's bytes are not UTF-8 (see fs-names.ts).
+  return Buffer.concat([...snapshotChunks(header, repos)]);
+}
+
+/** snapshotBytes in pieces of about CHUNK_CHARS, in order. A field that holds a NUL is refused. */
+function* snapshotChunks(header: PublishedHeader, repos: readonly ServedRepo[]): Iterable<Buffer> {
+  yield Buffer.from(`${JSON.stringify(header)}\n`);
+  // Runs of entries as one string, cut where a name's bytes are not UTF-8 (see fs-names.ts) or the run is long.
   let run = '';
   for (const { name, path } of repos) {
     for (const field of [name, path]) {
@@ -97,13 +111,16 @@ export function snapshotBytes(header: PublishedHeader, repos: readonly ServedRep
       const bytes = fsPath(field);
       if (typeof bytes === 'string') run += `${bytes}\0`;
       else {
-        parts.push(Buffer.from(run), bytes, NUL);
+        yield Buffer.concat([Buffer.from(run), bytes, NUL]);
         run = '';
       }
     }
+    if (run.length >= CHUNK_CHARS) {
+      yield Buffer.from(run);
+      run = '';
+    }
   }
-  parts.push(Buffer.from(run));
-  return Buffer.concat(parts);
+  yield Buffer.from(run);
 }
 
 const NUL = Buffer.of(0);
@@ -114,6 +131,7 @@ async function guarded(path: string, write: (path: string) => Promise<void>): Pr
   try {
     await write(path);
   } catch (err) {
+    if (err instanceof HgreloadError) throw err; // the list's own fault (a NUL in a name), said as it is
     throw new HgreloadError('reload', `cannot publish ${path} (${strerror(err)})`, {
       hint: 'the state folder ("state" in [reload]), or [shared] folder, must exist and be writable by the daemon\'s user',
       cause: err,

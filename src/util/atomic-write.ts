@@ -35,13 +35,16 @@ export type ReplaceOutcome = { readonly done: true } | { readonly done: false; r
 /**
  * One file, every call through the thread pool: what the daemon writes as it
  * runs (the published list, maybe on a shared store whose server may hang,
- * the state and metrics files) never holds its event loop.
+ * the state and metrics files) never holds its event loop. `data` may come
+ * in pieces (an iterable of them), so that a large file is never whole in
+ * memory.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array | Iterable<Uint8Array>, options: AtomicWriteOptions = {}): Promise<void> {
   const temp = tempPath(path);
   const handle = await open(temp, 'wx', options.mode ?? 0o644);
   try {
-    await handle.writeFile(data);
+    if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+    else for (const piece of data) for (let at = 0; at < piece.length; ) at += (await handle.write(piece, at)).bytesWritten;
     if (options.mode !== undefined) await handle.chmod(options.mode); // the umask must not narrow it
     const made = await handle.stat();
     if (options.owner !== undefined && (made.uid !== options.owner.uid || made.gid !== options.owner.gid)) await handle.chown(options.owner.uid, options.owner.gid);

@@ -45,6 +45,29 @@ describe('publish', () => {
     assert.equal(existsSync(join(dir.path, 'served.json')), false);
   });
 
+  it('writes a list of many megabytes in pieces, byte for byte the list, names that are not UTF-8 across the pieces too', async () => {
+    const repos = Array.from({ length: 40_000 }, (_, i) => {
+      const name = i % 997 === 0 ? `g${i % 13}/caf\uDCE9-${i}` : `g${i % 13}/repo-${i}`;
+      return { name, path: `/srv/${'long-folder-name/'.repeat(3)}${name}` };
+    });
+    await publishList(dir.path, repos);
+    const file = join(dir.path, PUBLISHED_FILE);
+    assert.ok(statSync(file).size > 3 * (1 << 20), 'more than a piece');
+    const { header, repos: read } = readSnapshot(file);
+    assert.deepEqual(read, repos);
+    assert.deepEqual(readFileSync(file), snapshotBytes(header, repos));
+    assert.deepEqual(readdirSync(dir.path).sort(), [JOURNAL_FILE, PUBLISHED_FILE]);
+  });
+
+  it('refuses to publish a list holding a NUL byte, saying so, and keeps the last one whole', async () => {
+    await publishList(dir.path, [{ name: 'a', path: '/srv/a' }]);
+    const before = readFileSync(join(dir.path, PUBLISHED_FILE));
+    const many = Array.from({ length: 30_000 }, (_, i) => ({ name: `r${i}`, path: `/srv/${'x'.repeat(40)}/r${i}` }));
+    await assert.rejects(publishList(dir.path, [...many, { name: 'a\0b', path: '/srv/a' }]), (e: unknown) => e instanceof HgreloadError && /"a\\u0000b": it holds a NUL byte/.test(e.message));
+    assert.deepEqual(readFileSync(join(dir.path, PUBLISHED_FILE)), before);
+    assert.deepEqual(readdirSync(dir.path).sort(), [JOURNAL_FILE, PUBLISHED_FILE], 'no temp file left');
+  });
+
   it('refuses a name holding a NUL byte', () => {
     assert.throws(() => snapshotBytes({ format: 3, generation: 'g', generated: '', repos: 1 }, [{ name: 'a\0b', path: '/srv/a' }]), (e: unknown) => e instanceof HgreloadError && /NUL/.test(e.message));
   });
