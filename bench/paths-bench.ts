@@ -26,8 +26,8 @@ export const CHANGES = 100;
 /** Changes made during a forced rescan, one per rescan. */
 export const DURING = 5;
 export const POLL_SAMPLES = 5;
-/** Snapshots a WSGI process reads, one per forced rescan. */
-export const WSGI_READS = 3;
+/** Snapshots a WSGI process reads alone, and as many beside requests: one per forced rescan. */
+export const WSGI_READS = 2;
 /** The least `[watch] poll_interval` allows. */
 export const POLL_INTERVAL_MS = 100;
 /** How long the polling daemon's idle CPU (its polls alone) is measured: 10 ms ticks, so long enough to count a few dozen. */
@@ -72,6 +72,8 @@ export interface PathsFigures {
   /** From the moment the schedule named to the rescan's end (its log line). */
   readonly scheduledRescanMs: number;
   readonly scheduledRescanCpuMs: number;
+  /** A WSGI process reading a new snapshot with nothing else to do (ms). */
+  readonly wsgiAloneMs: number[];
   /** A WSGI process reading each new snapshot while another of its threads makes requests. */
   readonly wsgiReads: SnapshotRead[];
   /** Samples thrown away and taken again: a mount elsewhere on the host made the daemon walk every root meanwhile. */
@@ -228,7 +230,7 @@ async function measure(dir: string, config: string, tree: StandInTree): Promise<
     log(`  scheduled rescan: ${Math.round(scheduled.ms)} ms, ${Math.round(scheduled.cpuMs)} ms of CPU`);
 
     // Row 6: a WSGI process reading each new snapshot that a forced rescan writes.
-    const wsgiReads = await snapshotReads(daemon, join(dir, 'hgweb.wsgi'), lastForced);
+    const { alone: wsgiAloneMs, beside: wsgiReads } = await snapshotReads(daemon, join(dir, 'hgweb.wsgi'), lastForced);
 
     const expected = tree.names.length + made;
     if (daemon.publishedCount() !== expected) throw new Error(`the published list holds ${daemon.publishedCount()} repositories; the tree has ${expected}`);
@@ -246,6 +248,7 @@ async function measure(dir: string, config: string, tree: StandInTree): Promise<
       duringRescanLanded: landed,
       scheduledRescanMs: scheduled.ms,
       scheduledRescanCpuMs: scheduled.cpuMs,
+      wsgiAloneMs,
       wsgiReads,
       discarded: discarded.count,
       disturbed,
@@ -267,26 +270,40 @@ async function forcedRescan(daemon: PathsDaemon): Promise<{ ms: number; at: numb
 
 /**
  * The script `hgreload wsgi` prints, loaded in a Python process (which reads
- * the list at its start); then WSGI_READS times: `hgreload touch` (which
- * writes a new snapshot), the daemon quiet, and the process reads the new
- * snapshot while another of its threads makes requests.
+ * the list at its start); then WSGI_READS times each, in turn: `hgreload
+ * touch` (which writes a new snapshot), the daemon quiet, and the process
+ * reads the new snapshot alone, or while another of its threads makes
+ * requests.
  */
-async function snapshotReads(daemon: PathsDaemon, script: string, lastForced: number): Promise<SnapshotRead[]> {
+async function snapshotReads(daemon: PathsDaemon, script: string, lastForced: number): Promise<{ alone: number[]; beside: SnapshotRead[] }> {
   daemon.writeWsgiScript(script);
   const taker = await WsgiTaker.start(script, daemon.publishedCount());
+  const newSnapshot = async (): Promise<void> => {
+    await sleep(Math.max(0, lastForced + FORCED_RELOAD_INTERVAL_MS + 200 - performance.now()));
+    await daemon.quiet();
+    lastForced = (await forcedRescan(daemon)).at;
+    await daemon.quiet();
+  };
+  const expect = (repos: number): void => {
+    if (repos !== daemon.publishedCount()) throw new Error(`the WSGI process read ${repos} repositories; the daemon published ${daemon.publishedCount()}`);
+  };
   try {
-    const reads: SnapshotRead[] = [];
+    const alone: number[] = [];
+    const beside: SnapshotRead[] = [];
     for (let i = 0; i < WSGI_READS; i++) {
-      await sleep(Math.max(0, lastForced + FORCED_RELOAD_INTERVAL_MS + 200 - performance.now()));
-      await daemon.quiet();
-      lastForced = (await forcedRescan(daemon)).at;
-      await daemon.quiet();
+      await newSnapshot();
+      const take = await taker.take();
+      if (!take.snapshot) throw new Error('the WSGI process found no new snapshot after hgreload touch');
+      expect(take.repos);
+      alone.push(take.ms);
+      log(`  WSGI snapshot read alone: ${Math.round(take.ms)} ms`);
+      await newSnapshot();
       const read = await taker.read();
-      if (read.repos !== daemon.publishedCount()) throw new Error(`the WSGI process read ${read.repos} repositories; the daemon published ${daemon.publishedCount()}`);
-      reads.push(read);
-      log(`  WSGI snapshot read: ${Math.round(read.ms)} ms; slowest of ${read.requests} requests meanwhile ${read.slowestMs === undefined ? '-' : Math.round(read.slowestMs)} ms (idle ${read.idleMs.toFixed(1)} ms)`);
+      expect(read.repos);
+      beside.push(read);
+      log(`  WSGI snapshot read beside requests: ${Math.round(read.ms)} ms; slowest of ${read.requests} requests meanwhile ${read.slowestMs === undefined ? '-' : Math.round(read.slowestMs)} ms (idle ${read.idleMs.toFixed(1)} ms)`);
     }
-    return reads;
+    return { alone, beside };
   } finally {
     await taker.stop();
   }

@@ -52,12 +52,13 @@ export class WsgiTaker {
     return taker;
   }
 
-  async take(): Promise<{ ms: number; repos: number }> {
+  /** Takes what was published, with nothing else running in the process; `snapshot`: whether that was a new snapshot. */
+  async take(): Promise<{ ms: number; repos: number; snapshot: boolean }> {
     const answer = this.answer('an answer to take');
     this.child.stdin!.write('take\n');
-    const { ms, repos } = await answer;
+    const { ms, repos, snapshot } = await answer;
     if (typeof ms !== 'number') throw new Error(`wsgi_take.py answered take without a time`);
-    return { ms, repos };
+    return { ms, repos, snapshot: snapshot === true };
   }
 
   /** Takes a new snapshot in one thread while another makes requests (see wsgi_take.py); it must have been a new snapshot. */

@@ -5,10 +5,11 @@ usage: python3 wsgi_take.py SCRIPT
 Loads SCRIPT, the filled WSGI script that `hgreload wsgi` prints for method
 publish, as mod_wsgi or gunicorn would, and says so with one JSON line
 {"repos": N}. Then answers each line "take" on stdin with one JSON line
-{"ms": ..., "repos": N}: how long the application's _check_published() took
-(the step by which a WSGI process takes whatever the daemon published since it
-last looked, before it answers a request) and how many repositories the
-application serves after it. Answers each line "read" the same way, for a new
+{"ms": ..., "repos": N, "snapshot": B}: how long the application's
+_check_published() took (the step by which a WSGI process takes whatever the
+daemon published since it last looked, before it answers a request), how many
+repositories the application serves after it, and whether it read a new
+snapshot (else journal lines only). Answers each line "read" the same way, for a new
 snapshot the daemon published: one thread takes it while this one makes
 requests for a static file one after another, as another request thread of
 the process would, from the moment the read began until it ended; the answer
@@ -41,10 +42,11 @@ def main(argv):
     for line in sys.stdin:
         command = line.strip()
         if command == 'take':
+            generation = application._generation
             started = time.perf_counter()
             application._check_published()
             ms = (time.perf_counter() - started) * 1000
-            answer({'ms': ms, 'repos': len(application.repos)})
+            answer({'ms': ms, 'repos': len(application.repos), 'snapshot': application._generation != generation})
         elif command == 'read':
             answer(read_beside_requests(application))
         else:
