@@ -13,7 +13,7 @@ snapshot (else journal lines only). Answers each line "read" the same way, for a
 snapshot the daemon published: one thread takes it while this one makes
 requests for a static file one after another, as another request thread of
 the process would, from the moment the read began until it ended; the answer
-adds "snapshot" (whether a new snapshot was read), "requests" (how many were
+adds "requests" (how many were
 made meanwhile), "slowest" (the slowest of them, ms) and "idle" (the median
 of 20 such requests made just after, ms). Ends at the end of stdin.
 

@@ -618,6 +618,7 @@ def _read_published(path):
         if collecting:
             gc.enable()
 
+
 if PUBLISHED is None:
     application = hgweb(os.fsencode(HGWEB_CONFIG))
 else:
