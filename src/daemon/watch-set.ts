@@ -52,13 +52,8 @@ export class WatchSet {
   private readonly configs: ConfigWatcher;
   private readonly poller: FolderPoller;
   private mounts: MountWatcher | undefined;
-  /**
-   * The folders to watch that the tree watcher does not hold: the kernel
-   * refused them (out of watches), or they went between their walk and their
-   * watch. With the tree watcher's, every folder to watch: kept apart so
-   * that 100,000 paths are not held twice.
-   */
-  private readonly unwatched = new Set<string>();
+  /** Every watched folder. */
+  private readonly watched = new Set<string>();
   /**
    * Mount point -> the network file system mounted there, or 'local': a
    * folder's file system is its mount's, looked up once per mount (a statfs
@@ -126,9 +121,10 @@ export class WatchSet {
     const remounted = this.remounted;
     this.remounted = [];
     const covered = (f: string): boolean => remounted.some((m) => f === m || f.startsWith(m === '/' ? '/' : `${m}/`));
-    const removed = [...this.toWatch()].filter((f) => !folders.has(f));
+    const removed = [...this.watched].filter((f) => !folders.has(f));
     const added = [...folders].filter((f) => !this.trees.has(f) || covered(f));
-    this.unwatched.clear();
+    for (const f of removed) this.watched.delete(f);
+    for (const f of folders) this.watched.add(f);
     if (remounted.length > 0) {
       this.mountTable = MountTable.fromSystem();
       this.fileSystems.clear();
@@ -141,19 +137,14 @@ export class WatchSet {
     return fresh;
   }
 
-  /** Every folder to watch: those watched, and those that could not be. */
-  private *toWatch(): Iterable<string> {
-    yield* this.trees.folders();
-    yield* this.unwatched;
-  }
-
   /**
    * Stops watching `removed` and watches `added` (afresh, see
    * TreeWatcher.update), by inotify and, where it cannot see every change,
    * by polling. Returns the folders newly watched.
    */
   async update(removed: readonly string[], added: readonly string[]): Promise<string[]> {
-    for (const folder of removed) this.unwatched.delete(folder);
+    for (const folder of removed) this.watched.delete(folder);
+    for (const folder of added) this.watched.add(folder);
     await this.poller.update(removed, added.filter((f) => this.polls(f)));
     this.sayPolling();
     return this.watchTrees(removed, added);
@@ -165,7 +156,7 @@ export class WatchSet {
    */
   folders(): Iterable<string> {
     const network = [...this.fileSystems.values()].some((fs) => fs !== 'local');
-    return network ? [...this.toWatch()].filter((f) => this.fileSystemOf(f) === 'local') : this.toWatch();
+    return network ? [...this.watched].filter((f) => this.fileSystemOf(f) === 'local') : this.watched;
   }
 
   /**
@@ -173,9 +164,9 @@ export class WatchSet {
    * in a folder to watch (every one, before the first walk has told them).
    */
   private concerns(point: string): boolean {
-    if (this.trees.count === 0 && this.unwatched.size === 0) return true;
+    if (this.watched.size === 0) return true;
     const below = point === '/' ? '/' : `${point}/`;
-    for (const f of this.toWatch()) if (f === point || f.startsWith(below) || point.startsWith(f === '/' ? '/' : `${f}/`)) return true;
+    for (const f of this.watched) if (f === point || f.startsWith(below) || point.startsWith(f === '/' ? '/' : `${f}/`)) return true;
     return false;
   }
 
@@ -217,8 +208,6 @@ export class WatchSet {
       if (!this.limitReached) this.options.log.error({ err }, (err as Error).message);
       this.limitReached = true;
       return [];
-    } finally {
-      for (const f of added) if (!this.trees.has(f)) this.unwatched.add(f);
     }
   }
 

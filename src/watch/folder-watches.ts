@@ -19,8 +19,6 @@ export interface WatchEvents {
 export interface FolderWatches {
   readonly count: number;
   has(folder: string): boolean;
-  /** Every folder watched. */
-  folders(): Iterable<string>;
   /**
    * Watches each of `folders`, afresh when watched already (a folder made
    * again at the same path is another folder), with no gap. Returns those

@@ -30,10 +30,6 @@ export class InotifyWatches implements FolderWatches {
     return this.wdOf.size;
   }
 
-  folders(): Iterable<string> {
-    return this.wdOf.keys();
-  }
-
   has(folder: string): boolean {
     return this.wdOf.has(folder);
   }

@@ -22,10 +22,6 @@ export class NodeWatches implements FolderWatches {
     return this.watches.size;
   }
 
-  folders(): Iterable<string> {
-    return this.watches.keys();
-  }
-
   has(folder: string): boolean {
     return this.watches.has(folder);
   }

@@ -55,11 +55,6 @@ export class TreeWatcher {
     return this.watches.has(folder);
   }
 
-  /** Every folder watched. */
-  folders(): Iterable<string> {
-    return this.watches.folders();
-  }
-
   /**
    * Stops watching `removed`, then watches `added` (afresh when watched
    * already: a folder made again at the same path is another folder, and the
