@@ -38,15 +38,15 @@ def main(argv):
     # A script for another method serves hgweb itself: there would be nothing to time.
     if type(application).__name__ != 'PublishedHgwebdir':
         sys.exit('wsgi_take.py: %s serves %s, not a published list (method publish)' % (argv[1], type(application).__name__))
-    answer({'repos': len(application.repos)})
+    answer({'repos': served(application)})
     for line in sys.stdin:
         command = line.strip()
         if command == 'take':
-            generation = application._generation
+            generation = generation_of(application)
             started = time.perf_counter()
             application._check_published()
             ms = (time.perf_counter() - started) * 1000
-            answer({'ms': ms, 'repos': len(application.repos), 'snapshot': application._generation != generation})
+            answer({'ms': ms, 'repos': served(application), 'snapshot': generation_of(application) != generation})
         elif command == 'read':
             answer(read_beside_requests(application))
         else:
@@ -54,7 +54,7 @@ def main(argv):
 
 
 def read_beside_requests(application):
-    generation = application._generation
+    generation = generation_of(application)
     took = {}
 
     def read():
@@ -76,12 +76,21 @@ def read_beside_requests(application):
     idle = [timed_request(application) for _ in range(IDLE_REQUESTS)]
     return {
         'ms': took['ms'],
-        'repos': len(application.repos),
-        'snapshot': application._generation != generation,
+        'repos': served(application),
+        'snapshot': generation_of(application) != generation,
         'requests': len(requests),
         'slowest': max(requests, default=None),
         'idle': statistics.median(idle),
     }
+
+
+def served(application):
+    """How many repositories the application serves (from its listing, without making the whole list)."""
+    return application._listing.length
+
+
+def generation_of(application):
+    return application._listing.snapshot.generation
 
 
 def timed_request(application):

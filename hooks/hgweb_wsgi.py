@@ -11,7 +11,7 @@ HGWEB_CONFIG = '/etc/mercurial/hgweb.config'
 PUBLISHED = None
 # --- end of settings ---
 
-import collections
+import array
 import copy
 import errno
 import gc
@@ -21,6 +21,7 @@ import os
 import sys
 import threading
 import time
+import zlib
 
 # mod_wsgi before 6.0.1 (Debian 12 ships 4.9.4) rejects the memoryview that
 # Mercurial writes to stderr (mod_wsgi issue 863), so any Mercurial warning
@@ -85,12 +86,8 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         self._stamp = None
         # Whether a thread is reading a new snapshot (outside the lock).
         self._reading = False
-        self._generation = None
-        # The list, never changed once made (a change makes a new one), so that hgwebdir can hold it as self.repos.
-        self._repos = None
-        self._by_name = {}
-        # {name: times listed, less one} of the names listed more than once (overlapping roots).
-        self._extra = {}
+        # What this process serves (a _Listing), replaced whole by each change; None: no list taken yet.
+        self._listing = None
         # {path: stamp} of hgweb.config and its %includes when their settings were read; None: not read here yet.
         self._settings_stamps = None
         # The last problem said in the error log, until things are well again.
@@ -102,9 +99,9 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
     def __call__(self, env, respond):
         self._check_published()
         with self._lock:
-            if self._repos is not None and self._settings_changed():
+            if self._listing is not None and self._settings_changed():
                 self._read_settings()
-        if self._repos is None:
+        if self._listing is None:
             return super().__call__(env, respond)
         return self._answer(env, respond)
 
@@ -146,7 +143,7 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
     def refresh(self):
         # hgwebdir calls this up to three times per request: only the interval is checked here, no file.
         with self._lock:
-            if self._repos is None:
+            if self._listing is None:
                 return super().refresh()
             interval = self.ui.configint(b'web', b'refreshinterval') if self.ui else 0
             # refreshinterval <= 0 means every time, as in hgwebdir.
@@ -155,48 +152,52 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
 
     def _runwsgi(self, req, res):
         # hgwebdir's own _runwsgi (the same routing on Mercurial 6.3 to 7.2) runs on a per-request
-        # view of this site, so that self.repos stays as it is for the other threads:
-        # - for a repository's page, a view listing that repository alone: hgwebdir makes a dict of
-        #   its whole list on every request (10 ms at 100,000 repositories), which routes the same;
+        # view of this site, with the list that request needs as the view's self.repos:
+        # - for a static file, none (hgwebdir answers it before it looks at the list);
+        # - for a repository's page, that repository alone, found in the listing's index: hgwebdir
+        #   makes a dict of its whole list on every request (10 ms at 100,000 repositories), which
+        #   routes the same;
         # - for a repository removed from disk but still listed (until the daemon publishes again;
-        #   hgwebdir would answer 500, unable to open it), or half-way through its removal, a view
-        #   without it: the answer for a name that is not listed (a 404, or the index of what is
-        #   listed below it).
-        route = self._route(req) if self._repos is not None else None
-        if route is None:
+        #   hgwebdir would answer 500, unable to open it), or half-way through its removal, the
+        #   whole list without it: the answer for a name that is not listed (a 404, or the index
+        #   of what is listed below it);
+        # - for anything else (an index, a 404), the whole list.
+        listing = self._listing
+        if listing is None:
             return super()._runwsgi(req, res)
-        name, path = route
+        virtual = req.dispatchpath.strip(b'/')
+        static = virtual.startswith(b'static/') or b'static' in req.qsparams
+        route = None if static else _route(listing, virtual)
         request = req.rawenv.get(_KEY.encode('latin-1'), {})
-        request['route'] = path  # for _answer, should the page fail
         self.refresh()  # what hgwebdir would do first; the view must not refresh (that lists everything again)
         view = copy.copy(self)
-        if request.get('gone') or _gone(path):
-            view.repos = [(n, p) for n, p in self.repos if n != name]
-        else:
-            view.repos = [(name, path)]
         view.refresh = lambda: None
+        view._listing = None  # its repos are its own
+        if static:
+            view.repos = []
+        elif route is None:
+            view.repos = listing.served()
+        else:
+            name, path = route
+            request['route'] = path  # for _answer, should the page fail
+            if request.get('gone') or _gone(path):
+                view.repos = [(n, p) for n, p in listing.served() if n != name]
+            else:
+                view.repos = [(name, path)]
         return hgwebdir_mod.hgwebdir._runwsgi(view, req, res)
 
-    def _route(self, req):
-        """The listed (name, path) that hgwebdir's _runwsgi takes this request to, or None for an
-        index or a static file (hgwebdir's own routing on the whole list serves those)."""
-        virtual = req.dispatchpath.strip(b'/')
-        if virtual.startswith(b'static/') or b'static' in req.qsparams:
-            return None
-        # The dict changes in place under the lock (single lookups are safe without it); anything
-        # that iterates takes the list, which is never changed once made.
-        repos = self._by_name
-        if (not virtual or virtual == b'index') and virtual not in repos:
-            return None
-        if virtual.endswith(b'/index') and virtual not in repos:
-            subdir = virtual[: -len(b'index')]
-            if any(name.startswith(subdir) for name, _path in self._repos):
-                return None
-        for name in (virtual, *pathutil.finddirs(virtual)):
-            path = repos.get(name)
-            if path:
-                return name, path
-        return None
+    @property
+    def repos(self):
+        """hgwebdir's list of (name, path): the published list with the journal's changes, made
+        when something asks for it whole (see _Listing); before a list is published, hgwebdir's
+        own walk; in a request's view (see _runwsgi), what that request needs."""
+        listing = self._listing
+        return listing.served() if listing is not None else self._own_repos
+
+    @repos.setter
+    def repos(self, repos):
+        # By hgwebdir's own refresh, while nothing is published yet, and for a request's view.
+        self._own_repos = repos
 
     def _check_published(self):
         """Takes what the daemon published since the last look: a new snapshot, then the journal's
@@ -231,52 +232,37 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
                 elif taken is not None:
                     self._said = None
                     self._stamp = stamp
-                    # Freed when this returns, after the lock is let go: at 1,000,000 repositories
-                    # the old list takes 50 ms to free.
-                    old = (self._repos, self._by_name)
-                    self._generation, repos, self._by_name, self._extra = taken
+                    # Freed when this returns, after the lock is let go: a list an index page
+                    # made of 1,000,000 repositories takes 50 ms to free.
+                    old = self._listing
+                    # (The first list: hgweb's list came from a walk, or is not made yet.
+                    # _settings_stamps is still None, so the settings are read with the next request.)
+                    self._listing = _Listing(taken)
                     self._journal.restart()
-                    self._use(repos)
                 self._take_journal()
-
-    def _use(self, repos):
-        if self._repos is not None:
-            # Routing and the index read self.repos on every request; replacing it is the whole refresh.
-            self.repos = repos
-        # (The first list: hgweb's list came from a walk, or is not made yet. _settings_stamps is
-        # still None, so the settings are read now, with this list.)
-        self._repos = repos
 
     def _take_journal(self):
         """Applies the journal's new lines, each whole or not at all, each only where it follows the
-        line before and applies to a list of the length this process holds. A line that cannot be
-        read (torn, damaged) is read again with the next request, and what came before it is kept;
-        a line that does not apply means this process went wrong: it reads the snapshot again."""
+        line before, applies to a list of the length this process holds, and removes names that
+        are listed. A line that cannot be read (torn, damaged) is read again with the next
+        request, and what came before it is kept; a line that does not apply means this process
+        went wrong: it reads the snapshot again."""
         journal = self._journal
-        if self._generation is None:
+        listing = self._listing
+        if listing is None:
             return
         try:
             lines = journal.new_lines()
         except OSError:
             return  # none yet, or being replaced: the next look takes it
-        repos = None
-        # {name: path it was last given, or None where it was last removed}, and how many times
-        # it is listed after the lines applied so far.
-        touched = {}
-        counts = {}
-
-        def count(name):
-            listed = counts.get(name)
-            if listed is None:
-                listed = 1 + self._extra.get(name, 0) if name in self._by_name else 0
-            return listed
-
+        generation = listing.snapshot.generation
+        change = None
         for line, end in lines:
             try:
                 entry = json.loads(line)
                 if 'generation' in entry:
                     # A journal of another snapshot: its snapshot is read first (the daemon writes it first).
-                    journal.applies = entry['generation'] == self._generation
+                    journal.applies = entry['generation'] == generation
                     journal.taken(end, 0)
                     continue
                 if not journal.applies:
@@ -286,48 +272,31 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
             except Exception as e:  # a damaged line, or one read torn: keep what was taken, read it again next time
                 self._say('ignoring the rest of %s for now: %s' % (journal.path, e))
                 break
-            held = len(repos if repos is not None else self._repos)
+            if change is None:
+                change = _Change(listing)
+            held = change.length
+            problem = None
             if n != journal.n + 1 or size != held or not _fits(splices, held):
-                problem = ('line %d of %s does not apply here (it follows line %d of a list of %d; this process has taken %d lines, %d repositories)'
-                           % (n, journal.path, n - 1, size, journal.n, held))
-                if journal.fell_back != (self._generation, journal.n):
+                problem = 'it follows line %d of a list of %d' % (n - 1, size)
+            else:
+                problem = change.apply(splices)
+            if problem is not None:
+                problem = ('line %d of %s does not apply here (%s; this process has taken %d lines, %d repositories)'
+                           % (n, journal.path, problem, journal.n, held))
+                if journal.fell_back != (generation, journal.n):
                     # Read the snapshot again (and the journal from its start) with the next request.
-                    journal.fell_back = (self._generation, journal.n)
+                    journal.fell_back = (generation, journal.n)
                     self._say(problem + '; reading the list again')
                     self._stamp = None
                 else:
                     self._say(problem + '; the snapshot read again says the same: waiting for the next one')
                 break
-            if repos is None:
-                repos = list(self._repos)
-            for at, removed, inserted in splices:
-                new = [(os.fsencode(n), os.fsencode(p)) for n, p in inserted]
-                for name, _path in repos[at:at + removed]:
-                    counts[name] = count(name) - 1
-                    touched[name] = None
-                for name, path in new:
-                    counts[name] = count(name) + 1
-                    touched[name] = path
-                repos[at:at + removed] = new
             journal.taken(end, n)
         else:
             if lines:
                 self._said = None  # read to its end: whatever was said is over
-        if repos is None:
-            return
-        for name, path in touched.items():
-            listed = counts[name]
-            if listed > 1:
-                self._extra[name] = listed - 1
-            else:
-                self._extra.pop(name, None)
-            if listed == 0:
-                self._by_name.pop(name, None)
-            elif listed == 1 and path is not None:
-                self._by_name[name] = path
-            else:  # a name listed twice (overlapping roots): hgwebdir's dict keeps the last one
-                self._by_name[name] = [p for n, p in repos if n == name][-1]
-        self._use(repos)
+        if change is not None and change.splices:
+            self._listing = change.made()
 
     def _settings_changed(self):
         if self._settings_stamps is None:
@@ -342,7 +311,6 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         request instead."""
         # Stamped before reading: an edit made during the read shows as a change on the next request.
         stamps = {path: _stamp(path) for path in _config_files(self.conf)}
-        self.repos = self._repos
         try:
             u = uimod.ui.load()
             u.setconfig(b'ui', b'report_untrusted', b'off', b'hgwebdir')
@@ -388,7 +356,7 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
         if problem == self._said:
             return
         self._said = problem
-        kept = 'keeping the last good list' if self._repos is not None else 'hgweb walks the disk itself'
+        kept = 'keeping the last good list' if self._listing is not None else 'hgweb walks the disk itself'
         sys.stderr.write('hgreload: %s; %s\n' % (problem, kept))
 
 
@@ -480,27 +448,33 @@ class _Journal:
 
 
 def _journal_line(entry):
-    """(n, size, splices) of a change line, or ValueError."""
+    """(n, size, splices) of a change line, with names and paths as bytes, or ValueError."""
     n, size, splices = entry['n'], entry['size'], entry['splices']
     if not (isinstance(n, int) and isinstance(size, int) and isinstance(splices, list)):
         raise ValueError('not a change line of this hgreload (regenerate this script with `hgreload wsgi` after an upgrade)')
+    read = []
     for splice in splices:
         at, removed, inserted = splice
-        if not (isinstance(at, int) and isinstance(removed, int) and isinstance(inserted, list)):
-            raise ValueError('a splice is not [at, removed, [[name, path], ...]]')
+        if not (isinstance(at, int) and isinstance(removed, list) and isinstance(inserted, list)):
+            raise ValueError('a splice is not [at, [names removed], [[name, path], ...]]')
+        if not all(isinstance(name, str) for name in removed):
+            raise ValueError('a name removed is not a string')
+        pairs = []
         for pair in inserted:
             name, path = pair
             if not (isinstance(name, str) and isinstance(path, str)):
                 raise ValueError('an inserted entry is not [name, path]')
-    return n, size, splices
+            pairs.append((os.fsencode(name), os.fsencode(path)))
+        read.append((at, [os.fsencode(name) for name in removed], pairs))
+    return n, size, read
 
 
 def _fits(splices, length):
     """Whether each splice, in turn, lies within the list the ones before it leave."""
     for at, removed, inserted in splices:
-        if at < 0 or removed < 0 or at + removed > length:
+        if at < 0 or at + len(removed) > length:
             return False
-        length += len(inserted) - removed
+        length += len(inserted) - len(removed)
     return True
 
 
@@ -553,70 +527,246 @@ class _ReadShort(Exception):
     """A file read shorter than its size: written or cut meanwhile (NFS), to be read again."""
 
 
-# Bytes of the snapshot parsed per step. Each step is a few C calls holding the GIL (about 0.3 ms
-# here): Python hands the GIL to a waiting request thread only between them, so a whole-list
-# split or dict() would stall every other thread of the process for all of it (50-100 ms at
-# 100,000). Larger steps made those threads wait longer; smaller ones made the read slower.
-_STEP = 1 << 15
-
-
 def _read_published(path):
-    """(generation, [(name, path)], {name: path}, {name: times listed, less one} of the names
-    listed more than once) of a snapshot: a JSON header line, then each repository's name and
-    path as bytes, each ended by a NUL."""
+    """The _Snapshot of the file at path. Its read and its checksum let Python's GIL go (for a
+    file of over a few kilobytes), so that the other request threads go on meanwhile."""
     with open(path, 'rb') as f:
         size = os.fstat(f.fileno()).st_size
         data = f.read()
     if len(data) != size:
         raise _ReadShort('read %d of its %d bytes' % (len(data), size))
-    newline = data.find(b'\n')
-    doc = json.loads(data[:newline].decode('utf-8') if newline >= 0 else data)
-    if not isinstance(doc, dict) or doc.get('format') != 3 or not isinstance(doc.get('repos'), int):
-        raise ValueError('not an hgreload list (format 3: regenerate this script with `hgreload wsgi` after an upgrade)')
-    if data[-1:] != b'\0' and doc['repos'] > 0:
-        raise ValueError('its last entry is not ended by a NUL')
-    # Hundreds of thousands of new objects would set off Python's collector over and over, each
-    # time through every object of the process (Mercurial's too): a third of the read's time at
-    # 100,000. None of them can be part of a cycle.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        repos = []
-        # Looked up on every repository request: made once per list, not per request (a dict of
-        # 100,000 names costs milliseconds).
-        by_name = {}
-        held = 0  # fields: a file cut after a name holds an odd number
-        start, end = (newline + 1 if newline >= 0 else len(data)), len(data)
-        while start < end:
-            stop = end
-            if start + _STEP < end:
-                # A step ends after a path: after an even number of NULs.
-                stop = data.rindex(b'\0', start, start + _STEP) + 1
-                if data.count(b'\0', start, stop) % 2:
-                    stop = data.rindex(b'\0', start, stop - 1) + 1
-            fields = data[start:stop - 1].split(b'\0')
-            held += len(fields)
-            pairs = list(zip(fields[0::2], fields[1::2]))
-            repos += pairs
-            by_name.update(pairs)
-            # Untracks the new tuples (they hold bytes only) now, a step at a time: else the next
-            # collection does it in one go, and hgwebdir collects after every request.
-            gc.collect(0)
-            # Hands the GIL to a request thread that waits for it (one back from a system call):
-            # left to Python, it would wait up to 5 ms, at each of its system calls.
-            time.sleep(0)
-            start = stop
-        if held != 2 * doc['repos']:
-            raise ValueError('it holds %d fields; its header says %d repositories' % (held, doc['repos']))
-        extra = {}
-        if len(by_name) != len(repos):  # overlapping roots list a name twice: rare, so counted only then
-            for name, count in collections.Counter(name for name, _path in repos).items():
-                if count > 1:
-                    extra[name] = count - 1
-        return doc.get('generation'), repos, by_name, extra
-    finally:
-        if collecting:
-            gc.enable()
+    return _Snapshot(data)
+
+
+class _Snapshot:
+    """A snapshot as the daemon published it (see PublishedHeader in src/reload/publish.ts): the
+    file's bytes, and the daemon's index over them, where each entry starts and a hash table of
+    the names. Finding a name reads a few numbers and bytes: taking a snapshot makes no object
+    per repository, where making a (name, path) pair of each held Python's GIL, and so every
+    request thread of the process, for 70-150 ms at 100,000."""
+
+    def __init__(self, data):
+        """Raises ValueError for a file that is not a whole snapshot of this hgreload."""
+        newline = data.find(b'\n')
+        try:
+            doc = json.loads(data[:newline].decode('utf-8')) if newline >= 0 else None
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict) or doc.get('format') != 4:
+            raise ValueError('not an hgreload list (format 4: regenerate this script with `hgreload wsgi` after an upgrade)')
+        repos, slots = doc.get('repos'), doc.get('slots')
+        if not (type(repos) is int and type(slots) is int and 0 <= repos < slots and slots & (slots - 1) == 0):
+            raise ValueError('its header says %r repositories in %r slots' % (repos, slots))
+        index = len(data) - 4 - 4 * (repos + 1 + slots)
+        if index <= newline:
+            raise ValueError('its %d bytes cannot hold the index its header says (cut short?)' % len(data))
+        view = memoryview(data)
+        if zlib.crc32(view[:-4]) != int.from_bytes(data[-4:], 'little'):
+            raise ValueError('its checksum does not match its bytes (cut short, or damaged)')
+        self.generation = doc.get('generation')
+        self.repos = repos
+        self._data = data
+        self._offsets = _uint32s(view[index:index + 4 * (repos + 1)])
+        self._table = _uint32s(view[index + 4 * (repos + 1):-4])
+        self._pairs = None
+        if self._offsets[0] != newline + 1 or not index - 4 < self._offsets[repos] <= index:
+            raise ValueError('its index does not match its entries')
+
+    def find(self, name):
+        """(times name is listed, the number of its last entry): hgwebdir's dict of the list keeps
+        the last. Names listed more than once (overlapping roots) are all in the table."""
+        data, offsets, table = self._data, self._offsets, self._table
+        mask = len(table) - 1
+        at = zlib.crc32(name) & mask
+        end = len(name)
+        listed, last = 0, -1
+        for _ in range(len(table)):  # the table has empty slots; the bound is for a damaged one
+            entry = table[at]
+            if not entry:
+                break
+            start = offsets[entry - 1]
+            if data[start + end] == 0 and data[start:start + end] == name:
+                listed += 1
+                last = max(last, entry - 1)
+            at = (at + 1) & mask
+        return listed, last
+
+    def path(self, i):
+        start, end = self._offsets[i], self._offsets[i + 1] - 1
+        return self._data[self._data.index(b'\0', start, end) + 1:end]
+
+    def pairs(self):
+        """[(name, path)] of every entry, made once, for what needs the whole list (an index page),
+        in steps of _STEP entries: between steps the request threads of the process go on."""
+        if self._pairs is not None:
+            return self._pairs
+        data, offsets = self._data, self._offsets
+        # Hundreds of thousands of new objects would set off Python's collector over and over, each
+        # time through every object of the process (Mercurial's too). None of them can be part of a cycle.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            pairs = []
+            for i in range(0, self.repos, _STEP):
+                j = min(i + _STEP, self.repos)
+                fields = data[offsets[i]:offsets[j] - 1].split(b'\0')
+                if len(fields) != 2 * (j - i):
+                    raise ValueError('entries %d to %d hold %d fields' % (i, j, len(fields)))
+                pairs += zip(fields[0::2], fields[1::2])
+                # Untracks the new tuples (they hold bytes only) now, a step at a time: else the
+                # next collection does it in one go, and hgwebdir collects after every request.
+                gc.collect(0)
+                # Hands the GIL to a request thread that waits for it (one back from a system
+                # call): left to Python, it would wait up to 5 ms, at each of its system calls.
+                time.sleep(0)
+        finally:
+            if collecting:
+                gc.enable()
+        self._pairs = pairs
+        return pairs
+
+
+# Entries made into (name, path) pairs per step. Each step holds the GIL for about 0.3 ms here;
+# larger steps made the other threads wait longer, smaller ones made the whole slower.
+_STEP = 256
+
+
+def _uint32s(little_endian):
+    """The numbers of a memoryview of little-endian uint32s: on a little-endian host the bytes
+    themselves (a copy would hold the GIL for milliseconds at 100,000), else a swapped copy."""
+    if sys.byteorder == 'little':
+        return little_endian.cast('I')
+    numbers = array.array('I')
+    numbers.frombytes(little_endian)
+    numbers.byteswap()
+    return numbers
+
+
+class _Listing:
+    """What a process serves: a snapshot, and the journal's changes over it. Never changed once
+    made (a change makes a new one), so that a request thread that took it reads one whole state
+    without the lock.
+
+    `touched` holds, for each name the journal added or removed since the snapshot, (times
+    listed, the path hgwebdir's dict of the list gives it or None); any other name is as the
+    snapshot has it. `splices` are the journal's since the snapshot, ((at, how many removed,
+    [(name, path)]), ...), to make the whole list when a page needs it; `after` is a whole
+    list made before, and the splices since it (each made list is kept only by the listing
+    it is of and the next)."""
+
+    __slots__ = ('snapshot', 'length', '_touched', '_splices', '_after', '_served')
+
+    def __init__(self, snapshot, length=None, touched=None, splices=(), after=None):
+        self.snapshot = snapshot
+        self.length = snapshot.repos if length is None else length
+        self._touched = touched or {}
+        self._splices = splices
+        self._after = after
+        self._served = None
+
+    def listed(self, name):
+        """(times name is listed, its path as hgwebdir routes it or None)."""
+        known = self._touched.get(name)
+        if known is not None:
+            return known
+        listed, last = self.snapshot.find(name)
+        return listed, (self.snapshot.path(last) if listed else None)
+
+    def served(self):
+        """The whole list, made on the first call (two threads may both make it: the same list)."""
+        served = self._served
+        if served is None:
+            # From the last list made, when there is one: at 100,000, each splice moves the
+            # list's tail, so replaying thousands of them from the snapshot on would take seconds.
+            served, splices = self._after or (self.snapshot.pairs(), self._splices)
+            if splices:
+                served = list(served)
+                for at, removed, inserted in splices:
+                    served[at:at + removed] = inserted
+            self._served = served
+            self._after = None
+        return served
+
+
+class _Change:
+    """The journal's lines applied to a _Listing, line by line, each whole or not at all; made()
+    is the new _Listing."""
+
+    def __init__(self, listing):
+        self._base = listing
+        self.length = listing.length
+        self._touched = dict(listing._touched)
+        self.splices = []
+        # Names listed more than once after a change: which one is last needs the whole list.
+        self._ambiguous = set()
+
+    def _listed(self, name, line):
+        known = line.get(name)
+        if known is None:
+            known = self._touched.get(name)
+        if known is None:
+            known = self._base.listed(name)
+        return known
+
+    def apply(self, splices):
+        """Applies one line's splices; or, where one removes a name that is not listed, none of
+        them, and says so."""
+        line = {}
+        ambiguous = set()
+        length = self.length
+        for at, removed, inserted in splices:
+            for name in removed:
+                listed, _path = self._listed(name, line)
+                if listed == 0:
+                    return 'it removes %r, which is not listed' % os.fsdecode(name)
+                line[name] = (listed - 1, None)
+                if listed > 1:
+                    ambiguous.add(name)
+            for name, path in inserted:
+                listed, _path = self._listed(name, line)
+                line[name] = (listed + 1, path)
+                if listed > 0:
+                    ambiguous.add(name)
+            length += len(inserted) - len(removed)
+        self._touched.update(line)
+        self._ambiguous |= ambiguous
+        self.splices += [(at, len(removed), inserted) for at, removed, inserted in splices]
+        self.length = length
+        return None
+
+    def made(self):
+        touched = self._touched
+        base = self._base
+        splices = tuple(self.splices)
+        if base._served is not None:
+            after = (base._served, splices)
+        elif base._after is not None:
+            after = (base._after[0], base._after[1] + splices)
+        else:
+            after = None
+        made = _Listing(base.snapshot, self.length, touched, base._splices + splices, after)
+        ambiguous = {name for name in self._ambiguous if touched[name][0] > 0}
+        if ambiguous:
+            # Rare (overlapping roots list a name twice): which of its entries is last, found in the whole list.
+            last = {}
+            for name, path in made.served():
+                if name in ambiguous:
+                    last[name] = path
+            for name in ambiguous:
+                touched[name] = (touched[name][0], last[name])
+        return made
+
+
+def _route(listing, virtual):
+    """The listed (name, path) that hgwebdir's _runwsgi takes a request for the path `virtual` to,
+    or None for an index (hgwebdir's own routing on the whole list serves those, and 404s)."""
+    if (not virtual or virtual == b'index' or virtual.endswith(b'/index')) and listing.listed(virtual)[0] == 0:
+        return None
+    for name in (virtual, *pathutil.finddirs(virtual)):
+        path = listing.listed(name)[1]
+        if path:
+            return name, path
+    return None
 
 
 if PUBLISHED is None:

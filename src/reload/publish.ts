@@ -13,6 +13,8 @@
  */
 import { appendFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { endianness } from 'node:os';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { HgreloadError, strerror } from '../errors.js';
 import type { Settings } from '../config/settings.js';
@@ -45,28 +47,54 @@ export function publishedFile(settings: Settings): string {
 
 /**
  * The snapshot's first line; `format` changes only when the WSGI side must
- * change with it (2: with a journal; 3: entries as bytes after this line).
- * Then, for each repository, its name and its path as the exact bytes of the
- * file system, each ended by a NUL, which no name or path can hold: a WSGI
- * process reads 100,000 entries with one split, where a JSON object per entry
- * took it 0.3-0.45 s. `repos` (their number) tells a file cut short.
+ * change with it (2: with a journal; 3: entries as bytes after this line; 4:
+ * an index after them). Then, for each repository, its name and its path as
+ * the exact bytes of the file system, each ended by a NUL, which no name or
+ * path can hold. Then, from a multiple of 4 bytes, the index, as little-endian
+ * uint32s:
+ * - `repos + 1` offsets: where each entry starts in the file, then where the
+ *   entries end;
+ * - `slots` (a power of two over twice `repos`) of a hash table of the names:
+ *   0 for an empty slot, else an entry's number plus one, each entry in list
+ *   order at the first empty slot from its name's CRC-32 (the zlib one, which
+ *   Python has too) masked to the table, on.
+ * Last, the CRC-32 of every byte before it: a file cut short, damaged or read
+ * torn does not match.
+ *
+ * With the index, a WSGI process finds a name by reading a few numbers and
+ * bytes of the file, and taking a new snapshot is a read of it and a checksum,
+ * both without Python's GIL: making a (name, path) pair per entry held the GIL
+ * for 70-150 ms at 100,000, and every request thread of the process waited.
  */
 export interface PublishedHeader {
-  readonly format: 3;
+  readonly format: 4;
   readonly generation: string;
   readonly generated: string;
   readonly repos: number;
+  readonly slots: number;
+}
+
+/** What names a snapshot: its generation, and when it was made. */
+export interface SnapshotStamp {
+  readonly generation: string;
+  readonly generated: string;
 }
 
 /**
  * A journal line. The first names the snapshot it follows; each after it is
  * one change: its number (1, 2, ... after that first line) and the length of
  * the list it applies to, so that a reader can check it holds that list,
- * then the splices, in order, as [at, how many removed, [[name, path], ...] inserted].
+ * then the splices, in order, as [at, [names removed], [[name, path], ...] inserted].
+ * The names removed let a reader that keeps no list of its own (the WSGI
+ * script reads the snapshot's index) know which names a change takes away.
  */
 export type JournalEntry =
   | { readonly generation: string }
-  | { readonly n: number; readonly size: number; readonly splices: ReadonlyArray<readonly [number, number, ReadonlyArray<readonly [string, string]>]> };
+  | {
+      readonly n: number;
+      readonly size: number;
+      readonly splices: ReadonlyArray<readonly [number, readonly string[], ReadonlyArray<readonly [string, string]>]>;
+    };
 
 /** Writes a snapshot of `repos` and an empty journal after it; returns the log line. */
 export async function publishList(folder: string, repos: readonly ServedRepo[], now: Date = new Date()): Promise<string> {
@@ -75,11 +103,10 @@ export async function publishList(folder: string, repos: readonly ServedRepo[], 
 }
 
 async function writeSnapshot(folder: string, repos: readonly ServedRepo[], now: Date): Promise<{ bytes: number }> {
-  const generation = `${now.getTime().toString(36)}-${randomBytes(4).toString('hex')}`;
-  const header: PublishedHeader = { format: 3, generation, generated: now.toISOString(), repos: repos.length };
+  const stamp: SnapshotStamp = { generation: `${now.getTime().toString(36)}-${randomBytes(4).toString('hex')}`, generated: now.toISOString() };
   let bytes = 0;
   const counted = function* (): Iterable<Buffer> {
-    for (const chunk of snapshotChunks(header, repos)) {
+    for (const chunk of snapshotChunks(stamp, repos)) {
       bytes += chunk.length;
       yield chunk;
     }
@@ -87,7 +114,7 @@ async function writeSnapshot(folder: string, repos: readonly ServedRepo[], now: 
   // World-readable: the web server's user reads them. The snapshot first: a reader that sees the
   // new journal sees the new snapshot too.
   await guarded(join(folder, PUBLISHED_FILE), (path) => writeFileAtomic(path, counted(), { mode: 0o644 }));
-  await guarded(join(folder, JOURNAL_FILE), (path) => writeFileAtomic(path, line({ generation }), { mode: 0o644 }));
+  await guarded(join(folder, JOURNAL_FILE), (path) => writeFileAtomic(path, line({ generation: stamp.generation }), { mode: 0o644 }));
   await rm(join(folder, FORMAT_2_FILE), { force: true });
   return { bytes };
 }
@@ -95,32 +122,84 @@ async function writeSnapshot(folder: string, repos: readonly ServedRepo[], now: 
 /** Bytes of the snapshot made at a time: the whole list at 100,000 repositories was 10 MB kept until V8 next collected. */
 const CHUNK_CHARS = 1 << 20;
 
-/** The header line, then `name\0path\0` per repository, in bytes. */
-export function snapshotBytes(header: PublishedHeader, repos: readonly ServedRepo[]): Buffer {
-  return Buffer.concat([...snapshotChunks(header, repos)]);
+/** The snapshot of `repos` (see PublishedHeader), in bytes. */
+export function snapshotBytes(stamp: SnapshotStamp, repos: readonly ServedRepo[]): Buffer {
+  return Buffer.concat([...snapshotChunks(stamp, repos)]);
+}
+
+/** The hash table's size for `repos` entries: at most half full, so that a name is found in a probe or two. */
+export function slotCount(repos: number): number {
+  let slots = 2;
+  while (slots < 2 * repos) slots *= 2;
+  return slots;
 }
 
 /** snapshotBytes in pieces of about CHUNK_CHARS, in order. A field that holds a NUL is refused. */
-function* snapshotChunks(header: PublishedHeader, repos: readonly ServedRepo[]): Iterable<Buffer> {
-  yield Buffer.from(`${JSON.stringify(header)}\n`);
+function* snapshotChunks(stamp: SnapshotStamp, repos: readonly ServedRepo[]): Iterable<Buffer> {
+  const header: PublishedHeader = { format: 4, ...stamp, repos: repos.length, slots: slotCount(repos.length) };
+  const offsets = new Uint32Array(repos.length + 1);
+  const hashes = new Uint32Array(repos.length);
+  let crc = 0;
+  let written = 0;
+  const out = (chunk: Buffer): Buffer => {
+    crc = crc32(chunk, crc);
+    written += chunk.length;
+    return chunk;
+  };
+  yield out(Buffer.from(`${JSON.stringify(header)}\n`));
   // Runs of entries as one string, cut where a name's bytes are not UTF-8 (see fs-names.ts) or the run is long.
   let run = '';
-  for (const { name, path } of repos) {
+  let runBytes = 0;
+  for (let i = 0; i < repos.length; i++) {
+    const { name, path } = repos[i]!;
+    offsets[i] = written + runBytes;
     for (const field of [name, path]) {
       if (field.includes('\0')) throw new HgreloadError('reload', `cannot publish ${JSON.stringify(field)}: it holds a NUL byte`);
       const bytes = fsPath(field);
-      if (typeof bytes === 'string') run += `${bytes}\0`;
-      else {
-        yield Buffer.concat([Buffer.from(run), bytes, NUL]);
+      if (field === name) hashes[i] = crc32(bytes);
+      if (typeof bytes === 'string') {
+        run += `${bytes}\0`;
+        runBytes += Buffer.byteLength(bytes) + 1;
+      } else {
+        yield out(Buffer.concat([Buffer.from(run), bytes, NUL]));
         run = '';
+        runBytes = 0;
       }
     }
     if (run.length >= CHUNK_CHARS) {
-      yield Buffer.from(run);
+      yield out(Buffer.from(run));
       run = '';
+      runBytes = 0;
     }
   }
-  yield Buffer.from(run);
+  yield out(Buffer.from(run));
+  if (written > 0xffffffff) {
+    throw new HgreloadError('reload', `cannot publish ${repos.length} repositories: their names and paths take ${written} bytes, more than the snapshot's 32-bit offsets reach`);
+  }
+  offsets[repos.length] = written;
+  yield out(Buffer.alloc((4 - (written % 4)) % 4));
+  yield out(littleEndian(offsets));
+  yield out(littleEndian(hashTable(hashes, header.slots)));
+  const trailer = Buffer.alloc(4);
+  trailer.writeUInt32LE(crc);
+  yield trailer;
+}
+
+/** Each entry (numbered from 1) at the first empty slot from its hash, in list order. */
+function hashTable(hashes: Uint32Array, slots: number): Uint32Array {
+  const table = new Uint32Array(slots);
+  const mask = slots - 1;
+  for (let i = 0; i < hashes.length; i++) {
+    let at = hashes[i]! & mask;
+    while (table[at] !== 0) at = (at + 1) & mask;
+    table[at] = i + 1;
+  }
+  return table;
+}
+
+function littleEndian(numbers: Uint32Array): Buffer {
+  const bytes = Buffer.from(numbers.buffer, numbers.byteOffset, numbers.byteLength);
+  return endianness() === 'LE' ? bytes : Buffer.from(bytes).swap32();
 }
 
 const NUL = Buffer.of(0);
@@ -162,7 +241,7 @@ export class Publisher {
       const entry: JournalEntry = {
         n: this.lines + 1,
         size: change.before.repos.length,
-        splices: change.splices.map((s) => [s.at, s.removed.length, s.inserted.map((r) => [r.name, r.path] as const)] as const),
+        splices: change.splices.map((s) => [s.at, s.removed.map((r) => r.name), s.inserted.map((r) => [r.name, r.path] as const)] as const),
       };
       const text = line(entry);
       await guarded(join(this.folder, JOURNAL_FILE), (path) => appendFile(path, text));

@@ -15,7 +15,8 @@ Commands, each answered with one JSON line:
       hgwebdir's module that its refresh uses and that were seen replaced
       while the requests ran (a site that swaps them shows them to every other);
   {"about": true} -> {"version": Mercurial's version, "module": where it was imported from};
-  {"attributes": I} -> {"attributes": [...]}, the names of app I's instance attributes;
+  {"attributes": I} -> {"attributes": [...]}, the names of app I's instance attributes, and
+      of its class's properties;
   {"fault": {"path": P, "call": "open" | "os.open", "times": N, "errno": E}} -> {"fault": true}:
       the next N calls of open() (Python's, for a file object) or os.open() on path P raise
       OSError(E); with "renames": [[FROM, TO], ...] instead of "errno", the first of them does those
@@ -210,7 +211,9 @@ for number, line in enumerate(sys.stdin, 1):
 
         answer = {'version': util.version().decode('ascii'), 'module': mercurial.__file__}
     else:
-        answer = {'attributes': sorted(vars(apps[cmd['attributes']]))}
+        app = apps[cmd['attributes']]
+        properties = {name for name in dir(type(app)) if isinstance(getattr(type(app), name), property)}
+        answer = {'attributes': sorted(set(vars(app)) | properties)}
     # A marker on stderr after what the command wrote there: once the reader sees it, it has all of that.
     sys.stderr.write('#answered %d\n' % number)
     sys.stderr.flush()

@@ -101,7 +101,7 @@ describe('hgweb warnings under mod_wsgi', () => {
 
     it('serves the last good list while the published file is damaged, and recovers when it is whole', async () => {
       const published = join(dir.path, 'state', PUBLISHED_FILE);
-      const whole = snapshotBytes({ format: 3, generation: 'damage-test', generated: new Date().toISOString(), repos: 2 }, [
+      const whole = snapshotBytes({ generation: 'damage-test', generated: new Date().toISOString() }, [
         { name: 'second', path: join(dir.path, 'repos/second') },
         { name: 'x', path: join(dir.path, 'repos/second') },
       ]);

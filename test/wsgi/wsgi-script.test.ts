@@ -155,7 +155,7 @@ function siteTests(hg: Mercurial): void {
     assert.deepEqual((await d.get(INDEX)).repos, ['b', 'c']);
     assert.equal((await d.get('/a/')).status, '404 Not Found', 'a repository the journal removed');
     // A line cut short (a crash, a full disk) and then a damaged one.
-    appendFileSync(join(state, JOURNAL_FILE), '{"n": 4, "size": 2, "splices": [[0, 1, [');
+    appendFileSync(join(state, JOURNAL_FILE), '{"n": 4, "size": 2, "splices": [[0, ["b"], [');
     assert.deepEqual((await d.get(INDEX)).repos, ['b', 'c'], 'half a line waits');
     appendFileSync(join(state, JOURNAL_FILE), 'nonsense\n');
     for (let i = 0; i < 2; i++) assert.deepEqual((await d.get(INDEX)).repos, ['b', 'c']);
@@ -223,7 +223,7 @@ function siteTests(hg: Mercurial): void {
       const { folder, d, publish } = await site('fault-drift', [entry('a'), entry('b')]);
       const { reads } = await d.get(INDEX);
       // A line that says it follows line 1 on a list of 5: this process holds line 0 of a list of 2.
-      appendFileSync(join(folder, JOURNAL_FILE), `${JSON.stringify({ n: 2, size: 5, splices: [[0, 1, []]] })}\n`);
+      appendFileSync(join(folder, JOURNAL_FILE), `${JSON.stringify({ n: 2, size: 5, splices: [[0, ['a'], []]] })}\n`);
       let r = await d.get(INDEX);
       assert.deepEqual(r.repos, ['a', 'b'], 'not applied');
       assert.match(d.stderr, /line 2 of .*served\.journal does not apply here .*; reading the list again/);
@@ -286,7 +286,7 @@ function siteTests(hg: Mercurial): void {
     assert.deepEqual((await d.get(INDEX)).repos, ['a', 'b']);
   });
 
-  it('a list read in many steps, with names listed twice, is the published one; its name index stays hgwebdir\'s dict of it through the journal', async () => {
+  it('a list made in many steps, with names listed twice, is the published one; each name routes as hgwebdir\'s dict of it, through the journal', async () => {
     const folder = join(base, 'state-steps');
     mkdirSync(folder);
     const publisher = new Publisher(folder);
@@ -297,7 +297,7 @@ function siteTests(hg: Mercurial): void {
     for (let i = 0; i < 3000; i += 97) many.push({ name: many[i]!.name, path: join(base, 'second', String(i)) });
     let list = applyChange(EMPTY_LIST, [{ at: 0, removed: [], inserted: many }]);
     await publisher.publish(list);
-    assert.ok(statSync(join(folder, PUBLISHED_FILE)).size > 10 * 32768, 'the snapshot spans many steps');
+    assert.ok(many.length > 10 * 256, "the list spans many of the script's steps (of 256 entries)");
     const wsgi = script('publish-steps', 'publish', 'hgweb.config', 'state-steps');
     const journalSteps: Splice[][] = [
       [{ at: 3000, removed: [many[3000]!], inserted: [] }], // the second of a name listed twice: the first stays
@@ -305,33 +305,44 @@ function siteTests(hg: Mercurial): void {
       [{ at: 5, removed: [], inserted: [{ name: 'g1/r1', path: join(base, 'third') }] }], // listed twice, the new one first
       [{ at: 10, removed: [many[10]!, many[11]!], inserted: [{ name: 'new', path: join(base, 'new') }] }],
     ];
-    // The script's list and name index after its first read and after each journal line, each
-    // checked in Python against what hgwebdir makes of the list (dict(self.repos)).
+    // The script's list and routing after its first read and after each journal line, each
+    // checked in Python against what hgwebdir makes of the list (dict(self.repos)), for every
+    // name listed and some that are not.
     const code = `
 import collections, json, os, runpy, sys
 app = runpy.run_path(sys.argv[1])['application']
 for line in sys.stdin:
     app._check_published()
-    repos = app.repos
-    assert app._by_name == dict(repos), 'the name index is not dict(repos)'
+    if line.strip() == 'take':  # the journal's new lines taken, the whole list not made
+        print('[]', flush=True)
+        continue
+    listing = app._listing
+    repos = listing.served()
+    assert listing.length == len(repos), (listing.length, len(repos))
     counts = collections.Counter(n for n, _p in repos)
-    assert app._extra == {n: c - 1 for n, c in counts.items() if c > 1}, app._extra
+    for name, path in dict(repos).items():
+        assert listing.listed(name) == (counts[name], path), (name, listing.listed(name), counts[name], path)
+    for name in (b'', b'g1', b'g1/r', b'nowhere', b'g1/r1/deeper'):
+        assert listing.listed(name) == (0, None), name
     print(json.dumps([[os.fsdecode(n), os.fsdecode(p)] for n, p in repos]), flush=True)
 `;
     const child = spawn(SYSTEM_PYTHON, ['-c', code, wsgi], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...hg.env, HGRCPATH: '' } });
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-    const served = async (): Promise<unknown> => {
-      child.stdin!.write('check\n');
+    const served = async (command = 'check'): Promise<unknown> => {
+      child.stdin!.write(`${command}\n`);
       const { value, done } = await lines.next();
       assert.ok(!done, 'the script exited (its checks failed: see stderr)');
       return JSON.parse(value as string);
     };
     try {
       assert.deepEqual(await served(), many.map((r) => [r.name, r.path]));
-      for (const splices of journalSteps) {
+      for (const [i, splices] of journalSteps.entries()) {
         list = applyChange(list.after, splices);
         await publisher.publish(list);
-        assert.deepEqual(await served(), list.after.repos.map((r) => [r.name, r.path]));
+        // After the second line, a look that takes the line without making the whole list: the
+        // next one makes it from the list made before and the lines of both.
+        if (i === 1) await served('take');
+        else assert.deepEqual(await served(), list.after.repos.map((r) => [r.name, r.path]));
       }
     } finally {
       child.stdin!.end();
@@ -339,7 +350,7 @@ for line in sys.stdin:
     }
   });
 
-  it('a snapshot cut short (fewer entries than its first line says) is not taken', async () => {
+  it('a snapshot cut short, damaged or from another version is not taken, said in the log, and the next whole one is', async () => {
     await publishList(state, [entry('a')]);
     const d = driver(script('publish-cut', 'publish'));
     assert.deepEqual((await d.get(INDEX)).repos, ['a']);
@@ -347,10 +358,19 @@ for line in sys.stdin:
     const whole = readFileSync(published);
     writeFileSync(published, whole.subarray(0, whole.length - 3));
     assert.deepEqual((await d.get(INDEX)).repos, ['a']);
-    assert.match(d.stderr, /hgreload: ignoring .*served\.list: its last entry is not ended by a NUL; keeping the last good list/);
-    writeFileSync(published, whole.subarray(0, whole.lastIndexOf(0, whole.length - 2) + 1));
+    assert.match(d.stderr, /hgreload: ignoring .*served\.list: its checksum does not match its bytes \(cut short, or damaged\); keeping the last good list/);
+    writeFileSync(published, whole.subarray(0, whole.indexOf(0x0a) + 5));
     assert.deepEqual((await d.get(INDEX)).repos, ['a']);
-    assert.match(d.stderr, /hgreload: ignoring .*served\.list: it holds 5 fields; its header says 3 repositories/);
+    assert.match(d.stderr, /hgreload: ignoring .*served\.list: its \d+ bytes cannot hold the index its header says \(cut short\?\)/);
+    // One byte of a name changed: the same length, the same index.
+    const damaged = Buffer.from(whole);
+    damaged[whole.indexOf('\nb') + 1] = 0x78;
+    writeFileSync(published, damaged);
+    assert.deepEqual((await d.get(INDEX)).repos, ['a']);
+    assert.match(d.stderr, /served\.list: its checksum does not match/);
+    writeFileSync(published, Buffer.concat([Buffer.from('{"format": 3, "generation": "g", "generated": "", "repos": 1}\n'), Buffer.from('b\0/srv/b\0')]));
+    assert.deepEqual((await d.get(INDEX)).repos, ['a']);
+    assert.match(d.stderr, /served\.list: not an hgreload list \(format 4: regenerate this script with `hgreload wsgi` after an upgrade\)/);
     writeFileSync(published, whole);
     assert.deepEqual((await d.get(INDEX)).repos, ['a', 'b', 'c']);
   });
