@@ -15,7 +15,7 @@
  * changed while the daemon was down, order included.
  */
 import type { ServedRepo } from '../discovery/served-repos.js';
-import { applySplice, minimalSplice, type Splice } from './splice.js';
+import { applySplice, minimalSplice, spliced, type Splice } from './splice.js';
 
 export interface ServedList {
   readonly repos: readonly ServedRepo[];
@@ -40,29 +40,32 @@ export function servedList(repos: readonly ServedRepo[]): ServedList {
 export const EMPTY_LIST: ServedList = servedList([]);
 
 /**
- * `before` with `splices` applied, as a new list. Copies the array once
- * (O(list), a few milliseconds at a million entries); the digest costs what
+ * `before` with `splices` applied, as a new list. Makes the array once, with
+ * the first splice in place (O(list), a few milliseconds at a million
+ * entries: a copy then a splice moved the tail twice); the digest costs what
  * the splices touch. Throws when a splice does not fit the list, or would
  * remove other entries than the list holds there.
  */
 export function applyChange(before: ServedList, splices: readonly Splice[]): ListChange {
   if (splices.length === 0) return { before, after: before, splices };
-  const repos = before.repos.slice();
+  let repos: ServedRepo[] | undefined;
   let sums = parse(before.digest);
   for (const s of splices) {
-    if (s.at < 0 || s.at + s.removed.length > repos.length) throw new RangeError(`splice at ${s.at} removing ${s.removed.length} does not fit a list of ${repos.length}`);
+    const list = repos ?? before.repos;
+    if (s.at < 0 || s.at + s.removed.length > list.length) throw new RangeError(`splice at ${s.at} removing ${s.removed.length} does not fit a list of ${list.length}`);
     s.removed.forEach((r, i) => {
-      const held = repos[s.at + i]!;
+      const held = list[s.at + i]!;
       if (held.name !== r.name || held.path !== r.path) throw new RangeError(`splice at ${s.at} removes ${r.name} where the list holds ${held.name}`);
     });
-    const prev = repos[s.at - 1];
-    const next = repos[s.at + s.removed.length];
+    const prev = list[s.at - 1];
+    const next = list[s.at + s.removed.length];
     sums = chain(sums, prev, s.removed, next, -1);
     sums = chain(sums, prev, s.inserted, next, 1);
     sums[0] += s.inserted.length - s.removed.length;
-    applySplice(repos, s);
+    if (repos === undefined) repos = spliced(list, s);
+    else applySplice(repos, s);
   }
-  return { before, after: Object.freeze({ repos: Object.freeze(repos), digest: format(sums) }), splices };
+  return { before, after: Object.freeze({ repos: Object.freeze(repos!), digest: format(sums) }), splices };
 }
 
 /** The change from `before` to `after` as one minimal splice (O(list): for full walks). */

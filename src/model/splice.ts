@@ -44,6 +44,14 @@ export function applySplice(list: ServedRepo[], splice: Splice, offset = 0): voi
   for (const r of rest) list.push(r);
 }
 
+/** A new array: `list` with `splice` applied. */
+export function spliced(list: readonly ServedRepo[], splice: Splice): ServedRepo[] {
+  const made = list.slice(0, splice.at);
+  for (const r of splice.inserted) made.push(r);
+  for (let i = splice.at + splice.removed.length; i < list.length; i++) made.push(list[i]!);
+  return made;
+}
+
 /** The splice moved by `offset` (a root's place in the whole list). */
 export function shifted(splice: Splice, offset: number): Splice {
   return offset === 0 ? splice : { ...splice, at: splice.at + offset };
