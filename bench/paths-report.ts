@@ -74,7 +74,7 @@ function pollLines(poll: PollChangeResult): string[] {
     `| ${count(poll.repos)} | ${fine(median(poll.cpuMs!))} / ${fine(Math.max(...poll.cpuMs!))} | ${fine(median(poll.cpuAboveIdleMs!))} | ${medianMax(poll.publishedMs!)} | ${fine(median(poll.fuseCpuMs!))} | ${fine(poll.idleCpuMsPerSecond!)} per s |`,
     ...disturbedLines('Polling', poll.discarded ?? 0, []),
     '',
-    `- **daemon CPU per change**: utime + stime of the daemon from quiet before the change to quiet after it (${QUIET_MS} ms without a tick), the polls meanwhile included; **above polling alone** takes off what the daemon used per second while it only polled (the last column, over ${POLL_IDLE_MS / 1000} s before the changes) times the sample's length. **published after**: from mkdir's return until the reload naming it, whose reasons were a poll's alone, and the published list holding it. **bindfs CPU**: the FUSE server's share of the daemon's looks, not the daemon's.`,
+    `- **daemon CPU per change**: the run time of the daemon's threads as the scheduler counts it (/proc/PID/task/*/schedstat, in ns; utime and stime count 10 ms ticks) from quiet before the change to quiet after it (${QUIET_MS} ms without a tick), the polls meanwhile included; **above polling alone** takes off what the daemon used per second while it only polled (the last column, over ${POLL_IDLE_MS / 1000} s before the changes) times the sample's length. **published after**: from mkdir's return until the reload naming it, whose reasons were a poll's alone, and the published list holding it. **bindfs CPU**: the FUSE server's share of the daemon's looks, not the daemon's.`,
   ];
 }
 
