@@ -24,6 +24,8 @@ export interface AddonBinding {
   end(reader: object): void;
   /** stamps.c */
   changedSince(paths: FsPath[], sinceMs: number): number[];
+  /** addon.c: gives the C heap's free memory back to the system (glibc); whether any went back. */
+  trimHeap(): boolean;
 }
 
 /** Where `npm install` builds the addon, from dist/src/native/ or src/native/. */
