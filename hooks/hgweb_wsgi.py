@@ -649,19 +649,18 @@ class _Listing:
 
     `touched` holds, for each name the journal added or removed since the snapshot, (times
     listed, the path hgwebdir's dict of the list gives it or None); any other name is as the
-    snapshot has it. `splices` are the journal's since the snapshot, ((at, how many removed,
-    [(name, path)]), ...), to make the whole list when a page needs it; `after` is a whole
-    list made before, and the splices since it (each made list is kept only by the listing
-    it is of and the next)."""
+    snapshot has it. `origin` is what the whole list is made from when a page needs it: a
+    list made before (None: the snapshot's), and the journal's splices since, ((at, how many
+    removed, [(name, path)]), ...). Each made list is kept only by the listing it is of and
+    the next."""
 
-    __slots__ = ('snapshot', 'length', '_touched', '_splices', '_after', '_served')
+    __slots__ = ('snapshot', 'length', '_touched', '_origin', '_served')
 
-    def __init__(self, snapshot, length=None, touched=None, splices=(), after=None):
+    def __init__(self, snapshot, length=None, touched=None, origin=(None, ())):
         self.snapshot = snapshot
         self.length = snapshot.repos if length is None else length
         self._touched = touched or {}
-        self._splices = splices
-        self._after = after
+        self._origin = origin
         self._served = None
 
     def listed(self, name):
@@ -676,15 +675,13 @@ class _Listing:
         """The whole list, made on the first call (two threads may both make it: the same list)."""
         served = self._served
         if served is None:
-            # From the last list made, when there is one: at 100,000, each splice moves the
-            # list's tail, so replaying thousands of them from the snapshot on would take seconds.
-            served, splices = self._after or (self.snapshot.pairs(), self._splices)
+            made, splices = self._origin
+            served = made if made is not None else self.snapshot.pairs()
             if splices:
                 served = list(served)
                 for at, removed, inserted in splices:
                     served[at:at + removed] = inserted
             self._served = served
-            self._after = None
         return served
 
 
@@ -738,13 +735,11 @@ class _Change:
         touched = self._touched
         base = self._base
         splices = tuple(self.splices)
-        if base._served is not None:
-            after = (base._served, splices)
-        elif base._after is not None:
-            after = (base._after[0], base._after[1] + splices)
-        else:
-            after = None
-        made = _Listing(base.snapshot, self.length, touched, base._splices + splices, after)
+        # From the last list made, when there is one: at 100,000, each splice moves the list's
+        # tail, so replaying thousands of them from the snapshot on would take seconds.
+        served = base._served
+        origin = (served, splices) if served is not None else (base._origin[0], base._origin[1] + splices)
+        made = _Listing(base.snapshot, self.length, touched, origin)
         ambiguous = {name for name in self._ambiguous if touched[name][0] > 0}
         if ambiguous:
             # Rare (overlapping roots list a name twice): which of its entries is last, found in the whole list.
