@@ -153,10 +153,10 @@ function* snapshotChunks(stamp: SnapshotStamp, repos: readonly ServedRepo[]): It
   for (let i = 0; i < repos.length; i++) {
     const { name, path } = repos[i]!;
     offsets[i] = written + runBytes;
-    for (const field of [name, path]) {
+    for (const [f, field] of [name, path].entries()) {
       if (field.includes('\0')) throw new HgreloadError('reload', `cannot publish ${JSON.stringify(field)}: it holds a NUL byte`);
       const bytes = fsPath(field);
-      if (field === name) hashes[i] = crc32(bytes);
+      if (f === 0) hashes[i] = crc32(bytes); // the name's
       if (typeof bytes === 'string') {
         run += `${bytes}\0`;
         runBytes += Buffer.byteLength(bytes) + 1;
