@@ -217,22 +217,28 @@ export class Daemon {
     }
     // Fatal on a first scan that cannot read hgweb.config: nothing sensible to serve or watch yet.
     // (A second behind: file system timestamps are coarser than the clock.)
-    const walkStarted = this.now().getTime();
+    this.rescans = new Rescans({ scheduler: this.deps.scheduler ?? nodeCronScheduler, keeper: this.keeper, watches: this.watches, now: this.now, log: this.log }, this.now().getTime());
     this.watches.watchMounts();
     const state = await this.keeper.walk();
     if (this.closing !== undefined) return; // stopped during the first walk
     this.keeper.because(firstStart ? 'first start' : 'start');
-    await this.keeper.apply(state);
+    // Watches are set only after the first walk has read each folder: a repository made in
+    // a folder already read, before its watch, would wait for the schedule. Each folder's
+    // stamps, compared with the walk's start right after its watch is set (a stat each),
+    // tell which to look at again; "ready" means nothing was missed. On network file
+    // systems the server's clock stamps folders, so every root is walked again there.
+    const onNetwork = state.roots.some((r) => r.kind !== 'plain' && networkFileSystem(physicalAbsolute(r.folder, this.deps.cwd)) !== undefined);
+    const look = { ms: this.rescans.since, changed: [] as string[] };
+    const lookStarted = this.now().getTime();
+    await this.keeper.apply(state, undefined, [], onNetwork ? undefined : look);
     if (this.closing !== undefined) return;
-    // Watches were set only after the first walk had read each folder: a repository made in
-    // a folder already read, before its watch, would wait for the schedule. One more look at
-    // each folder that changed since the walk began (a stat each), now that every folder is
-    // watched, finds it; "ready" means nothing was missed. On network file systems the
-    // server's clock stamps folders, so every root is walked again there.
-    const onNetwork = this.keeper.roots.some((r) => r.kind !== 'plain' && networkFileSystem(physicalAbsolute(r.folder, this.deps.cwd)) !== undefined);
-    this.rescans = new Rescans({ scheduler: this.deps.scheduler ?? nodeCronScheduler, keeper: this.keeper, watches: this.watches, now: this.now, log: this.log }, walkStarted);
     if (onNetwork) this.keeper.walkAll('second look after the first walk (a network file system)');
-    else await this.rescans.check('second look after the first walk');
+    else {
+      this.rescans.looked(lookStarted);
+      this.log.debug({ changed: look.changed.length }, 'second look after the first walk: folder stamps compared as they were watched');
+      const n = look.changed.length;
+      if (n > 0) this.keeper.events(look.changed.map((folder) => ({ folder, name: null })), `second look after the first walk: ${n} folder${n === 1 ? '' : 's'} changed`);
+    }
     if (this.keeper.wanted) await this.coalescer.runNow();
     // A walk of every root that the look started runs beside the cycles: ready once its list is taken.
     while (this.closing === undefined && (await this.keeper.walkEnded())) await this.coalescer.runNow();

@@ -24,6 +24,7 @@ import type { Logger } from './logger.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { ReloadGate } from './reload-gate.js';
 import type { WatchSet } from './watch-set.js';
+import type { StampCheck } from '../watch/folder-watches.js';
 import { outermost } from '../util/outermost.js';
 import { reuseUnchanged } from '../model/reuse.js';
 import { append } from '../util/append.js';
@@ -449,8 +450,12 @@ export class ListKeeper {
     return { list, foldersRemoved: [], foldersAdded: [], arrived };
   }
 
-  /** Takes a walk of every root; `during`: events that came while it ran, looked at again in its model. */
-  async apply(walked: ServedState & { mounts: MountTable }, firstChange?: number, during: readonly Hint[] = []): Promise<void> {
+  /**
+   * Takes a walk of every root; `during`: events that came while it ran,
+   * looked at again in its model; `check`: the stamps of the folders newly
+   * watched are compared as they are watched (WatchSet.followWalk).
+   */
+  async apply(walked: ServedState & { mounts: MountTable }, firstChange?: number, during: readonly Hint[] = [], check?: StampCheck): Promise<void> {
     const started = performance.now();
     const reasons = [...this.reasons];
     this.reasons.clear();
@@ -466,7 +471,7 @@ export class ListKeeper {
     this.current = state;
     this.lastScan = this.options.now();
     this.reportRootFailures(failures);
-    const newFolders = await this.options.watches.followWalk(state, [this.webconf, ...state.configFiles.map((f) => f.path)]);
+    const newFolders = await this.options.watches.followWalk(state, [this.webconf, ...state.configFiles.map((f) => f.path)], check);
     if (during.length > 0) {
       const again = this.model === undefined ? FULL : await this.model.update(during);
       if (again === FULL) this.walkAll('events during the walk of every root, that a look in part could not tell');

@@ -64,6 +64,16 @@ export class Rescans {
     }
   }
 
+  /** What a look at every folder's stamps compares them with now: when the last one (or the start's walk) began, less the slack. */
+  get since(): number {
+    return this.seenUpTo;
+  }
+
+  /** Every folder's stamps were compared by a look made elsewhere (the start's, as each folder was watched), begun at `at`. */
+  looked(at: number): void {
+    this.seenUpTo = at - STAMP_SLACK_MS;
+  }
+
   /** Schedules both (again, with new settings). */
   start(rescan: Settings['rescan']): void {
     Rescans.validate(rescan, this.options.scheduler);

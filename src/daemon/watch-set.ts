@@ -16,13 +16,16 @@ import { MountTable } from '../discovery/mount-table.js';
 import { networkFileSystem } from '../discovery/network-fs.js';
 import type { RootError } from '../discovery/served-repos.js';
 import type { Hint } from '../model/served-model.js';
+import { changedSince } from '../watch/changed-since.js';
 import { ConfigWatcher } from '../watch/config-watcher.js';
+import type { StampCheck } from '../watch/folder-watches.js';
 import { FolderPoller } from '../watch/folder-poller.js';
 import { MountWatcher } from '../watch/mount-watcher.js';
 import { QueueOverflow } from '../watch/queue-overflow.js';
 import { TreeWatcher, type WatchWay } from '../watch/tree-watcher.js';
 import type { Timers } from './coalescer.js';
 import type { Logger } from './logger.js';
+import { append } from '../util/append.js';
 
 /** How often the mount table is read again (see MountWatcher). */
 const MOUNT_CHECK_MS = 2000;
@@ -113,9 +116,11 @@ export class WatchSet {
    * After a walk of every root: watches exactly its folders, and the nearest
    * existing folder above each missing root (afresh where a file system was
    * mounted or unmounted), polls anew by the settings of now, and watches
-   * `configFiles`. Returns the folders newly watched.
+   * `configFiles`. Returns the folders newly watched. `check`: the stamps of
+   * the folders newly watched (those the kernel refused too) are compared as
+   * they are watched (see StampCheck).
    */
-  async followWalk(state: ServedState, configFiles: readonly string[]): Promise<string[]> {
+  async followWalk(state: ServedState, configFiles: readonly string[], check?: StampCheck): Promise<string[]> {
     const folders = new Set([...state.folders, ...state.errors.map((e) => this.nearestExisting(e))]);
     // A folder a file system was mounted over (or unmounted from) is another folder: watched afresh, its file system looked up again.
     const remounted = this.remounted;
@@ -132,7 +137,9 @@ export class WatchSet {
     // Polled anew by the settings of now (one stamp each for the folders new to it).
     await this.poller.set([...folders].filter((f) => this.polls(f)));
     this.sayPolling();
-    const fresh = this.watchTrees(removed, added, true);
+    const fresh = this.watchTrees(removed, added, true, check);
+    // Refused a watch, a folder is still looked at: a repository made there during the walk is no less served.
+    if (check !== undefined && this.limitReached) append(check.changed, await changedSince(added.filter((f) => !this.trees.has(f)), check.ms));
     await this.configs.set(configFiles);
     return fresh;
   }
@@ -199,9 +206,9 @@ export class WatchSet {
    * watches. `every`: `added` is every folder not watched yet (after a walk of
    * every root), so success means none is left out.
    */
-  private watchTrees(removed: readonly string[], added: readonly string[], every = false): string[] {
+  private watchTrees(removed: readonly string[], added: readonly string[], every = false, check?: StampCheck): string[] {
     try {
-      const fresh = this.trees.update(removed, added);
+      const fresh = this.trees.update(removed, added, check);
       if (every) this.limitReached = false;
       return fresh;
     } catch (err) {

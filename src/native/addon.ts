@@ -12,7 +12,7 @@ export type FsPath = string | Buffer;
 export interface AddonBinding {
   /** inotify.c */
   open(onEvents: (records: Buffer) => void): object | number;
-  add(handle: object, paths: readonly FsPath[], mask: number): number[];
+  add(handle: object, paths: readonly FsPath[], mask: number, sinceMs?: number, changed?: Uint8Array): number[];
   remove(handle: object, wd: number): number;
   close(handle: object): void;
   /** listing.c */

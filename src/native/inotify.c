@@ -7,9 +7,14 @@
  * the caller's business. fs.watch also drops the kernel's IN_Q_OVERFLOW
  * record; this reads it like any other event.
  *
- * JavaScript sees: open(onEvents) -> handle; add(handle, paths, mask) -> a
- * watch descriptor or -errno for each; remove(handle, wd) -> 0 or -errno;
- * close(handle).
+ * JavaScript sees: open(onEvents) -> handle; add(handle, paths, mask,
+ * sinceMs?, changed?) -> a watch descriptor or -errno for each; remove(handle,
+ * wd) -> 0 or -errno; close(handle). With `sinceMs` and `changed` (a
+ * Uint8Array as long as `paths`), each folder watched is then stat'ed, and
+ * changed[i] set where its mtime or ctime is at or after sinceMs, or the stat
+ * fails: after a walk, what changed between a folder's read and its watch,
+ * found in the same pass as the watch (the path just looked up) instead of a
+ * second one.
  * onEvents receives a Buffer of raw `struct inotify_event` records, as many as
  * one read returned, and is called until the queue is empty.
  */
@@ -20,6 +25,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Room for at least one event with the longest name (NAME_MAX + 1 bytes). */
@@ -148,7 +154,14 @@ typedef struct {
   uint32_t mask, from, to;
   char **paths;
   int32_t *answers;
+  /* NULL, or where a folder watched is marked as changed since `since` (ms). */
+  uint8_t *changed;
+  double since;
 } adds;
+
+static double ms(struct timespec t) {
+  return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
 
 static void *add_part(void *arg) {
   adds *p = arg;
@@ -156,6 +169,9 @@ static void *add_part(void *arg) {
     if (p->paths[i] == NULL) continue;
     int wd = inotify_add_watch(p->fd, p->paths[i], p->mask);
     p->answers[i] = wd < 0 ? -errno : wd;
+    /* After the watch: a change from here on is an event, one before it shows in the stamps. */
+    struct stat st;
+    if (wd >= 0 && p->changed != NULL) p->changed[i] = stat(p->paths[i], &st) != 0 || ms(st.st_mtim) >= p->since || ms(st.st_ctim) >= p->since;
   }
   return NULL;
 }
@@ -166,12 +182,27 @@ static void *add_part(void *arg) {
  * are shared with a second thread, where the kernel takes two at once.
  */
 static napi_value js_add(napi_env env, napi_callback_info info) {
-  napi_value argv[3], result;
-  instance *in = args(env, info, 3, argv);
+  napi_value argv[5], result;
+  size_t argc = 5;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
+    napi_throw_type_error(env, NULL, "inotify: missing arguments");
+    return NULL;
+  }
+  instance *in = unwrap(env, argv[0]);
   if (in == NULL) return NULL;
   uint32_t mask, count;
-  if (napi_get_value_uint32(env, argv[2], &mask) != napi_ok || napi_get_array_length(env, argv[1], &count) != napi_ok) {
-    napi_throw_type_error(env, NULL, "inotify: add(handle, paths: Array<string | Buffer>, mask: number)");
+  double since = 0;
+  uint8_t *changed = NULL;
+  size_t changed_length = 0;
+  napi_typedarray_type kind;
+  int usage = napi_get_value_uint32(env, argv[2], &mask) != napi_ok || napi_get_array_length(env, argv[1], &count) != napi_ok;
+  if (!usage && argc >= 5) {
+    usage = napi_get_value_double(env, argv[3], &since) != napi_ok ||
+            napi_get_typedarray_info(env, argv[4], &kind, &changed_length, (void **)&changed, NULL, NULL) != napi_ok || kind != napi_uint8_array ||
+            changed_length < count;
+  }
+  if (usage) {
+    napi_throw_type_error(env, NULL, "inotify: add(handle, paths: Array<string | Buffer>, mask: number, sinceMs?: number, changed?: Uint8Array)");
     return NULL;
   }
   char **paths = in->closed ? NULL : paths_of(env, argv[1], count);
@@ -185,7 +216,7 @@ static napi_value js_add(napi_env env, napi_callback_info info) {
   /* A path that cannot be read (not a string or Buffer, a NUL in it) is no folder to watch. */
   for (uint32_t i = 0; i < count; i++) answers[i] = in->closed ? -EBADF : -EINVAL;
   if (!in->closed) {
-    adds first = {in->fd, mask, 0, count / 2, paths, answers}, second = {in->fd, mask, count / 2, count, paths, answers};
+    adds first = {in->fd, mask, 0, count / 2, paths, answers, changed, since}, second = {in->fd, mask, count / 2, count, paths, answers, changed, since};
     on_two_threads(add_part, &first, &second, count);
   }
   free_paths(paths, count);

@@ -35,14 +35,19 @@ export async function changedSince(folders: Iterable<string>, sinceMs: number): 
     return changed;
   }
   for (const folder of folders) {
-    let st;
-    try {
-      st = statSync(fsPath(folder), { throwIfNoEntry: false });
-    } catch {
-      st = undefined;
-    }
-    if (st === undefined || st.mtimeMs >= sinceMs || st.ctimeMs >= sinceMs) changed.push(folder);
+    if (stampChanged(folder, sinceMs)) changed.push(folder);
     await pause();
   }
   return changed;
+}
+
+/** Whether `folder` had an entry made, removed or renamed at or after `sinceMs`, or cannot be stat'ed (gone, say). */
+export function stampChanged(folder: string, sinceMs: number): boolean {
+  let st;
+  try {
+    st = statSync(fsPath(folder), { throwIfNoEntry: false });
+  } catch {
+    st = undefined;
+  }
+  return st === undefined || st.mtimeMs >= sinceMs || st.ctimeMs >= sinceMs;
 }

@@ -16,6 +16,18 @@ export interface WatchEvents {
   readonly onError: (folder: string, err: Error) => void;
 }
 
+/**
+ * A look at the stamps of folders as they are watched: each one watched that
+ * had an entry made, removed or renamed at or after `ms` (its mtime or
+ * ctime), or that can no longer be stat'ed, is pushed to `changed`. After a
+ * walk, that finds what came between a folder's read and its watch in the
+ * same pass as the watch.
+ */
+export interface StampCheck {
+  readonly ms: number;
+  readonly changed: string[];
+}
+
 export interface FolderWatches {
   readonly count: number;
   has(folder: string): boolean;
@@ -24,9 +36,9 @@ export interface FolderWatches {
    * again at the same path is another folder), with no gap. Returns those
    * watched: not those that are not there (or not folders). Other errors
    * (ENOSPC, EMFILE) are thrown, errno-coded; the folders that got a watch
-   * stay watched.
+   * stay watched (and were checked).
    */
-  add(folders: readonly string[]): string[];
+  add(folders: readonly string[], check?: StampCheck): string[];
   remove(folder: string): void;
   close(): void;
 }

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { decodeName, fsPath } from '../discovery/fs-names.js';
 import { errnoCode } from '../errors.js';
-import { selfEvent, type FolderWatches, type WatchEvents } from './folder-watches.js';
+import { selfEvent, type FolderWatches, type StampCheck, type WatchEvents } from './folder-watches.js';
 import { IN, Inotify, type InotifyEvent } from './inotify.js';
 
 const MASK = IN.CREATE | IN.DELETE | IN.MOVED_FROM | IN.MOVED_TO | IN.DELETE_SELF | IN.MOVE_SELF;
@@ -34,16 +34,18 @@ export class InotifyWatches implements FolderWatches {
     return this.wdOf.has(folder);
   }
 
-  add(folders: readonly string[]): string[] {
+  add(folders: readonly string[], check?: StampCheck): string[] {
     // Opened at the first watch, so that EMFILE is thrown where a watch is asked for, as fs.watch throws it.
     this.instance ??= Inotify.open((e) => this.dispatch(e));
     const watched: string[] = [];
     let refused: NodeJS.ErrnoException | undefined;
+    const stamps = check === undefined ? undefined : { sinceMs: check.ms, changed: new Uint8Array(folders.length) };
     // Afresh: the same folder keeps its watch descriptor, and so loses no event; another folder at the path gets its own.
-    const answers = this.instance.add(folders.map(fsPath), MASK);
+    const answers = this.instance.add(folders.map(fsPath), MASK, stamps);
     for (let i = 0; i < answers.length; i++) {
       const folder = folders[i]!;
       const wd = answers[i]!;
+      if (stamps?.changed[i] === 1) check?.changed.push(folder);
       if (typeof wd !== 'number') {
         const code = errnoCode(wd);
         // Out of watches: every folder that got one is kept (and said below), then the error is thrown.

@@ -57,10 +57,13 @@ export class Inotify {
 
   /**
    * Watches each of `paths`: its watch descriptor (the same for two paths to
-   * one folder), or the error it met, errno-coded as an fs call's.
+   * one folder), or the error it met, errno-coded as an fs call's. With
+   * `check`, each path watched is then stat'ed: check.changed[i] is 1 where
+   * its mtime or ctime is at or after check.sinceMs, or it could not be.
    */
-  add(paths: readonly FsPath[], mask: number): Array<number | NodeJS.ErrnoException> {
-    return this.addon.add(this.handle, paths, mask).map((wd, i) => (wd < 0 ? errnoError(-wd, 'inotify_add_watch', paths[i]) : wd));
+  add(paths: readonly FsPath[], mask: number, check?: { readonly sinceMs: number; readonly changed: Uint8Array }): Array<number | NodeJS.ErrnoException> {
+    const answers = check === undefined ? this.addon.add(this.handle, paths, mask) : this.addon.add(this.handle, paths, mask, check.sinceMs, check.changed);
+    return answers.map((wd, i) => (wd < 0 ? errnoError(-wd, 'inotify_add_watch', paths[i]) : wd));
   }
 
   /** Ends a watch; one the kernel ended already (its folder removed) is no error. */

@@ -8,7 +8,8 @@ import { existsSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { basename } from 'node:path';
 import { decodeName, fsPath } from '../discovery/fs-names.js';
 import { errnoCode } from '../errors.js';
-import { selfEvent, type FolderWatches, type WatchEvents } from './folder-watches.js';
+import { selfEvent, type FolderWatches, type StampCheck, type WatchEvents } from './folder-watches.js';
+import { stampChanged } from './changed-since.js';
 
 export class NodeWatches implements FolderWatches {
   private readonly watches = new Map<string, FSWatcher>();
@@ -26,17 +27,20 @@ export class NodeWatches implements FolderWatches {
     return this.watches.has(folder);
   }
 
-  add(folders: readonly string[]): string[] {
+  add(folders: readonly string[], check?: StampCheck): string[] {
     return folders.filter((folder) => {
       // The new watch before the old one closes: on the same folder the kernel keeps its watch
       // throughout (inotify has one per inode), so no event falls between the two.
       const old = this.watches.get(folder);
       this.watches.delete(folder);
+      let watched: boolean;
       try {
-        return this.watch(folder);
+        watched = this.watch(folder);
       } finally {
         old?.close();
       }
+      if (watched && check !== undefined && stampChanged(folder, check.ms)) check.changed.push(folder);
+      return watched;
     });
   }
 

@@ -13,7 +13,7 @@
 import type { watch as fsWatch } from 'node:fs';
 import { describeLimit, RAISE_WATCHES } from './inotify-limits.js';
 import { HgreloadError, errnoCode } from '../errors.js';
-import type { FolderWatches, WatchEvents } from './folder-watches.js';
+import type { FolderWatches, StampCheck, WatchEvents } from './folder-watches.js';
 import { nativeAddon } from '../native/addon.js';
 import { InotifyWatches } from './inotify-watches.js';
 import { NodeWatches } from './node-watches.js';
@@ -60,12 +60,12 @@ export class TreeWatcher {
    * already: a folder made again at the same path is another folder, and the
    * old watch saw it go). Returns the folders newly watched. Throws a
    * `watch-limit` error when the kernel refuses more watches; the folders
-   * that got a watch stay watched.
+   * that got a watch stay watched. `check`: see StampCheck.
    */
-  update(removed: Iterable<string>, added: Iterable<string>): string[] {
+  update(removed: Iterable<string>, added: Iterable<string>, check?: StampCheck): string[] {
     for (const folder of removed) this.watches.remove(folder);
     try {
-      return this.watches.add([...added]);
+      return this.watches.add([...added], check);
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ENOSPC') throw watchLimitError(this.watches.count, err);

@@ -7,7 +7,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HgreloadError } from '../../src/errors.js';
 import { TreeWatcher as Watcher, type TreeEvent, type TreeWatcherOptions, type WatchWay } from '../../src/watch/tree-watcher.js';
@@ -91,6 +91,23 @@ for (const way of ['inotify', 'fs.watch'] as const satisfies readonly WatchWay[]
     await r.waitFor((e) => e.folder === gone && e.name === 'removed', 'the removal', { from });
     mkdirSync(join(gone, 'after'));
     await r.waitFor((e) => e.folder === gone && e.name === 'after', 'an event from the folder made again', { from });
+  });
+
+  it('with a stamp check, names the folders watched that changed since the time given', () => {
+    const [still, changed, gone] = ['still', 'changed', 'check-gone'].map((name) => join(dir.path, name));
+    mkdirSync(still);
+    mkdirSync(changed);
+    // The check's time: after both were made. A change is then made in one, once the clock stamps past that time.
+    const since = Math.max(statSync(still).ctimeMs, statSync(changed).ctimeMs) + 0.001;
+    while (statSync(changed).mtimeMs < since) {
+      mkdirSync(join(changed, 'new'));
+      rmSync(join(changed, 'new'), { recursive: true });
+    }
+    const w = new TreeWatcher({ onChange: () => {}, onError: () => {} });
+    watchers.push(w);
+    const check = { ms: since, changed: [] as string[] };
+    assert.deepEqual(w.update([], [still, changed, gone], check), [still, changed]);
+    assert.deepEqual(check.changed, [changed], 'the folder changed, not the one still, nor the one not there to watch');
   });
 
   it('skips a folder that vanished since the walk', () => {
