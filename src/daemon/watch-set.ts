@@ -56,7 +56,7 @@ export class WatchSet {
   private readonly poller: FolderPoller;
   private mounts: MountWatcher | undefined;
   /** Every watched folder. */
-  private readonly watched = new Set<string>();
+  private watched = new Set<string>();
   /**
    * Mount point -> the network file system mounted there, or 'local': a
    * folder's file system is its mount's, looked up once per mount (a statfs
@@ -121,21 +121,28 @@ export class WatchSet {
    * they are watched (see StampCheck).
    */
   async followWalk(state: ServedState, configFiles: readonly string[], check?: StampCheck): Promise<string[]> {
-    const folders = new Set([...state.folders, ...state.errors.map((e) => this.nearestExisting(e))]);
+    const folders = new Set(state.folders);
+    for (const e of state.errors) folders.add(this.nearestExisting(e));
     // A folder a file system was mounted over (or unmounted from) is another folder: watched afresh, its file system looked up again.
     const remounted = this.remounted;
     this.remounted = [];
     const covered = (f: string): boolean => remounted.some((m) => f === m || f.startsWith(m === '/' ? '/' : `${m}/`));
-    const removed = [...this.watched].filter((f) => !folders.has(f));
-    const added = [...folders].filter((f) => !this.trees.has(f) || covered(f));
-    for (const f of removed) this.watched.delete(f);
-    for (const f of folders) this.watched.add(f);
     if (remounted.length > 0) {
       this.mountTable = MountTable.fromSystem();
       this.fileSystems.clear();
     }
+    const removed: string[] = [];
+    for (const f of this.watched) if (!folders.has(f)) removed.push(f);
+    // One pass over a walk's folders (100,000 at a large host): what to watch, what to poll.
+    const added: string[] = [];
+    const polled: string[] = [];
+    for (const f of folders) {
+      if (!this.trees.has(f) || covered(f)) added.push(f);
+      if (this.polls(f)) polled.push(f);
+    }
+    this.watched = folders;
     // Polled anew by the settings of now (one stamp each for the folders new to it).
-    await this.poller.set([...folders].filter((f) => this.polls(f)));
+    await this.poller.set(polled);
     this.sayPolling();
     const fresh = this.watchTrees(removed, added, true, check);
     // Refused a watch, a folder is still looked at: a repository made there during the walk is no less served.
@@ -241,7 +248,7 @@ export class WatchSet {
 
   /** The network file system holding `folder`, or 'local': its mount's, looked up (a statfs) once per mount. */
   private fileSystemOf(folder: string): string {
-    const point = this.mountTable.identify(folder).mount?.mountPoint ?? folder;
+    const point = this.mountTable.mountPointOf(folder) ?? folder;
     let fs = this.fileSystems.get(point);
     if (fs === undefined) {
       fs = networkFileSystem(folder) ?? 'local';

@@ -47,6 +47,9 @@ export function parseMountInfo(text: string): Mount[] {
 export class MountTable {
   // A later mount on the same point hides the earlier one, and mountinfo lists mounts in mount order.
   private readonly byPoint = new Map<string, Mount>();
+  /** mountPointOf's last parent folder, and its mount point. */
+  private lastParent: string | undefined;
+  private lastPoint: string | undefined;
 
   constructor(mounts: readonly Mount[]) {
     for (const m of mounts) this.byPoint.set(m.mountPoint, m);
@@ -70,6 +73,24 @@ export class MountTable {
       const i = p.lastIndexOf('/');
       p = i <= 0 ? '/' : p.slice(0, i);
     }
+  }
+
+  /**
+   * The mount point `canonical` (a resolved path) lies on, or undefined with
+   * no mount table. Asked for folder after folder in a walk's order, where
+   * most share their parent with the one before: that parent's answer is
+   * kept.
+   */
+  mountPointOf(canonical: string): string | undefined {
+    if (this.byPoint.has(canonical)) return canonical;
+    if (canonical === '/') return undefined;
+    const slash = canonical.lastIndexOf('/');
+    const parent = slash <= 0 ? '/' : canonical.slice(0, slash);
+    if (parent !== this.lastParent) {
+      this.lastParent = parent;
+      this.lastPoint = this.identify(parent).mount?.mountPoint;
+    }
+    return this.lastPoint;
   }
 
   /** Identity of `name` inside a directory whose identity is known: no prefix search unless it is a mount point. */
