@@ -175,8 +175,9 @@ export class Daemon {
       gate: this.gate,
       hooks: this.hooks,
       wake: () => this.coalescer.notify(),
-      // After the cycle, not in it: the change it publishes does not wait for the collection.
-      walked: () => void timers.setTimeout(() => this.deps.compactHeap?.(), 0),
+      // After the cycle, not in it: the change it publishes does not wait for the collection. The
+      // start's walks are followed by one collection, right before `ready` (startOnce).
+      walked: () => void (this.control !== undefined && timers.setTimeout(() => this.deps.compactHeap?.(), 0)),
       changed: (change, folders) => this.clusterLink?.changed(change, folders),
     });
   }
@@ -262,6 +263,9 @@ export class Daemon {
     });
     if (this.closing !== undefined) return void (await this.control.close());
     this.rescans.start(this.settings.rescan);
+    // What is resident at `ready` is what the daemon keeps: the start's garbage (its walk, its
+    // second look) is collected before, not some time after.
+    this.deps.compactHeap?.();
     this.log.info(
       {
         webconf: this.webconf,

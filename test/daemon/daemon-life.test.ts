@@ -16,6 +16,7 @@ import { ControlServer } from '../../src/daemon/control-server.js';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
 import { DaemonProcess, isReload } from '../helpers/daemon-process.js';
 import { inProcessDaemons } from '../helpers/in-process.js';
+import { Recorder } from '../helpers/recorder.js';
 import { makeTempDir, runCli } from '../helpers/run.js';
 
 const repo = (path: string) => mkdirSync(join(path, '.hg'), { recursive: true });
@@ -204,6 +205,22 @@ describe('the daemon in-process: a second look, and one cycle at a time', () => 
     const daemon = make(settings, { watch });
     await daemon.start();
     assert.equal(daemon.status().repositories, 2, 'found before ready, not at the next scheduled rescan');
+    await daemon.close();
+  });
+
+  it('collects the heap once at start, before ready, and after each later walk of every root', async () => {
+    const root = join(base, 'collected');
+    mkdirSync(join(root, 'a/.hg'), { recursive: true });
+    writeFileSync(join(base, 'collected.config'), `[paths]\n/ = ${root}/*\n`);
+    const settings = parseSettings('webconf = collected.config\n[reload]\nmethod = publish\nstate = collected-state\ndebounce = 20\n', join(base, 'collected.ini'));
+    const collections = new Recorder<string>();
+    const from = log.mark;
+    const daemon = make(settings, { compactHeap: () => collections.push(log.items.slice(from).some((l) => l.msg === 'ready') ? 'after ready' : 'before ready') });
+    await daemon.start();
+    assert.deepEqual(collections.items, ['before ready'], 'one collection, right before ready: the start walks, and its second look, are done');
+    daemon.changed('a walk of every root, asked for by the test');
+    await collections.waitFor((c) => c === 'after ready', 'a collection after the walk', { from: 1 });
+    assert.equal(daemon.status().walks, 2);
     await daemon.close();
   });
 
