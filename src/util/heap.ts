@@ -37,9 +37,17 @@ function fullCollection(): (() => void) | null {
 /**
  * A full, compacting collection now, then the C heap's free memory given
  * back; false where this Node gives no way to ask for the collection.
+ *
+ * Two collections, not one: objects a walk held long enough to be moved to
+ * the old space by the young generation's collections stay committed there
+ * after one full collection (24 to 50 MB of old space at 100,000
+ * repositories, for the same 39 MB live, run after run); after a second, 25 to
+ * 28 MB. The second costs about as much as the first (tens of milliseconds),
+ * once per walk of every root.
  */
 export function compactHeap(): boolean {
   const gc = fullCollection();
+  gc?.();
   gc?.();
   const addon = nativeAddon();
   if (!(addon instanceof Error)) addon.trimHeap();
