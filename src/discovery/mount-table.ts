@@ -51,8 +51,16 @@ export class MountTable {
   private lastParent: string | undefined;
   private lastPoint: string | undefined;
 
+  /** Devices more than one mount shows (bind mounts): only there can two paths be one folder without a symlink. */
+  private readonly shared = new Set<string>();
+
   constructor(mounts: readonly Mount[]) {
-    for (const m of mounts) this.byPoint.set(m.mountPoint, m);
+    const seen = new Set<string>();
+    for (const m of mounts) {
+      this.byPoint.set(m.mountPoint, m);
+      if (seen.has(m.device)) this.shared.add(m.device);
+      seen.add(m.device);
+    }
   }
 
   static fromSystem(read: (path: string) => string = (p) => readFileSync(p, 'utf8')): MountTable {
@@ -107,9 +115,15 @@ export class MountTable {
     return false;
   }
 
-  /** A string equal for two identities exactly when they are the same directory. */
-  static key(id: DirIdentity): string {
-    if (id.mount === undefined) return id.canonical;
+  /**
+   * A string equal for two identities exactly when they are the same
+   * directory: the resolved path itself where one mount alone shows its file
+   * system (no string made per folder: a walk keeps one per folder it saw),
+   * else the device and the path inside it (which starts with the device, so
+   * never equals a path).
+   */
+  key(id: DirIdentity): string {
+    if (id.mount === undefined || !this.shared.has(id.mount.device)) return id.canonical;
     const rest = id.canonical.slice(id.mount.mountPoint === '/' ? 0 : id.mount.mountPoint.length);
     const inFileSystem = (id.mount.root === '/' ? '' : id.mount.root) + rest;
     return `${id.mount.device}\0${inFileSystem === '' ? '/' : inFileSystem}`;

@@ -121,7 +121,7 @@ class RepoWalk {
       throw new WalkFailure(top, err as NodeJS.ErrnoException);
     }
     const id = this.options.mounts.identify(canonical);
-    this.seen.add(MountTable.key(id));
+    this.seen.add(this.options.mounts.key(id));
     try {
       await this.walk(top, id, recurse, !subtree);
     } finally {
@@ -177,7 +177,7 @@ class RepoWalk {
             const stated = this.statSucceeds(subPath, subId);
             if (!(typeof stated === 'boolean' ? stated : await stated)) continue;
           }
-          const key = MountTable.key(subId);
+          const key = this.options.mounts.key(subId);
           if (this.seen.has(key)) continue;
           this.seen.add(key);
           if (d.symlink) await this.walk(subPath, subId, false, true);

@@ -45,6 +45,25 @@ describe('MountTable', () => {
     assert.equal(table.identify('/srv/hg/mirror/x').mount?.fsType, 'tmpfs');
   });
 
+  it('keys a folder by its path where one mount alone shows its file system, by device and inner path where a bind mount shows it twice', () => {
+    const bound = new MountTable(
+      parseMountInfo(
+        [
+          line(1, '8:1', '/', '/', 'ext4'),
+          // /srv/hg of the root file system, bound again at /mnt/hg.
+          line(2, '8:1', '/srv/hg', '/mnt/hg', 'ext4'),
+          line(3, '0:40', '/', '/data', 'xfs'),
+        ].join('\n'),
+      ),
+    );
+    const key = (path: string): string => bound.key(bound.identify(path));
+    assert.equal(key('/mnt/hg/a'), key('/srv/hg/a'), 'one folder through two mounts');
+    assert.notEqual(key('/mnt/hg/a'), key('/srv/hg/b'));
+    assert.notEqual(key('/srv/hg'), key('/srv'));
+    assert.equal(key('/data/repos/a'), '/data/repos/a', 'a file system one mount shows: the path');
+    assert.notEqual(key('/srv/hg/a'), '/srv/hg/a', 'the path alone would not tell /mnt/hg/a from it');
+  });
+
   it('without a mount table, no folder has a mount point', () => {
     const none = new MountTable([]);
     for (const path of ['/', '/a', '/a/b', '/a/c']) assert.equal(none.mountPointOf(path), undefined, path);
