@@ -8,7 +8,7 @@
  * includes.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FORCED_RELOAD_INTERVAL_MS } from '../src/daemon/forced-reloads.js';
@@ -284,8 +284,11 @@ async function snapshotReads(daemon: PathsDaemon, script: string, lastForced: nu
     lastForced = (await forcedRescan(daemon)).at;
     await daemon.quiet();
   };
-  const expect = (repos: number): void => {
-    if (repos !== daemon.publishedCount()) throw new Error(`the WSGI process read ${repos} repositories; the daemon published ${daemon.publishedCount()}`);
+  // After each timed read, not in it: every name as a request looks it up, and the whole list, against the daemon's.
+  const expect = async (repos: number): Promise<void> => {
+    const published = daemon.publishedList();
+    if (repos !== published.length) throw new Error(`the WSGI process read ${repos} repositories; the daemon published ${published.length}`);
+    await taker.check(published, join(dirname(script), 'published.json'));
   };
   try {
     const alone: number[] = [];
@@ -294,12 +297,12 @@ async function snapshotReads(daemon: PathsDaemon, script: string, lastForced: nu
       await newSnapshot();
       const take = await taker.take();
       if (!take.snapshot) throw new Error('the WSGI process found no new snapshot after hgreload touch');
-      expect(take.repos);
+      await expect(take.repos);
       alone.push(take.ms);
       log(`  WSGI snapshot read alone: ${Math.round(take.ms)} ms`);
       await newSnapshot();
       const read = await taker.read();
-      expect(read.repos);
+      await expect(read.repos);
       beside.push(read);
       log(`  WSGI snapshot read beside requests: ${Math.round(read.ms)} ms; slowest of ${read.requests} requests meanwhile ${read.slowestMs === undefined ? '-' : Math.round(read.slowestMs)} ms (idle ${read.idleMs.toFixed(1)} ms)`);
     }

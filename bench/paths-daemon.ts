@@ -10,7 +10,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DaemonProcess, isReload, type LogLine } from '../test/helpers/daemon-process.js';
-import { publishedNames } from '../test/helpers/published.js';
+import { publishedNames, readPublished } from '../test/helpers/published.js';
+import type { ServedRepo } from '../src/discovery/served-repos.js';
 import { PROJECT_ROOT, runCli } from '../test/helpers/run.js';
 import { readUnit, unitList } from '../src/util/unit-file.js';
 import { DEBOUNCE_MS } from './daemon-bench.js';
@@ -111,6 +112,11 @@ export class PathsDaemon {
       .slice(from)
       .flatMap(reasonsOf)
       .find((r) => r.startsWith('file systems mounted or unmounted'));
+  }
+
+  /** The list published, as a WSGI process would take it. */
+  publishedList(): ServedRepo[] {
+    return readPublished(this.state);
   }
 
   /** The number of repositories published, as a WSGI process would take them. */

@@ -4,11 +4,13 @@
  * daemon published.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Recorder } from '../test/helpers/recorder.js';
 import { PROJECT_ROOT, SYSTEM_PYTHON } from '../test/helpers/run.js';
+import type { ServedRepo } from '../src/discovery/served-repos.js';
 
 const TAKE_PROGRAM = join(PROJECT_ROOT, 'bench/wsgi_take.py');
 /** A snapshot of a million read while another thread keeps making requests takes seconds. */
@@ -71,6 +73,22 @@ export class WsgiTaker {
       throw new Error(`wsgi_take.py answered read with ${JSON.stringify(doc)}: not the read of a new snapshot`);
     }
     return { ms, repos, requests, slowestMs: typeof slowest === 'number' ? slowest : undefined, idleMs: idle };
+  }
+
+  /**
+   * Checks what the process serves against `published` (the daemon's list,
+   * in order): every name looked up as a request looks it up, and the whole
+   * list as an index page makes it (see wsgi_take.py); `file` holds the list
+   * for it. Throws on any difference.
+   */
+  async check(published: readonly ServedRepo[], file: string): Promise<void> {
+    writeFileSync(file, JSON.stringify(published.map((r) => [r.name, r.path])));
+    const answer = this.answer('an answer to check');
+    this.child.stdin!.write(`check ${file}\n`);
+    const doc = await answer;
+    if (doc.wrongCount !== 0 || doc.whole !== true || doc.repos !== published.length) {
+      throw new Error(`the WSGI process does not serve what the daemon published (${published.length} repositories): ${JSON.stringify(doc)}`);
+    }
   }
 
   /** The next line it writes (from now on), parsed. */

@@ -15,11 +15,19 @@ requests for a static file one after another, as another request thread of
 the process would, from the moment the read began until it ended; the answer
 adds "requests" (how many were
 made meanwhile), "slowest" (the slowest of them, ms) and "idle" (the median
-of 20 such requests made just after, ms). Ends at the end of stdin.
+of 20 such requests made just after, ms). Answers each line "check FILE",
+FILE a JSON array of the [name, path] pairs the daemon published, in order,
+with {"repos": N, "wrong": [...], "wrongCount": K, "whole": true/false}:
+each name looked up as a request looks it up (through the snapshot's index
+and the journal's changes), its count and path against the published
+list's (a name listed twice is routed to its last path, as hgwebdir's dict
+has it), and the whole list, made as an index page makes it, against the
+published list. Ends at the end of stdin.
 
 Run by bench/scale-bench.ts with Debian's python3, which imports Mercurial.
 """
 
+import collections
 import io
 import json
 import runpy
@@ -49,8 +57,27 @@ def main(argv):
             answer({'ms': ms, 'repos': served(application), 'snapshot': generation_of(application) != generation})
         elif command == 'read':
             answer(read_beside_requests(application))
+        elif command.startswith('check '):
+            answer(check(application, command[len('check '):]))
         else:
-            sys.exit('wsgi_take.py: unknown command %r (only "take" and "read")' % command)
+            sys.exit('wsgi_take.py: unknown command %r (only "take", "read" and "check FILE")' % command)
+
+
+def check(application, file):
+    """What the application serves against the list in FILE (see the module's doc)."""
+    # hgwebdir holds names and paths as bytes (the bench's are ASCII).
+    with open(file, encoding='utf-8') as f:
+        expected = [(name.encode(), path.encode()) for name, path in json.load(f)]
+    listing = application._listing
+    counts = collections.Counter(name for name, _ in expected)
+    last = dict(expected)
+    wrong = []
+    for name, count in counts.items():
+        got = listing.listed(name)
+        if tuple(got) != (count, last[name]):
+            wrong.append({'name': name.decode(), 'expected': [count, last[name].decode()], 'got': [got[0], got[1] and got[1].decode()]})
+    whole = [tuple(pair) for pair in listing.served()] == expected
+    return {'repos': served(application), 'wrong': wrong[:5], 'wrongCount': len(wrong), 'whole': whole}
 
 
 def read_beside_requests(application):
