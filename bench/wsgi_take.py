@@ -28,13 +28,17 @@ Run by bench/scale-bench.ts with Debian's python3, which imports Mercurial.
 """
 
 import collections
-import io
 import json
+import os
 import runpy
 import statistics
 import sys
 import threading
 import time
+
+# The request the tests' driver makes, as a WSGI server makes it.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'oracle'))
+import wsgi_request  # noqa: E402
 
 IDLE_REQUESTS = 20
 
@@ -122,22 +126,11 @@ def generation_of(application):
 
 def timed_request(application):
     """ms to answer a request for a static file, read to its end; it must succeed."""
-    environ = {
-        'REQUEST_METHOD': 'GET', 'PATH_INFO': '/static/mercurial.js', 'QUERY_STRING': '', 'SCRIPT_NAME': '',
-        'SERVER_NAME': 'localhost', 'SERVER_PORT': '80', 'SERVER_PROTOCOL': 'HTTP/1.1', 'REMOTE_ADDR': '127.0.0.1',
-        'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(), 'wsgi.errors': sys.stderr,
-        'wsgi.version': (1, 0), 'wsgi.multithread': True, 'wsgi.multiprocess': False, 'wsgi.run_once': False,
-    }
-    statuses = []
     started = time.perf_counter()
-    chunks = application(environ, lambda status, headers, exc_info=None: statuses.append(status))
-    try:
-        body = b''.join(chunks)
-    finally:
-        getattr(chunks, 'close', lambda: None)()
+    answer, body = wsgi_request.get(application, '/static/mercurial.js')
     ms = (time.perf_counter() - started) * 1000
-    if not statuses or not statuses[-1].startswith('200') or not body:
-        sys.exit('wsgi_take.py: a request for a static file answered %r' % (statuses[-1:] or 'nothing'))
+    if not answer.get('status', '').startswith('200') or not body:
+        sys.exit('wsgi_take.py: a request for a static file answered %r' % answer.get('status', 'nothing'))
     return ms
 
 

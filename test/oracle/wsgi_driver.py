@@ -29,12 +29,13 @@ reads of the published list. The scripts' own stderr goes to ours, followed by
 "#answered N" once command N is done.
 """
 import base64
-import io
 import json
 import os
 import runpy
 import sys
 import threading
+
+import wsgi_request  # beside this file: the request the bench times too
 
 os.environ['HGRCPATH'] = ''
 counts = {'walks': 0, 'refreshes': 0, 'reads': 0}
@@ -123,29 +124,8 @@ apps = [load(script) for script in sys.argv[1:]]
 
 
 def request(app, path):
-    path_info, _, query = path.partition('?')
-    environ = {
-        'REQUEST_METHOD': 'GET', 'PATH_INFO': path_info, 'QUERY_STRING': query, 'SCRIPT_NAME': '',
-        'SERVER_NAME': 'localhost', 'SERVER_PORT': '80', 'SERVER_PROTOCOL': 'HTTP/1.1',
-        'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(), 'wsgi.errors': sys.stderr,
-        'wsgi.version': (1, 0), 'wsgi.multithread': True, 'wsgi.multiprocess': False, 'wsgi.run_once': False,
-        'REMOTE_ADDR': '127.0.0.1',
-    }
-    answer = {}
-    body = []
-
-    def start_response(status, headers, exc_info=None):
-        answer['status'] = status
-        answer['headers'] = dict(headers)
-        # Archives are written through this callable (PEP 3333), not returned.
-        return body.append
-
-    chunks = app(environ, start_response)
-    try:
-        body.extend(chunks)
-    finally:
-        getattr(chunks, 'close', lambda: None)()
-    answer['body'] = base64.b64encode(b''.join(body)).decode('ascii')
+    answer, body = wsgi_request.get(app, path)
+    answer['body'] = base64.b64encode(body).decode('ascii')
     return answer
 
 
