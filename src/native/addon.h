@@ -39,4 +39,7 @@ void on_two_threads(void *(*work)(void *), void *first, void *second, uint32_t c
 /* Resolves `deferred` with `result`, or (NULL: a call failed) rejects it with the pending exception. */
 void settle(napi_env env, napi_deferred deferred, napi_value result);
 
+/* stamps.c: whether `path` had an entry made, removed or renamed at or after `since` (ms: its mtime or ctime), or cannot be stat'ed. */
+int changed_since(const char *path, double since);
+
 #endif

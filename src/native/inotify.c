@@ -25,7 +25,6 @@
 #include <string.h>
 #include <stdint.h>
 #include <sys/inotify.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* Room for at least one event with the longest name (NAME_MAX + 1 bytes). */
@@ -159,10 +158,6 @@ typedef struct {
   double since;
 } adds;
 
-static double ms(struct timespec t) {
-  return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
-}
-
 static void *add_part(void *arg) {
   adds *p = arg;
   for (uint32_t i = p->from; i < p->to; i++) {
@@ -170,8 +165,7 @@ static void *add_part(void *arg) {
     int wd = inotify_add_watch(p->fd, p->paths[i], p->mask);
     p->answers[i] = wd < 0 ? -errno : wd;
     /* After the watch: a change from here on is an event, one before it shows in the stamps. */
-    struct stat st;
-    if (wd >= 0 && p->changed != NULL) p->changed[i] = stat(p->paths[i], &st) != 0 || ms(st.st_mtim) >= p->since || ms(st.st_ctim) >= p->since;
+    if (wd >= 0 && p->changed != NULL) p->changed[i] = changed_since(p->paths[i], p->since);
   }
   return NULL;
 }

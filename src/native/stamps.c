@@ -24,11 +24,15 @@ static double ms(struct timespec t) {
   return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
 }
 
+int changed_since(const char *path, double since) {
+  struct stat st;
+  return stat(path, &st) != 0 || ms(st.st_mtim) >= since || ms(st.st_ctim) >= since;
+}
+
 static void *stat_part(void *arg) {
   part *p = arg;
   for (uint32_t i = p->from; i < p->to; i++) {
-    struct stat st;
-    p->changed[i] = p->paths[i] == NULL || stat(p->paths[i], &st) != 0 || ms(st.st_mtim) >= p->since || ms(st.st_ctim) >= p->since;
+    p->changed[i] = p->paths[i] == NULL || changed_since(p->paths[i], p->since);
   }
   return NULL;
 }
