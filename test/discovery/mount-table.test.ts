@@ -8,18 +8,16 @@ import assert from 'node:assert/strict';
 import { MountTable, parseMountInfo } from '../../src/discovery/mount-table.js';
 
 const line = (id: number, device: string, root: string, point: string, type: string): string => `${id} 1 ${device} ${root} ${point} rw,relatime shared:1 - ${type} src rw`;
+/** The table of these mountinfo lines. */
+const tableOf = (...lines: string[]): MountTable => new MountTable(parseMountInfo(lines.join('\n')));
 
 describe('MountTable', () => {
-  const table = new MountTable(
-    parseMountInfo(
-      [
-        line(1, '8:1', '/', '/', 'ext4'),
-        line(2, '0:40', '/', '/srv/hg', 'nfs4'),
-        line(3, '0:41', '/export', '/srv/hg/mirror', 'fuse.bindfs'),
-        line(4, '0:42', '/', '/srv/hg/mirror', 'tmpfs'),
-        line(5, '0:43', '/', '/srv/my dir', 'ext4').replace('/srv/my dir', '/srv/my\\040dir'),
-      ].join('\n'),
-    ),
+  const table = tableOf(
+    line(1, '8:1', '/', '/', 'ext4'),
+    line(2, '0:40', '/', '/srv/hg', 'nfs4'),
+    line(3, '0:41', '/export', '/srv/hg/mirror', 'fuse.bindfs'),
+    line(4, '0:42', '/', '/srv/hg/mirror', 'tmpfs'),
+    line(5, '0:43', '/', '/srv/my dir', 'ext4').replace('/srv/my dir', '/srv/my\\040dir'),
   );
 
   it('names the mount point a folder lies on, asked in any order (the parent answer kept must not leak)', () => {
@@ -46,15 +44,11 @@ describe('MountTable', () => {
   });
 
   it('keys a folder by its path where one mount alone shows its file system, by device and inner path where a bind mount shows it twice', () => {
-    const bound = new MountTable(
-      parseMountInfo(
-        [
-          line(1, '8:1', '/', '/', 'ext4'),
-          // /srv/hg of the root file system, bound again at /mnt/hg.
-          line(2, '8:1', '/srv/hg', '/mnt/hg', 'ext4'),
-          line(3, '0:40', '/', '/data', 'xfs'),
-        ].join('\n'),
-      ),
+    const bound = tableOf(
+      line(1, '8:1', '/', '/', 'ext4'),
+      // /srv/hg of the root file system, bound again at /mnt/hg.
+      line(2, '8:1', '/srv/hg', '/mnt/hg', 'ext4'),
+      line(3, '0:40', '/', '/data', 'xfs'),
     );
     const key = (path: string): string => bound.key(bound.identify(path));
     assert.equal(key('/mnt/hg/a'), key('/srv/hg/a'), 'one folder through two mounts');
