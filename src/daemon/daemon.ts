@@ -104,6 +104,8 @@ export class Daemon {
   private readonly keeper: ListKeeper;
   private readonly clusterLink: ClusterLink | undefined;
   private closing: Promise<void> | undefined;
+  /** The start has ended (its `ready` line): later walks of every root are collected after them. */
+  private ready = false;
 
   constructor(
     settings: Settings,
@@ -177,7 +179,7 @@ export class Daemon {
       wake: () => this.coalescer.notify(),
       // After the cycle, not in it: the change it publishes does not wait for the collection. The
       // start's walks are followed by one collection, right before `ready` (startOnce).
-      walked: () => void (this.control !== undefined && timers.setTimeout(() => this.deps.compactHeap?.(), 0)),
+      walked: () => void (this.ready && timers.setTimeout(() => this.deps.compactHeap?.(), 0)),
       changed: (change, folders) => this.clusterLink?.changed(change, folders),
     });
   }
@@ -266,6 +268,7 @@ export class Daemon {
     // What is resident at `ready` is what the daemon keeps: the start's garbage (its walk, its
     // second look) is collected before, not some time after.
     this.deps.compactHeap?.();
+    this.ready = true;
     this.log.info(
       {
         webconf: this.webconf,
