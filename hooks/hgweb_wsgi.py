@@ -216,6 +216,7 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
                 return
             self._reading = True
         taken = problem = None
+        replaced = []
         try:
             taken = _read_published(self._published)
         except (OSError, MemoryError, _ReadShort) as e:
@@ -232,14 +233,15 @@ class PublishedHgwebdir(hgwebdir_mod.hgwebdir):
                 elif taken is not None:
                     self._said = None
                     self._stamp = stamp
-                    # Freed when this returns, after the lock is let go: a list an index page
-                    # made of 1,000,000 repositories takes 50 ms to free.
-                    old = self._listing
-                    # (The first list: hgweb's list came from a walk, or is not made yet.
-                    # _settings_stamps is still None, so the settings are read with the next request.)
+                    # Let go of after the lock (see _let_go). None: the first list (hgweb's came
+                    # from a walk, or is not made yet; _settings_stamps is still None, so the
+                    # settings are read with the next request).
+                    if self._listing is not None:
+                        replaced.append(self._listing)
                     self._listing = _Listing(taken)
                     self._journal.restart()
                 self._take_journal()
+        _let_go(replaced)
 
     def _take_journal(self):
         """Applies the journal's new lines, each whole or not at all, each only where it follows the
@@ -629,6 +631,39 @@ class _Snapshot:
 # Entries made into (name, path) pairs per step. Each step holds the GIL for about 0.3 ms here;
 # larger steps made the other threads wait longer, smaller ones made the whole slower.
 _STEP = 256
+
+
+def _let_go(replaced):
+    """Drops the listing in `replaced` (a list that holds it alone). The whole list an index page
+    made of its snapshot (a tuple and two bytes objects per repository) takes 6 ms to free at
+    100,000 and 40 ms at 1,000,000, holding the GIL all along, so that every other request
+    thread of the process waits. Where nothing else holds that list (no request is still making
+    a page of it), it is emptied a step at a time instead: between two steps Python hands the
+    GIL to a thread that asked for it (sys.getswitchinterval(), 5 ms); where something does, its
+    last holder frees it, as before. (Not handed on at each step, as _Snapshot.pairs does: each
+    hand-over waits for a request's full garbage collection, and at 100,000 that made the read
+    of the request that frees it ten times longer.)"""
+    if not replaced:
+        return
+    listing = replaced.pop()
+    snapshot = listing.snapshot
+    # Held here alone: by this frame's name and getrefcount's argument (the snapshot: and the listing).
+    if sys.getrefcount(listing) != 2 or sys.getrefcount(snapshot) != 3:
+        return
+    made = [listing._served, listing._origin[0], snapshot._pairs]
+    del listing, snapshot
+    while made:
+        pairs = made.pop()
+        made = [m for m in made if m is not pairs]
+        # Held by this name alone (and getrefcount's argument), now that `made` holds it no more.
+        if pairs is None or sys.getrefcount(pairs) != 2:
+            continue
+        while pairs:
+            del pairs[-_FREE_STEP:]
+
+
+# Entries freed per step by _let_go: about 0.25 ms each here.
+_FREE_STEP = 4096
 
 
 def _uint32s(little_endian):

@@ -107,10 +107,17 @@ export class WsgiDriver {
    * The next `times` calls of Python's open() ('open') or os.open() ('os.open') on `path` fail
    * with `errno`, or (with `renames`) first rename those files into place and then go on, or
    * (with `hold`) wait until that many more requests were answered (`stalled` names one that
-   * waited 10 s in vain).
+   * waited 10 s in vain), or (with `request`) first make that request of app 0 in the same thread,
+   * and then go on: what another request does at that point of this one, in an order no thread
+   * timing decides.
    */
   async fault(
-    fault: { path: string; call: 'open' | 'os.open'; times?: number } & ({ errno: number } | { renames: ReadonlyArray<readonly [string, string]> } | { hold: number }),
+    fault: { path: string; call: 'open' | 'os.open'; times?: number } & (
+      | { errno: number }
+      | { renames: ReadonlyArray<readonly [string, string]> }
+      | { hold: number }
+      | { request: string }
+    ),
   ): Promise<void> {
     await this.command({ fault: { times: 1, ...fault } });
   }

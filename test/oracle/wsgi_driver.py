@@ -22,7 +22,9 @@ Commands, each answered with one JSON line:
       OSError(E); with "renames": [[FROM, TO], ...] instead of "errno", the first of them does those
       renames first and then goes on (files replaced between two reads of one request); with
       "hold": K instead, the call waits until K more requests (of any thread) have been answered,
-      and goes on; one that waited 10 s in vain is named in the next answer's "stalled".
+      and goes on; one that waited 10 s in vain is named in the next answer's "stalled"; with
+      "request": P instead, the call first makes a request of P to app 0, in its own thread, and
+      goes on (what another request does at that point, in an order no thread timing decides).
 Counts, for all scripts since they were loaded: "walks", Mercurial's repository
 walks; "refreshes", hgwebdir's full refreshes (a new ui read); "reads", the
 reads of the published list. The scripts' own stderr goes to ours, followed by
@@ -89,6 +91,8 @@ def faulty(call, real):
                     target = answered[0] + fault['hold']
                     if not answered_cond.wait_for(lambda: answered[0] >= target, timeout=10):
                         stalled.append('%s %s' % (call, path))
+            elif 'request' in fault:
+                request(apps[0], fault['request'])
             elif 'renames' in fault:
                 for old, new in fault['renames']:
                     os.rename(old, new)

@@ -286,6 +286,27 @@ function siteTests(hg: Mercurial): void {
     assert.deepEqual((await d.get(INDEX)).repos, ['a', 'b']);
   });
 
+  it('an index page under way when its list is replaced lists the whole of the list it began with', async () => {
+    const folder = join(base, 'state-let-go');
+    mkdirSync(folder);
+    await new Publisher(folder).publish(applyChange(EMPTY_LIST, [{ at: 0, removed: [], inserted: [entry('a'), entry('b'), entry('c')] }]));
+    const aside = join(base, 'state-let-go-next');
+    mkdirSync(aside);
+    await new Publisher(aside).publish(applyChange(EMPTY_LIST, [{ at: 0, removed: [], inserted: [entry('a'), entry('b')] }]));
+    const d = driver(script('let-go', 'publish', 'hgweb.config', 'state-let-go'));
+    const before = await d.get(INDEX);
+    assert.deepEqual(before.repos, ['a', 'b', 'c']);
+    // The index page, at a, puts the next snapshot in place; at b, another request takes it and
+    // lets go of the old list, while the page is still going through that list.
+    const hgrc = (name: string) => join(base, 'repos', name, '.hg', 'hgrc');
+    await d.fault({ path: hgrc('a'), call: 'open', renames: [PUBLISHED_FILE, JOURNAL_FILE].map((f) => [join(aside, f), join(folder, f)]) });
+    await d.fault({ path: hgrc('b'), call: 'open', request: '/static/mercurial.js' });
+    const r = await d.get(INDEX);
+    assert.deepEqual(r.repos, ['a', 'b', 'c'], 'the page lists its list whole');
+    assert.equal(r.reads - before.reads, 1, 'the new snapshot was read during the page');
+    assert.deepEqual((await d.get(INDEX)).repos, ['a', 'b']);
+  });
+
   it('a list made in many steps, with names listed twice, is the published one; each name routes as hgwebdir\'s dict of it, through the journal', async () => {
     const folder = join(base, 'state-steps');
     mkdirSync(folder);
