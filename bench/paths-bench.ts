@@ -304,7 +304,7 @@ async function snapshotReads(daemon: PathsDaemon, script: string, lastForced: nu
       const read = await taker.read();
       await expect(read.repos);
       beside.push(read);
-      log(`  WSGI snapshot read beside requests: ${Math.round(read.ms)} ms; slowest of ${read.requests} requests meanwhile ${read.slowestMs === undefined ? '-' : Math.round(read.slowestMs)} ms (idle ${read.idleMs.toFixed(1)} ms)`);
+      log(`  WSGI snapshot read beside requests: ${Math.round(read.ms)} ms; ${read.requests} requests meanwhile, the slowest ${read.slowestMs === undefined ? '-' : Math.round(read.slowestMs)} ms, kept from running ${read.waitedMs === undefined ? '-' : read.waitedMs.toFixed(1)} ms (idle ${read.idleMs.toFixed(1)} ms, ${read.idleWaitedMs.toFixed(1)} ms)`);
     }
     return { alone, beside };
   } finally {

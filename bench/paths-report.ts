@@ -4,7 +4,6 @@ import { DEBOUNCE_MS, ms } from './daemon-bench.js';
 import type { Machine } from './machine.js';
 import { CHANGES, DURING, POLL_IDLE_MS, POLL_INTERVAL_MS, POLL_SAMPLES, STILL_MS, WSGI_READS, type PathsFigures, type PathsResult, type PollChangeResult } from './paths-bench.js';
 import { QUIET_MS } from './paths-daemon.js';
-import type { SnapshotRead } from './wsgi-taker.js';
 import { median } from './timing.js';
 
 export const PATHS_TARGETS = { repos: 100_000, kind: '**', readyMs: 3000, readyRssMb: 120, rssGrowth: 0.1, changeMs: 150, pollCpuMs: 10, wsgiReadMs: 100, wsgiWaitMs: 10 } as const;
@@ -25,12 +24,17 @@ const ROWS: ReadonlyArray<readonly [string, (f: PathsFigures) => string]> = [
   ['scheduled rescan of the still tree: wall / CPU', (f) => `${ms(f.scheduledRescanMs)} / ${ms(f.scheduledRescanCpuMs)}`],
   ['WSGI process: snapshot read alone (median / max)', (f) => medianMax(f.wsgiAloneMs)],
   ['the same beside a thread making requests (median / max)', (f) => medianMax(f.wsgiReads.map((r) => r.ms))],
-  ['that thread meanwhile: slowest request (idle median)', (f) => `${slowest(f.wsgiReads)} (${fine(median(f.wsgiReads.map((r) => r.idleMs)))})`],
+  [
+    'that thread meanwhile: longest wait / slowest request (idle medians)',
+    (f) =>
+      `${longest(f.wsgiReads.map((r) => r.waitedMs))} / ${longest(f.wsgiReads.map((r) => r.slowestMs))} ` +
+      `(${fine(median(f.wsgiReads.map((r) => r.idleWaitedMs)))} / ${fine(median(f.wsgiReads.map((r) => r.idleMs)))})`,
+  ],
 ];
 
-/** The slowest request made during any of the reads; '-' where every read ended before a request could start. */
-function slowest(reads: readonly SnapshotRead[]): string {
-  const all = reads.flatMap((r) => (r.slowestMs === undefined ? [] : [r.slowestMs]));
+/** The largest of the reads' figures; '-' where every read ended before a request could start. */
+function longest(figures: ReadonlyArray<number | undefined>): string {
+  const all = figures.filter((v) => v !== undefined);
   return all.length === 0 ? '-' : fine(Math.max(...all));
 }
 
@@ -54,7 +58,7 @@ export function pathsMarkdown(results: readonly PathsResult[], poll: PollChangeR
     `- **first change after ready**: \`mkdir -p ROOT/group-00/paths-000/.hg\` made the moment the bench read \`ready\`, until the daemon logged the reload naming it and the list a WSGI process takes (snapshot and journal, read as tests/helpers/published.ts reads them) held it; the time runs from mkdir's return. The ${CHANGES - 1} more are made the same way in other group folders, each once the daemon had been quiet ${QUIET_MS} ms; the median and max are of all ${CHANGES}.`,
     `- **forced rescan**: \`hgreload touch\` through the CLI and the control socket on a quiet daemon, from the CLI's return (the daemon has answered; its rescan starts at once) to the reload it forces (the whole list published again); its CPU until quiet.`,
     `- **change during a forced rescan**: \`hgreload touch\`, then at the CLI's return \`mkdir -p ROOT/during-i/.hg\` in the root, which the rescan reads first, timed as above; ${DURING} rescans, spaced ${FORCED_RELOAD_INTERVAL_MS / 1000} s apart as the daemon spaces forced reloads (one sooner waits, and walks again when it may). "Made during it": changes made before the rescan's own reload line was written; the others came after the rescan had ended.`,
-    `- **WSGI process**: the script \`hgreload wsgi\` prints, loaded in a Python process of its own (bench/wsgi_take.py, Debian's python3 and Mercurial); after \`hgreload touch\` (each writes a new snapshot) and the daemon quiet, the process takes the new snapshot, from the start of its look to the new list in use: ${WSGI_READS} times alone, and ${WSGI_READS} times in one thread while another makes requests for a static file one after another, from the moment the read began until it ended: the slowest of those, beside the median of 20 made just after. A static file is the cheapest request hgweb answers (about a full garbage collection of the process, which hgwebdir makes after every request), so it shows the wait best. After each read (not timed), every published name is looked up in the process as a request looks it up, and the whole list made as an index page makes it, against the daemon's list.`,
+    `- **WSGI process**: the script \`hgreload wsgi\` prints, loaded in a Python process of its own (bench/wsgi_take.py, Debian's python3 and Mercurial); after \`hgreload touch\` (each writes a new snapshot) and the daemon quiet, the process takes the new snapshot, from the start of its look to the new list in use: ${WSGI_READS} times alone, and ${WSGI_READS} times in one thread while another makes requests for a static file one after another, from the moment the read began until it ended: the longest time one of those did not run (its wall time less its thread's CPU time: waiting for the GIL, the lock, the disk or a core) and the slowest of them, beside the medians of the same for 20 made just after. A static file is the cheapest request hgweb answers (about a full garbage collection of the process, which hgwebdir makes after every request), so it shows the wait best. The wait is judged, not the time: a request made after the thread was idle for seconds takes twice the CPU of the next ones with no read beside it. After each read (not timed), every published name is looked up in the process as a request looks it up, and the whole list made as an index page makes it, against the daemon's list.`,
     `- **scheduled rescan**: \`[rescan] schedule\` set (SIGHUP) to fire once, at a given second, on a quiet daemon; from that second to the debug line that ends the cycle (on a still tree it publishes nothing), CPU until quiet. It is the rescan \`touch\` makes, without the forced reload.`,
     '',
     ...targetLines(results, poll),
@@ -105,8 +109,8 @@ function targetOutcomes(results: readonly PathsResult[], poll: PollChangeResult 
     duringRescan: judged(f && median(f.duringRescanMs), (v) => v <= t.changeMs),
     pollCpu: judged(poll?.cpuAboveIdleMs && median(poll.cpuAboveIdleMs), (v) => v < t.pollCpuMs),
     wsgiRead: judged(f && Math.max(...f.wsgiAloneMs), (v) => v < t.wsgiReadMs),
-    // The wait is the slowest request's time less an idle one's.
-    wsgiWait: judged(f && Math.max(0, ...f.wsgiReads.map((r) => (r.slowestMs ?? r.idleMs) - r.idleMs)), (v) => v <= t.wsgiWaitMs),
+    // The longest time a request did not run during a read, less an idle one's.
+    wsgiWait: judged(f && Math.max(0, ...f.wsgiReads.map((r) => (r.waitedMs ?? r.idleWaitedMs) - r.idleWaitedMs)), (v) => v <= t.wsgiWaitMs),
   };
 }
 
@@ -117,7 +121,7 @@ function targetLines(results: readonly PathsResult[], poll: PollChangeResult | u
   const say = (x: Outcome, figure: (v: number) => string): string => (x === undefined ? 'not measured' : `${x.met ? 'met' : 'missed'} (${figure(x.value)})`);
   const percent = (v: number): string => `${v >= 0 ? '+' : ''}${Math.round(v * 100)}%`;
   return [
-    `Targets at ${count(t.repos)} under \`${t.kind}\`: ready within ${ms(t.readyMs)}, under ${t.readyRssMb} MB resident at ready, resident after the changes and the forced rescan within ${t.rssGrowth * 100}% of that at ready, the first change after ready and a change during a forced rescan (median) published within ${t.changeMs} ms; on the polled root, a change found by polling under ${t.pollCpuMs} ms of the daemon's CPU above its polling alone (median); a WSGI process's snapshot read under ${t.wsgiReadMs} ms, and no request of its other thread slower by more than ${t.wsgiWaitMs} ms than an idle one.`,
+    `Targets at ${count(t.repos)} under \`${t.kind}\`: ready within ${ms(t.readyMs)}, under ${t.readyRssMb} MB resident at ready, resident after the changes and the forced rescan within ${t.rssGrowth * 100}% of that at ready, the first change after ready and a change during a forced rescan (median) published within ${t.changeMs} ms; on the polled root, a change found by polling under ${t.pollCpuMs} ms of the daemon's CPU above its polling alone (median); a WSGI process's snapshot read under ${t.wsgiReadMs} ms, and no request of its other thread kept from running more than ${t.wsgiWaitMs} ms longer than an idle one.`,
     `This run: ready ${say(o.ready, ms)}; memory at ready ${say(o.readyRss, mb)}; memory after ${say(o.rssGrowth, percent)}; ` +
       `first change ${say(o.firstChange, ms)}; during a rescan ${say(o.duringRescan, ms)}; polling ${say(o.pollCpu, fine)}; WSGI read ${say(o.wsgiRead, ms)}, wait ${say(o.wsgiWait, fine)}.`,
   ];

@@ -24,8 +24,11 @@ export interface SnapshotRead {
   readonly requests: number;
   /** The slowest of them; undefined when the read ended before one could start. */
   readonly slowestMs: number | undefined;
-  /** The median of such requests made just after the read. */
+  /** The longest time one of them did not run (its wall time less its thread's CPU time); undefined as slowestMs. */
+  readonly waitedMs: number | undefined;
+  /** The medians of the same two for such requests made just after the read. */
   readonly idleMs: number;
+  readonly idleWaitedMs: number;
 }
 
 /** bench/wsgi_take.py in a process of its own: the site's WSGI application, taking the published list on request. */
@@ -68,11 +71,12 @@ export class WsgiTaker {
     const answer = this.answer('an answer to read');
     this.child.stdin!.write('read\n');
     const doc = await answer;
-    const { ms, repos, snapshot, requests, slowest, idle } = doc;
-    if (typeof ms !== 'number' || snapshot !== true || typeof requests !== 'number' || typeof idle !== 'number') {
+    const { ms, repos, snapshot, requests, slowest, waited, idle, idleWaited } = doc;
+    if (typeof ms !== 'number' || snapshot !== true || typeof requests !== 'number' || typeof idle !== 'number' || typeof idleWaited !== 'number') {
       throw new Error(`wsgi_take.py answered read with ${JSON.stringify(doc)}: not the read of a new snapshot`);
     }
-    return { ms, repos, requests, slowestMs: typeof slowest === 'number' ? slowest : undefined, idleMs: idle };
+    const optional = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+    return { ms, repos, requests, slowestMs: optional(slowest), waitedMs: optional(waited), idleMs: idle, idleWaitedMs: idleWaited };
   }
 
   /**
