@@ -12,7 +12,7 @@
 import { statSync, type BigIntStats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { childPath } from '../discovery/dir-reader.js';
-import { fsPath, hasEscapedBytes } from '../discovery/fs-names.js';
+import { fsPath } from '../discovery/fs-names.js';
 import { join, normpath } from '../config/paths.js';
 import { nameRepos, recurses, type ServedRepo, type WalkedRoot } from '../discovery/served-repos.js';
 import { isTransient, WalkFailure, walkRepos, type WalkOptions } from '../discovery/walk-repos.js';
@@ -192,6 +192,25 @@ export class RootModel {
   async namesChanged(folder: string): Promise<string[] | undefined> {
     const top = this.canonical;
     if (top === undefined || !this.folders.has(folder)) return undefined;
+    // Compared in the addon where the names are text: the folder's 20,000 names never become strings here.
+    const differ = this.options.fs.differ;
+    if (differ !== undefined) {
+      // Undefined where readdir must tell: an error (in its words), a name that is not UTF-8.
+      const names = await differ(folder, this.knownNames(folder, top));
+      if (names !== undefined) return ordered(names);
+    }
+    let now: string[];
+    try {
+      now = ordered((await this.options.fs.readdir(folder)).filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name));
+    } catch (err) {
+      if (isTransient(err)) throw new WalkFailure(folder, err as NodeJS.ErrnoException);
+      return undefined;
+    }
+    return differences(now, ordered(this.knownNames(folder, top)));
+  }
+
+  /** The names the model knows in the watched `folder`: of the repositories below it, of the watched folders in it, and `.hg` where it is a repository. */
+  private knownNames(folder: string, top: string): string[] {
     const rel = folder === top ? '' : folder.slice(top.length + 1);
     // Where, in a repository's path, the names below `folder` start.
     const base = this.cut + (rel === '' ? 0 : rel.length + 1);
@@ -213,21 +232,7 @@ export class RootModel {
     const prefix = folder === '/' ? '/' : `${folder}/`;
     for (const f of this.children.get(folder) ?? []) known.push(f.slice(prefix.length));
     if (self) known.push('.hg');
-    // Compared in the addon where the names are text: the folder's 20,000 names never become strings here.
-    const differ = this.options.fs.differ;
-    if (differ !== undefined && !known.some(hasEscapedBytes)) {
-      // Undefined where readdir must tell: an error (in its words), a name that is not UTF-8.
-      const names = await differ(folder, known);
-      if (names !== undefined) return ordered(names);
-    }
-    let now: string[];
-    try {
-      now = ordered((await this.options.fs.readdir(folder)).filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name));
-    } catch (err) {
-      if (isTransient(err)) throw new WalkFailure(folder, err as NodeJS.ErrnoException);
-      return undefined;
-    }
-    return differences(now, ordered(known));
+    return known;
   }
 
   /** The change from this model to a new full walk's of the same root. */

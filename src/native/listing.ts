@@ -4,7 +4,7 @@
  * and readers that read ahead, on a thread of their own, the folders a walk
  * will visit next.
  */
-import { fsPath } from '../discovery/fs-names.js';
+import { fsPath, hasEscapedBytes } from '../discovery/fs-names.js';
 import { nativeAddon, type AddonBinding } from './addon.js';
 
 export interface FolderNames {
@@ -39,7 +39,8 @@ export interface NativeListing {
   /**
    * The names (subfolders and symlinks) in which `folder` and `known` differ,
    * in no order, read on the thread pool; undefined where `readdir` should
-   * tell (as `list`). `known` must be UTF-8 (no escaped byte).
+   * tell (as `list`), and where a name of `known` is not UTF-8 (it holds an
+   * escaped byte: the addon compares text).
    */
   differ(folder: string, known: readonly string[]): Promise<string[] | undefined>;
   reader(): FolderReader;
@@ -52,7 +53,10 @@ export function nativeListing(): NativeListing | undefined {
   return {
     read: async (folder) => names(await addon.read(fsPath(folder))),
     differ: async (folder, known) => {
-      const answer = await addon.differ(fsPath(folder), known.join('\0'));
+      const joined = known.join('\0');
+      // One look at the whole, not one per name.
+      if (hasEscapedBytes(joined)) return undefined;
+      const answer = await addon.differ(fsPath(folder), joined);
       return answer === null || typeof answer === 'number' ? undefined : answer;
     },
     reader: () => new Reader(addon),
