@@ -192,11 +192,12 @@ export class RootModel {
   async namesChanged(folder: string): Promise<string[] | undefined> {
     const top = this.canonical;
     if (top === undefined || !this.folders.has(folder)) return undefined;
+    const known = this.knownNames(folder, top);
     // Compared in the addon where the names are text: the folder's 20,000 names never become strings here.
     const differ = this.options.fs.differ;
     if (differ !== undefined) {
       // Undefined where readdir must tell: an error (in its words), a name that is not UTF-8.
-      const names = await differ(folder, this.knownNames(folder, top));
+      const names = await differ(folder, known);
       if (names !== undefined) return ordered(names);
     }
     let now: string[];
@@ -206,7 +207,7 @@ export class RootModel {
       if (isTransient(err)) throw new WalkFailure(folder, err as NodeJS.ErrnoException);
       return undefined;
     }
-    return differences(now, ordered(this.knownNames(folder, top)));
+    return differences(now, ordered(known));
   }
 
   /** The names the model knows in the watched `folder`: of the repositories below it, of the watched folders in it, and `.hg` where it is a repository. */
