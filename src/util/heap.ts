@@ -19,14 +19,18 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { nativeAddon } from '../native/addon.js';
 
-let collect: (() => void) | null | undefined;
+/** V8's `gc`: a full collection, or with `{ type: 'minor' }` the young generation's alone. */
+export type Collector = (options?: { readonly type: 'minor' | 'major' }) => void;
 
-function fullCollection(): (() => void) | null {
+let collect: Collector | null | undefined;
+
+/** V8's `gc`, or null where this Node gives no way to ask for it. */
+export function collector(): Collector | null {
   if (collect === undefined) {
     try {
       setFlagsFromString('--expose-gc');
       const gc: unknown = runInNewContext('typeof gc === "function" ? gc : null');
-      collect = typeof gc === 'function' ? (gc as () => void) : null;
+      collect = typeof gc === 'function' ? (gc as Collector) : null;
     } catch {
       collect = null;
     }
@@ -55,7 +59,7 @@ function fullCollection(): (() => void) | null {
  * and after). It costs 15 to 25 ms at 100,000 (nothing is left to move).
  */
 export function compactHeap(): boolean {
-  const gc = fullCollection();
+  const gc = collector();
   gc?.();
   gc?.();
   gc?.();
