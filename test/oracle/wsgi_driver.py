@@ -23,8 +23,8 @@ Commands, each answered with one JSON line:
       renames first and then goes on (files replaced between two reads of one request); with
       "hold": K instead, the call waits until K more requests (of any thread) have been answered,
       and goes on; one that waited 10 s in vain is named in the next answer's "stalled"; with
-      "request": P instead, the call first makes a request of P to app 0, in its own thread, and
-      goes on (what another request does at that point, in an order no thread timing decides).
+      "request": P instead, the call first makes a request of P to app 0, in the calling thread,
+      and goes on (what another request does at that point, in an order no thread timing decides).
 Counts, for all scripts since they were loaded: "walks", Mercurial's repository
 walks; "refreshes", hgwebdir's full refreshes (a new ui read); "reads", the
 reads of the published list. The scripts' own stderr goes to ours, followed by
