@@ -36,6 +36,8 @@ export interface WalkFs {
   readonly names?: (folder: string) => FolderNames | undefined | Promise<FolderNames | undefined>;
   /** Where the addon was built, NativeListing.differ (on the thread pool). */
   readonly differ?: NativeListing['differ'];
+  /** Where the addon was built, a table of a folder's known names to keep for differ, or undefined where one is not worth keeping. */
+  readonly table?: NativeListing['table'];
   /** Start reading a folder's children as soon as it is listed (worth it where reads overlap). */
   readonly readAhead: boolean;
 }
@@ -68,6 +70,14 @@ const bytesOptions = { withFileTypes: true, encoding: 'buffer' } as const;
 const native = nativeListing();
 
 /**
+ * Fewer known names than this are gathered afresh for each comparison: for
+ * them a kept table would cost more memory than it saves time.
+ */
+const KEEP_TABLE_FROM = 1000;
+
+const keptTable: NativeListing['table'] | undefined = native && ((names) => (names.length < KEEP_TABLE_FROM ? undefined : native.table(names)));
+
+/**
  * For network file systems: every listing goes to the thread pool, so many
  * round trips to the server overlap.
  */
@@ -79,7 +89,7 @@ export const parallelWalkFs: WalkFs = {
   stat: (path) => stat(fsPath(path)),
   realpath: async (path) => decodeName(await realpath(fsPath(path), { encoding: 'buffer' })),
   readAhead: true,
-  ...(native === undefined ? {} : { names: (folder: string) => native.read(folder), differ: native.differ }),
+  ...(native === undefined ? {} : { names: (folder: string) => native.read(folder), differ: native.differ, table: keptTable }),
 };
 
 /**
@@ -92,7 +102,7 @@ export const parallelWalkFs: WalkFs = {
  */
 export const localWalkFs: WalkFs = {
   ...parallelWalkFs,
-  ...(native === undefined ? {} : { reader: () => native.reader(), differ: native.differ }),
+  ...(native === undefined ? {} : { reader: () => native.reader(), differ: native.differ, table: keptTable }),
   // Synchronous reads cannot overlap: reading ahead would only hold the whole tree in memory.
   readAhead: false,
   readdir: (path) => {

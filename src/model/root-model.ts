@@ -19,6 +19,7 @@ import { isTransient, WalkFailure, walkRepos, type WalkOptions } from '../discov
 import { minimalSplice, applySplice, type Splice } from './splice.js';
 import { runWithin, walkKey } from './walk-order.js';
 import { differences, ordered } from './sorted-names.js';
+import { KeptNames } from './kept-names.js';
 
 export interface RootChange {
   readonly splice: Splice | undefined;
@@ -50,6 +51,8 @@ export class RootModel {
   private undo: Array<() => void> | undefined;
   /** The length of the top's path with its slash: a repository's path less this is its place in the walk. */
   private readonly cut: number;
+  /** The known names of large folders, for polls: every change below touches what it can change there. */
+  private readonly kept: KeptNames;
 
   private constructor(
     readonly root: WalkedRoot,
@@ -62,6 +65,7 @@ export class RootModel {
     /** The top's inode and birth time (where Node gives it, else 0) when it was walked: a top made again is another folder. */
     readonly topIdentity: FolderIdentity | undefined,
   ) {
+    this.kept = new KeptNames(options.fs.table);
     for (const f of folders) this.keep(f);
     const top = normpath(root.folder);
     this.cut = top === '/' ? 1 : top.length + 1;
@@ -93,18 +97,48 @@ export class RootModel {
     this.undo = undefined;
   }
 
-  /** Applies `splice` to the list; a rollback applies its inverse (O(change), not a copy of the list). */
-  private splice(splice: Splice): void {
+  /**
+   * Applies `splice`, whose entries all lie in `within` (resolved), to the
+   * list; a rollback applies its inverse (O(change), not a copy of the list).
+   */
+  private splice(splice: Splice, within: string): void {
     applySplice(this.list, splice);
-    this.undo?.push(() => applySplice(this.list, { at: splice.at, removed: splice.inserted, inserted: splice.removed }));
+    this.touchAbove(within);
+    this.undo?.push(() => this.splice({ at: splice.at, removed: splice.inserted, inserted: splice.removed }, within));
+  }
+
+  /**
+   * A repository came or went at `path` or below it: in each folder above it,
+   * the name on the way down may have come or gone. (The watched folders from
+   * `path` down are dropped and watched again by the change that walks them,
+   * and their tables with them.)
+   */
+  private touchAbove(path: string): void {
+    if (this.kept.none) return;
+    for (let child = path, parent = parentOf(child); parent !== child; child = parent, parent = parentOf(child)) {
+      this.kept.touch(parent, child.slice(parent === '/' ? 1 : parent.length + 1));
+      if (parent === this.canonical) break;
+    }
   }
 
   private dropFolder(folder: string): void {
-    if (this.forget(folder)) this.undo?.push(() => this.keep(folder));
+    if (!this.forget(folder)) return;
+    this.folderChanged(folder);
+    this.undo?.push(() => this.addFolder(folder));
   }
 
   private addFolder(folder: string): void {
-    if (this.keep(folder)) this.undo?.push(() => this.forget(folder));
+    if (!this.keep(folder)) return;
+    this.folderChanged(folder);
+    this.undo?.push(() => this.dropFolder(folder));
+  }
+
+  /** `folder` came or went: its table is of another folder, and its name may have come or gone in its parent. */
+  private folderChanged(folder: string): void {
+    if (this.kept.none) return;
+    this.kept.forget(folder);
+    const parent = parentOf(folder);
+    if (parent !== folder) this.kept.touch(parent, folder.slice(parent === '/' ? 1 : parent.length + 1));
   }
 
   /** Adds `folder` to the folders and its parent's children; false when it was there. */
@@ -164,7 +198,7 @@ export class RootModel {
     if (walked.links) return REWALK;
     const [start, end] = runWithin(this.repos, this.keyOf, walkKey(rel));
     const splice = minimalSplice(this.repos, start, end, nameRepos(this.root, walked.repos));
-    if (splice !== undefined) this.splice(splice);
+    if (splice !== undefined) this.splice(splice, target);
     // Only a walked folder holds watched folders (a `*` walk stops at a repository, unwatched).
     const before = this.folders.has(target) ? this.foldersWithin(target) : [];
     for (const f of before) this.dropFolder(f);
@@ -192,14 +226,19 @@ export class RootModel {
   async namesChanged(folder: string): Promise<string[] | undefined> {
     const top = this.canonical;
     if (top === undefined || !this.folders.has(folder)) return undefined;
-    const known = this.knownNames(folder, top);
     // Compared in the addon where the names are text: the folder's 20,000 names never become strings here.
     const differ = this.options.fs.differ;
     if (differ !== undefined) {
       // Undefined where readdir must tell: an error (in its words), a name that is not UTF-8.
-      const names = await differ(folder, known);
+      const names = await this.kept.compare(
+        folder,
+        () => this.knownNames(folder, top),
+        (name) => this.knows(folder, top, name),
+        (known) => differ(folder, known),
+      );
       if (names !== undefined) return ordered(names);
     }
+    const known = this.knownNames(folder, top);
     let now: string[];
     try {
       now = ordered((await this.options.fs.readdir(folder)).filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name));
@@ -236,6 +275,29 @@ export class RootModel {
     return known;
   }
 
+  /** Whether knownNames(folder, top) holds `name`: at the cost of a lookup, not of the folder's names. */
+  private knows(folder: string, top: string, name: string): boolean {
+    if (this.children.get(folder)?.has(folder === '/' ? `/${name}` : `${folder}/${name}`)) return true;
+    const key = walkKey(folder === top ? '' : folder.slice(top.length + 1));
+    const holds = (below: string[]): boolean => {
+      const [start, end] = runWithin(this.repos, this.keyOf, below);
+      return end > start;
+    };
+    // `.hg` stands for the folder itself a repository, and anything served below its .hg (its patch queue, keyed '').
+    if (name === '.hg') return this.isRepoKey(key) || holds([...key, '']) || holds([...key, '.hg']);
+    return holds([...key, name]);
+  }
+
+  /** For tests: each kept table's names beside the names the model knows in its folder (knownNames), which they must equal as sets. */
+  keptTables(): Array<{ folder: string; kept: string[]; known: string[] }> {
+    const top = this.canonical;
+    if (top === undefined) return [];
+    return this.kept.folders().flatMap((folder) => {
+      const kept = this.kept.tableOf(folder, (name) => this.knows(folder, top, name));
+      return kept === undefined ? [] : [{ folder, kept, known: this.knownNames(folder, top) }];
+    });
+  }
+
   /** The change from this model to a new full walk's of the same root. */
   changeTo(next: RootModel): RootChange {
     const splice = minimalSplice(this.repos, 0, this.repos.length, next.repos);
@@ -247,7 +309,10 @@ export class RootModel {
   private readonly keyOf = (r: ServedRepo): string[] => walkKey(r.path.length < this.cut ? '' : r.path.slice(this.cut));
 
   private isRepo(rel: string): boolean {
-    const key = walkKey(rel);
+    return this.isRepoKey(walkKey(rel));
+  }
+
+  private isRepoKey(key: readonly string[]): boolean {
     const [start, end] = runWithin(this.repos, this.keyOf, key);
     return end > start && this.keyOf(this.repos[start]!).length === key.length;
   }

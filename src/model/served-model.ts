@@ -82,6 +82,11 @@ export class ServedModel {
     return [...all];
   }
 
+  /** For tests: RootModel.keptTables of every root. */
+  keptTables(): ReturnType<RootModel['keptTables']> {
+    return this.parts.flatMap((p) => (p instanceof RootModel ? p.keptTables() : []));
+  }
+
   /** Whether a root watches `folder`. */
   owns(folder: string): boolean {
     return this.parts.some((p) => p instanceof RootModel && p.owns(folder));

@@ -18,7 +18,10 @@ export interface AddonBinding {
   /** listing.c */
   list(path: FsPath, reader?: object): [dirs: string[], links: string[], patchQueue: boolean] | number | null;
   read(path: FsPath): Promise<[dirs: string[], links: string[], patchQueue: boolean] | number | null>;
-  differ(path: FsPath, known: string): Promise<string[] | number | null>;
+  differ(path: FsPath, known: string | object): Promise<string[] | number | null>;
+  table(known: string): object;
+  tableSet(table: object, name: string, present: boolean): void;
+  tableNames(table: object): string[];
   reader(): object;
   ahead(reader: object, paths: FsPath[]): void;
   end(reader: object): void;

@@ -21,8 +21,11 @@
  * - read(path) -> a promise of what list gives, read on Node's thread pool
  *   (a network file system's server may be slow to answer).
  * - differ(path, known) -> a promise of the names (subfolders and symlinks)
- *   that the folder and `known` (names joined by NUL) do not share, in no
- *   order; -errno or null as list.
+ *   that the folder and `known` (names joined by NUL, or a table) do not
+ *   share, in no order; -errno or null as list.
+ * - table(known) -> handle: a set of names (joined by NUL) kept in the
+ *   addon; tableSet(table, name, present): adds or takes away one (throws
+ *   while a comparison reads the table); tableNames(table) -> its names.
  * - reader() -> handle; ahead(reader, paths[]): read these next, in
  *   order, up to AHEAD_MAX listings held; end(reader): stop its thread and
  *   drop what was not taken (also done when the handle is collected).
@@ -292,11 +295,18 @@ static void finalize_reader(napi_env env, void *data, void *hint) {
   free(r);
 }
 
-static reader *reader_of(napi_env env, napi_value value) {
+
+/* What tells a table from a reader, both external values. */
+static const napi_type_tag TABLE_TAG = {0x6867726c6f616431ULL, 0x6e616d657461626cULL};
+static const napi_type_tag READER_TAG = {0x6867726c6f616431ULL, 0x7265616465727331ULL};
+
+/* The external's data when it carries `tag`, else NULL. */
+static void *tagged(napi_env env, napi_value value, const napi_type_tag *tag) {
   void *data = NULL;
+  bool is = false;
   napi_valuetype type;
-  if (napi_typeof(env, value, &type) != napi_ok || type != napi_external || napi_get_value_external(env, value, &data) != napi_ok) return NULL;
-  return data;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_external || napi_check_object_type_tag(env, value, tag, &is) != napi_ok || !is) return NULL;
+  return napi_get_value_external(env, value, &data) == napi_ok ? data : NULL;
 }
 
 /*
@@ -363,7 +373,7 @@ static napi_value js_list(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], result;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  reader *r = argc < 2 ? NULL : reader_of(env, argv[1]);
+  reader *r = argc < 2 ? NULL : tagged(env, argv[1], &READER_TAG);
   char *path = argc < 1 ? NULL : path_of(env, argv[0]);
   if (path == NULL) {
     CHECK(napi_create_int32(env, -errno, &result));
@@ -377,23 +387,19 @@ static napi_value js_list(napi_env env, napi_callback_info info) {
 }
 
 /*
- * Jobs on Node's thread pool, for a network file system's folder (whose
- * server may be slow to answer): read, a folder's listing as list gives it;
- * differ, the names (subfolders and symlinks) in which a folder and a list of
- * known names differ. For a change that only a poll finds in a folder of
- * 20,000 entries, differ neither sorts the listing nor makes 20,000
- * JavaScript strings: the known names are hashed instead.
+ * A set of names, open addressing with linear probing: what differ compares a
+ * folder's listing with. Made for one comparison from the names JavaScript
+ * joins, or kept between comparisons (a table: see js_table) and changed name
+ * by name, so that a change that only a poll finds in a folder of 20,000
+ * entries hands over nothing.
  */
 typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
-  char *path;
-  /* differ's known names, each ended by a NUL; NULL for read. */
-  char *known;
-  size_t known_size;
-  entries list, diff;
-  int rc, patch_queue;
-} listing_job;
+  char **slots; /* NULL: empty */
+  uint64_t *hashes;
+  size_t size, count;
+  /* Comparisons under way on the thread pool, which read the set: it must not change meanwhile. */
+  int readers;
+} name_set;
 
 static uint64_t hash_bytes(const char *s, size_t n) {
   uint64_t h = 1469598103934665603ULL;
@@ -401,69 +407,143 @@ static uint64_t hash_bytes(const char *s, size_t n) {
   return h;
 }
 
-/* The names of the listing not known and the known ones not in the listing, into job->diff. */
-static void differ(listing_job *job) {
-  size_t count = 0;
-  for (size_t at = 0; at < job->known_size; at += strlen(job->known + at) + 1) count++;
+/* The slot that holds `name`, or the empty one where it would go. */
+static size_t set_find(const name_set *set, const char *name, uint64_t hash) {
+  size_t slot = hash & (set->size - 1);
+  while (set->slots[slot] != NULL && (set->hashes[slot] != hash || strcmp(set->slots[slot], name) != 0)) slot = (slot + 1) & (set->size - 1);
+  return slot;
+}
+
+static void set_free(name_set *set) {
+  for (size_t i = 0; i < set->size; i++) free(set->slots[i]);
+  free(set->slots);
+  free(set->hashes);
+  *set = (name_set){0};
+}
+
+/* Room for `count` names at half load or less; 0, or -ENOMEM (the set as it was). */
+static int set_room(name_set *set, size_t count) {
+  if (set->size != 0 && 2 * count <= set->size) return 0;
   size_t size = 16;
   while (size < 2 * count) size *= 2;
-  /* Open addressing: each slot the offset of a known name plus one (0: empty); `seen` marks those the folder holds. */
-  size_t *table = calloc(size, sizeof *table);
-  char *seen = calloc(count + 1, 1);
-  size_t *index = calloc(size, sizeof *index);
-  if (table == NULL || seen == NULL || index == NULL) {
-    job->rc = -ENOMEM;
-  } else {
-    size_t i = 0;
-    for (size_t at = 0; at < job->known_size; i++) {
-      size_t n = strlen(job->known + at);
-      size_t slot = hash_bytes(job->known + at, n) & (size - 1);
-      while (table[slot] != 0 && strcmp(job->known + table[slot] - 1, job->known + at) != 0) slot = (slot + 1) & (size - 1);
-      /* A name known twice (a repository's, and a watched folder's) is one name: the second is never missed. */
-      if (table[slot] != 0) seen[i] = 1;
-      else {
-        table[slot] = at + 1;
-        index[slot] = i;
-      }
-      at += n + 1;
-    }
-    for (size_t e = 0; e < job->list.count && job->rc == 0; e++) {
-      const entry *item = &job->list.items[e];
-      const char *name = job->list.names + item->at;
-      size_t slot = hash_bytes(name, item->length) & (size - 1);
-      int found = 0;
-      for (; table[slot] != 0; slot = (slot + 1) & (size - 1)) {
-        if (strcmp(job->known + table[slot] - 1, name) == 0) {
-          found = 1;
-          seen[index[slot]] = 1;
-          break;
-        }
-      }
-      if (!found && push(&job->diff, 'd', name, item->ascii) != 0) job->rc = -ENOMEM;
-    }
-    i = 0;
-    for (size_t at = 0; at < job->known_size && job->rc == 0; i++) {
-      const char *name = job->known + at;
-      if (!seen[i] && push(&job->diff, 'd', name, utf8((const unsigned char *)name) == 2) != 0) job->rc = -ENOMEM;
-      at += strlen(name) + 1;
-    }
+  name_set grown = {.slots = calloc(size, sizeof(char *)), .hashes = calloc(size, sizeof(uint64_t)), .size = size, .count = set->count, .readers = set->readers};
+  if (grown.slots == NULL || grown.hashes == NULL) {
+    free(grown.slots);
+    free(grown.hashes);
+    return -ENOMEM;
   }
-  free(table);
+  for (size_t i = 0; i < set->size; i++) {
+    if (set->slots[i] == NULL) continue;
+    size_t slot = set_find(&grown, set->slots[i], set->hashes[i]);
+    grown.slots[slot] = set->slots[i];
+    grown.hashes[slot] = set->hashes[i];
+  }
+  free(set->slots);
+  free(set->hashes);
+  *set = grown;
+  return 0;
+}
+
+/* Adds `name` (`length` bytes); 0, or -ENOMEM. */
+static int set_add(name_set *set, const char *name, size_t length) {
+  if (set_room(set, set->count + 1) != 0) return -ENOMEM;
+  uint64_t hash = hash_bytes(name, length);
+  size_t slot = set_find(set, name, hash);
+  if (set->slots[slot] != NULL) return 0;
+  if ((set->slots[slot] = strndup(name, length)) == NULL) return -ENOMEM;
+  set->hashes[slot] = hash;
+  set->count++;
+  return 0;
+}
+
+/* Takes `name` away, moving back the names after it that probed past its slot (no tombstones). */
+static void set_remove(name_set *set, const char *name, size_t length) {
+  if (set->size == 0) return;
+  size_t mask = set->size - 1, hole = set_find(set, name, hash_bytes(name, length));
+  if (set->slots[hole] == NULL) return;
+  free(set->slots[hole]);
+  set->slots[hole] = NULL;
+  set->count--;
+  for (size_t next = (hole + 1) & mask; set->slots[next] != NULL; next = (next + 1) & mask) {
+    size_t home = set->hashes[next] & mask;
+    /* Stays where it is when its home lies cyclically in (hole, next]. */
+    if (hole < next ? home > hole && home <= next : home > hole || home <= next) continue;
+    set->slots[hole] = set->slots[next];
+    set->hashes[hole] = set->hashes[next];
+    set->slots[next] = NULL;
+    hole = next;
+  }
+}
+
+/* The set of `size` bytes of names, each ended by a NUL (a name given twice is one); 0, or -ENOMEM. */
+static int set_of(name_set *set, const char *names, size_t size) {
+  size_t count = 0;
+  for (size_t at = 0; at < size; at += strlen(names + at) + 1) count++;
+  int rc = set_room(set, count);
+  for (size_t at = 0; at < size && rc == 0; at += strlen(names + at) + 1) rc = set_add(set, names + at, strlen(names + at));
+  return rc;
+}
+
+/*
+ * Jobs on Node's thread pool, for a network file system's folder (whose
+ * server may be slow to answer): read, a folder's listing as list gives it;
+ * differ, the names (subfolders and symlinks) in which a folder and a set of
+ * known names differ. For a change that only a poll finds in a folder of
+ * 20,000 entries, differ neither sorts the listing nor makes 20,000
+ * JavaScript strings.
+ */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *path;
+  /* differ's known names: given joined (each ended by a NUL), made into `own` on the pool; or a kept table's, held by `table`. */
+  char *known;
+  size_t known_size;
+  name_set own, *set;
+  napi_ref table;
+  entries list, diff;
+  int rc, patch_queue;
+} listing_job;
+
+/* The names of the listing not in job->set and those of the set not in the listing, into job->diff. */
+static void differ(listing_job *job) {
+  const name_set *set = job->set;
+  /* Which slots the folder holds; a set of no names has no slots. */
+  char *seen = calloc(set->size + 1, 1);
+  if (seen == NULL) {
+    job->rc = -ENOMEM;
+    return;
+  }
+  for (size_t e = 0; e < job->list.count && job->rc == 0; e++) {
+    const entry *item = &job->list.items[e];
+    const char *name = job->list.names + item->at;
+    size_t slot = set->size == 0 ? 0 : set_find(set, name, hash_bytes(name, item->length));
+    if (set->size != 0 && set->slots[slot] != NULL) seen[slot] = 1;
+    else if (push(&job->diff, 'd', name, item->ascii) != 0) job->rc = -ENOMEM;
+  }
+  for (size_t slot = 0; slot < set->size && job->rc == 0; slot++) {
+    const char *name = set->slots[slot];
+    if (name != NULL && !seen[slot] && push(&job->diff, 'd', name, utf8((const unsigned char *)name) == 2) != 0) job->rc = -ENOMEM;
+  }
   free(seen);
-  free(index);
 }
 
 static void job_in_pool(napi_env env, void *data) {
   (void)env;
   listing_job *job = data;
-  job->rc = read_entries(job->path, &job->list, &job->patch_queue, job->known == NULL);
-  if (job->rc == 0 && job->known != NULL) differ(job);
+  int comparing = job->known != NULL || job->table != NULL;
+  job->rc = read_entries(job->path, &job->list, &job->patch_queue, !comparing);
+  if (job->rc == 0 && job->known != NULL) {
+    job->rc = set_of(&job->own, job->known, job->known_size);
+    job->set = &job->own;
+  }
+  if (job->rc == 0 && comparing) differ(job);
 }
 
 static void job_done(napi_env env, napi_status status, void *data) {
   listing_job *job = data;
   napi_value result = NULL;
-  if (status == napi_ok && job->known == NULL) {
+  if (status == napi_ok && job->set == NULL && job->known == NULL && job->table == NULL) {
     result = answer(env, job->rc, &job->list, job->patch_queue);
   } else if (status == napi_ok) {
     napi_value names;
@@ -471,8 +551,13 @@ static void job_done(napi_env env, napi_status status, void *data) {
     result = answer(env, job->rc, job->rc == 0 ? &job->diff : &job->list, 0);
     if (job->rc == 0 && result != NULL && napi_get_element(env, result, 0, &names) == napi_ok) result = names;
   }
+  if (job->table != NULL) {
+    job->set->readers--;
+    napi_delete_reference(env, job->table);
+  }
   drop(&job->list);
   drop(&job->diff);
+  set_free(&job->own);
   settle(env, job->deferred, result);
   napi_delete_async_work(env, job->work);
   free(job->path);
@@ -505,20 +590,114 @@ static napi_value js_read(napi_env env, napi_callback_info info) {
   return start(env, job, "listing: read(path: string | Buffer)");
 }
 
+/* A JavaScript string as UTF-8 in a new allocation (NULL where it is not a string, or out of memory), and its length. */
+static char *text_of(napi_env env, napi_value value, size_t *length) {
+  char *text;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, length) != napi_ok || (text = malloc(*length + 1)) == NULL) return NULL;
+  if (napi_get_value_string_utf8(env, value, text, *length + 1, length) == napi_ok) return text;
+  free(text);
+  return NULL;
+}
+
 static napi_value js_differ(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   listing_job *job = calloc(1, sizeof *job);
+  name_set *table = argc < 2 ? NULL : tagged(env, argv[1], &TABLE_TAG);
   size_t length = 0;
-  if (job != NULL && argc >= 2 && napi_get_value_string_utf8(env, argv[1], NULL, 0, &length) == napi_ok && (job->known = malloc(length + 1)) != NULL &&
-      napi_get_value_string_utf8(env, argv[1], job->known, length + 1, &length) == napi_ok) {
+  if (job != NULL && table != NULL && napi_create_reference(env, argv[1], 1, &job->table) == napi_ok) {
+    job->set = table;
+    table->readers++;
+    job->path = path_of(env, argv[0]);
+    if (job->path == NULL) {
+      table->readers--;
+      napi_delete_reference(env, job->table);
+    }
+  } else if (job != NULL && argc >= 2 && (job->known = text_of(env, argv[1], &length)) != NULL) {
     /* Each known name ends with a NUL: the caller joins them with one, and the last gets its own here. */
-    job->known[length] = 0;
     job->known_size = length == 0 ? 0 : length + 1;
     job->path = path_of(env, argv[0]);
   }
-  return start(env, job, "listing: differ(path: string | Buffer, known: string)");
+  return start(env, job, "listing: differ(path: string | Buffer, known: string | table)");
+}
+
+static void finalize_table(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  set_free(data);
+  free(data);
+}
+
+/* table(known) -> a set of the names joined by NUL in `known`, kept by the addon until it is collected. */
+static napi_value js_table(napi_env env, napi_callback_info info) {
+  size_t argc = 1, length = 0;
+  napi_value argv[1], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *known = argc < 1 ? NULL : text_of(env, argv[0], &length);
+  if (known == NULL) {
+    napi_throw_type_error(env, NULL, "listing: table(known: string)");
+    return NULL;
+  }
+  name_set *set = calloc(1, sizeof *set);
+  int rc = set == NULL ? -ENOMEM : set_of(set, known, length == 0 ? 0 : length + 1);
+  free(known);
+  if (rc != 0) {
+    if (set != NULL) finalize_table(env, set, NULL);
+    napi_throw_error(env, NULL, "listing: out of memory");
+    return NULL;
+  }
+  if (napi_create_external(env, set, finalize_table, NULL, &result) != napi_ok || napi_type_tag_object(env, result, &TABLE_TAG) != napi_ok) {
+    finalize_table(env, set, NULL);
+    napi_throw_error(env, NULL, "listing: could not make a table");
+    return NULL;
+  }
+  return result;
+}
+
+/* tableSet(table, name, present): adds or takes away one name; throws while a comparison reads the table. */
+static napi_value js_table_set(napi_env env, napi_callback_info info) {
+  size_t argc = 3, length = 0;
+  napi_value argv[3];
+  bool present = false;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  name_set *set = argc < 3 ? NULL : tagged(env, argv[0], &TABLE_TAG);
+  char *name = set == NULL ? NULL : text_of(env, argv[1], &length);
+  if (name == NULL || napi_get_value_bool(env, argv[2], &present) != napi_ok) {
+    free(name);
+    napi_throw_type_error(env, NULL, "listing: tableSet(table, name: string, present: boolean)");
+    return NULL;
+  }
+  int rc = 0;
+  if (set->readers > 0) rc = -EBUSY;
+  else if (present) rc = set_add(set, name, length);
+  else set_remove(set, name, length);
+  free(name);
+  if (rc != 0) napi_throw_error(env, NULL, rc == -EBUSY ? "listing: a table changed while a comparison reads it" : "listing: out of memory");
+  return NULL;
+}
+
+/* tableNames(table) -> its names, in no order. */
+static napi_value js_table_names(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  name_set *set = argc < 1 ? NULL : tagged(env, argv[0], &TABLE_TAG);
+  if (set == NULL) {
+    napi_throw_type_error(env, NULL, "listing: tableNames(table)");
+    return NULL;
+  }
+  entries list = {0};
+  int rc = 0;
+  for (size_t slot = 0; slot < set->size && rc == 0; slot++) {
+    const char *name = set->slots[slot];
+    if (name != NULL && push(&list, 'd', name, utf8((const unsigned char *)name) == 2) != 0) rc = -ENOMEM;
+  }
+  napi_value result, names;
+  result = answer(env, rc, &list, 0);
+  if (result == NULL || rc != 0) return result;
+  CHECK(napi_get_element(env, result, 0, &names));
+  return names;
 }
 
 static napi_value js_reader(napi_env env, napi_callback_info info) {
@@ -532,7 +711,7 @@ static napi_value js_reader(napi_env env, napi_callback_info info) {
   pthread_mutex_init(&r->lock, NULL);
   pthread_cond_init(&r->work, NULL);
   pthread_cond_init(&r->read, NULL);
-  if (napi_create_external(env, r, finalize_reader, NULL, &result) != napi_ok) {
+  if (napi_create_external(env, r, finalize_reader, NULL, &result) != napi_ok || napi_type_tag_object(env, result, &READER_TAG) != napi_ok) {
     finalize_reader(env, r, NULL);
     napi_throw_error(env, NULL, "listing: could not make a reader");
     return NULL;
@@ -544,7 +723,7 @@ static napi_value js_ahead(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  reader *r = argc < 2 ? NULL : reader_of(env, argv[0]);
+  reader *r = argc < 2 ? NULL : tagged(env, argv[0], &READER_TAG);
   uint32_t count;
   if (r == NULL || napi_get_array_length(env, argv[1], &count) != napi_ok) {
     napi_throw_type_error(env, NULL, "listing: ahead(reader, paths: Array<string | Buffer>)");
@@ -583,7 +762,7 @@ static napi_value js_end(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  reader *r = argc < 1 ? NULL : reader_of(env, argv[0]);
+  reader *r = argc < 1 ? NULL : tagged(env, argv[0], &READER_TAG);
   if (r == NULL) {
     napi_throw_type_error(env, NULL, "listing: end(reader)");
     return NULL;
@@ -597,6 +776,9 @@ napi_status define_listing(napi_env env, napi_value exports) {
       {"list", NULL, js_list, NULL, NULL, NULL, napi_default, NULL},
       {"read", NULL, js_read, NULL, NULL, NULL, napi_default, NULL},
       {"differ", NULL, js_differ, NULL, NULL, NULL, napi_default, NULL},
+      {"table", NULL, js_table, NULL, NULL, NULL, napi_default, NULL},
+      {"tableSet", NULL, js_table_set, NULL, NULL, NULL, napi_default, NULL},
+      {"tableNames", NULL, js_table_names, NULL, NULL, NULL, napi_default, NULL},
       {"reader", NULL, js_reader, NULL, NULL, NULL, napi_default, NULL},
       {"ahead", NULL, js_ahead, NULL, NULL, NULL, napi_default, NULL},
       {"end", NULL, js_end, NULL, NULL, NULL, napi_default, NULL},

@@ -33,6 +33,18 @@ export interface FolderReader {
   end(): void;
 }
 
+/**
+ * A set of names the addon keeps between comparisons (see differ), changed
+ * one name at a time: a folder of 20,000 names compared after each poll is
+ * not handed over whole each time.
+ */
+export interface NameTable {
+  /** Adds (present) or takes away `name`; false where the table cannot hold it (not UTF-8): it must not be used again. */
+  set(name: string, present: boolean): boolean;
+  /** Its names, in no order. */
+  names(): string[];
+}
+
 export interface NativeListing {
   /** list on Node's thread pool, for a network file system's folder (whose server may be slow to answer). */
   read(folder: string): Promise<FolderNames | undefined>;
@@ -40,9 +52,12 @@ export interface NativeListing {
    * The names (subfolders and symlinks) in which `folder` and `known` differ,
    * in no order, read on the thread pool; undefined where `readdir` should
    * tell (as `list`), and where a name of `known` is not UTF-8 (it holds an
-   * escaped byte: the addon compares text).
+   * escaped byte: the addon compares text). A table must not change until
+   * the promise settles.
    */
-  differ(folder: string, known: readonly string[]): Promise<string[] | undefined>;
+  differ(folder: string, known: readonly string[] | NameTable): Promise<string[] | undefined>;
+  /** A table of `names`, or undefined where one is not UTF-8. */
+  table(names: readonly string[]): NameTable | undefined;
   reader(): FolderReader;
 }
 
@@ -53,11 +68,19 @@ export function nativeListing(): NativeListing | undefined {
   return {
     read: async (folder) => names(await addon.read(fsPath(folder))),
     differ: async (folder, known) => {
-      const joined = known.join('\0');
-      // One look at the whole, not one per name.
-      if (hasEscapedBytes(joined)) return undefined;
-      const answer = await addon.differ(fsPath(folder), joined);
+      let given: string | object;
+      if (known instanceof Table) given = known.handle;
+      else {
+        given = (known as readonly string[]).join('\0');
+        // One look at the whole, not one per name.
+        if (hasEscapedBytes(given)) return undefined;
+      }
+      const answer = await addon.differ(fsPath(folder), given);
       return answer === null || typeof answer === 'number' ? undefined : answer;
+    },
+    table: (names) => {
+      const joined = names.join('\0');
+      return hasEscapedBytes(joined) ? undefined : new Table(addon, addon.table(joined));
     },
     reader: () => new Reader(addon),
   };
@@ -69,6 +92,23 @@ function names(answer: Answer): FolderNames | undefined {
   if (answer === null || typeof answer === 'number') return undefined;
   const [dirs, links, patchQueue] = answer;
   return { dirs, links, patchQueue };
+}
+
+class Table implements NameTable {
+  constructor(
+    private readonly addon: AddonBinding,
+    readonly handle: object,
+  ) {}
+
+  set(name: string, present: boolean): boolean {
+    if (hasEscapedBytes(name)) return false;
+    this.addon.tableSet(this.handle, name, present);
+    return true;
+  }
+
+  names(): string[] {
+    return this.addon.tableNames(this.handle);
+  }
 }
 
 class Reader implements FolderReader {

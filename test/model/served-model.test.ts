@@ -18,11 +18,22 @@ import { MountTable } from '../../src/discovery/mount-table.js';
 import { localWalkFs } from '../../src/discovery/dir-reader.js';
 import { FULL, ServedModel, type Hint } from '../../src/model/served-model.js';
 import { applyChange, compose, servedList } from '../../src/model/served-list.js';
+import { nativeListing } from '../../src/native/listing.js';
 import { makeTempDir } from '../helpers/run.js';
 import { seeded } from '../helpers/random.js';
 
 const STEPS = 150;
 const mounts = new MountTable([]);
+const native = nativeListing();
+/** The local fs with a table kept for every folder a poll compares, however few its names: what a change must keep up to date. */
+const keepingFs = native === undefined ? localWalkFs : { ...localWalkFs, table: native.table };
+
+/** Each kept table holds the names the model knows in its folder. */
+function assertTablesKept(model: ServedModel, context: string): number {
+  const tables = model.keptTables();
+  for (const { folder, kept, known } of tables) assert.deepEqual(new Set(kept), new Set(known), `the table of ${folder}, ${context}`);
+  return tables.length;
+}
 
 async function fullWalk(config: string, cwd: string) {
   const { config: c } = readMercurialConfig(config, { remap: HGWEB_REMAP });
@@ -49,8 +60,10 @@ for (const variant of [
         const config = join(dir.path, 'hgweb.config');
         writeFileSync(config, `[paths]\n/ = ${root}/${variant.glob}\nsecond = ${other}/*\n${variant.overlap ? `third = ${root}/*\n` : ''}`);
         const first = await fullWalk(config, dir.path);
-        let model = ServedModel.of(first.results, { cwd: dir.path, mounts }, mounts)!;
+        const options = { cwd: dir.path, mounts, fs: keepingFs };
+        let model = ServedModel.of(first.results, options, mounts)!;
         let fulls = 0;
+        let tables = 0;
         let unseen = 0;
         let watched = new Set(model.folders());
         const names = ['a', 'b', 'c', '.hidden', 'Z', 'é'];
@@ -156,7 +169,7 @@ for (const variant of [
           const hints = made.filter((h) => watched.has(h.folder));
           if (hints.length < made.length) {
             unseen++;
-            model = ServedModel.of((await fullWalk(config, dir.path)).results, { cwd: dir.path, mounts }, mounts)!;
+            model = ServedModel.of((await fullWalk(config, dir.path)).results, options, mounts)!;
             watched = new Set(model.folders());
             continue;
           }
@@ -180,7 +193,7 @@ for (const variant of [
           const context = `seed ${seed}, step ${step}:\n${log.join('\n')}`;
           if (change === FULL) {
             fulls++;
-            model = ServedModel.of(walked.results, { cwd: dir.path, mounts }, mounts)!;
+            model = ServedModel.of(walked.results, options, mounts)!;
             watched = new Set(model.folders());
             continue;
           }
@@ -193,8 +206,11 @@ for (const variant of [
           assert.deepEqual(applyChange(before, change.list.splices).after.repos, walked.repos, `splices, ${context}`);
           // The digest sees the list, order included: the list walked has the same one.
           assert.equal(model.list.digest, servedList(walked.repos).digest, `digest, ${context}`);
+          tables += assertTablesKept(model, context);
         }
-        t.diagnostic(`${fulls} of ${STEPS} changes needed a full walk, ${unseen} were not seen by any watch`);
+        t.diagnostic(`${fulls} of ${STEPS} changes needed a full walk, ${unseen} were not seen by any watch; ${tables} tables checked`);
+        // Polls kept tables, and changes then came to the folders they are of.
+        if (native !== undefined && variant.glob === '**' && !variant.links) assert.ok(tables > 0, 'no table was kept');
       } finally {
         dir.remove();
       }
@@ -274,7 +290,7 @@ describe('overlapping roots', () => {
 });
 
 describe('a folder that changed without saying what (a poll)', () => {
-  for (const way of ['the addon', 'readdir'] as const) {
+  for (const way of ['a table kept in the addon', 'names handed to the addon', 'readdir'] as const) {
     it(`is compared with the model through ${way}: only the names that came or went are looked at, not the root walked again`, async () => {
       const dir = makeTempDir('hgreload-model-names-');
       try {
@@ -292,7 +308,8 @@ describe('a folder that changed without saying what (a poll)', () => {
           reader: undefined,
           names: undefined,
           readdir: (path: string) => (read.push(path), localWalkFs.readdir(path)),
-          differ: way === 'readdir' ? undefined : (folder: string, known: readonly string[]) => (read.push(folder), differ(folder, known)),
+          differ: way === 'readdir' ? undefined : (folder: string, known: Parameters<typeof differ>[1]) => (read.push(folder), differ(folder, known)),
+          table: way === 'a table kept in the addon' ? native!.table : undefined,
         };
         const model = ServedModel.of((await fullWalk(config, dir.path)).results, { cwd: dir.path, fs, mounts }, mounts)!;
         mkdirSync(join(root, 'new/.hg'), { recursive: true });
@@ -318,6 +335,17 @@ describe('a folder that changed without saying what (a poll)', () => {
         assert.notEqual(none, FULL);
         assert.deepEqual((none as Exclude<typeof none, typeof FULL>).list.splices, []);
         assert.deepEqual(read, [root]);
+        // And again after a change the kernel named: a kept table follows it.
+        mkdirSync(join(root, 'named/.hg'), { recursive: true });
+        rmSync(join(root, 'r8'), { recursive: true });
+        assert.notEqual(await model.update([{ folder: root, name: 'named' }, { folder: root, name: 'r8' }]), FULL);
+        read.length = 0;
+        const after = await model.update([{ folder: root, name: null }]);
+        assert.notEqual(after, FULL);
+        assert.deepEqual((after as Exclude<typeof after, typeof FULL>).list.splices, []);
+        assert.deepEqual(read, [root]);
+        assertTablesKept(model, way);
+        assert.equal(model.keptTables().length, way === 'a table kept in the addon' ? 2 : 0);
       } finally {
         dir.remove();
       }

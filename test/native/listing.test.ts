@@ -145,6 +145,50 @@ describe('native listing', () => {
     assert.equal(await native.differ(join(base, 'bytes'), ['a']), undefined);
   });
 
+  it('differ with a kept table: what the joined names give, after names are added and taken away', async () => {
+    const f = join(base, 'table');
+    for (const name of ['kept', 'new', 'é', '.hg']) mkdirSync(join(f, name), { recursive: true });
+    const known = ['kept', 'é', 'gone', '.hg'];
+    const table = native.table(known)!;
+    assert.deepEqual((await native.differ(f, table))?.sort(compareNames), (await native.differ(f, known))?.sort(compareNames));
+    assert.ok(table.set('new', true) && table.set('gone', false) && table.set('gone', false));
+    assert.deepEqual(await native.differ(f, table), []);
+    assert.deepEqual(table.names().sort(compareNames), ['.hg', 'kept', 'new', 'é']);
+    assert.equal(await native.differ(join(base, 'missing'), table), undefined);
+    // A name that is not UTF-8 cannot be held: a table of one is not made, and one given later is refused.
+    assert.equal(native.table(['a', 'b\uDC80']), undefined);
+    assert.equal(table.set('b\uDC80', true), false);
+  });
+
+  it('a table changed while a comparison reads it throws; it can change once the comparison is done', async () => {
+    const f = join(base, 'table-busy');
+    mkdirSync(join(f, 'a'), { recursive: true });
+    const table = native.table(['a'])!;
+    const reading = native.differ(f, table);
+    assert.throws(() => table.set('b', true), /while a comparison reads it/);
+    assert.deepEqual(await reading, []);
+    assert.ok(table.set('b', true));
+    assert.deepEqual(await native.differ(f, table), ['b']);
+  });
+
+  it('a table holds what a Set holds, through many names added and taken away in a seeded order', () => {
+    let state = 12345;
+    const rnd = (n: number): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const table = native.table([])!;
+    const set = new Set<string>();
+    // Few distinct names, many steps: probes collide, the table grows, and removals move names back.
+    for (let step = 0; step < 20000; step++) {
+      const name = `n${rnd(3000)}`;
+      const present = rnd(3) > 0;
+      table.set(name, present);
+      if (present) set.add(name);
+      else set.delete(name);
+      // As sorted lists, not Sets: a name the table lost track of would show twice after it is added again.
+      if (step % 2500 === 0) assert.deepEqual(table.names().sort(), [...set].sort(), `step ${step}`);
+    }
+    assert.deepEqual(table.names().sort(), [...set].sort());
+  });
+
   it('changedSince: the folders stamped at or after the time, and those gone', async () => {
     const folders = [0, 1, 2, 3].map((i) => join(base, `stamps/f${i}`));
     for (const f of folders) mkdirSync(f, { recursive: true });
