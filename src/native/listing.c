@@ -134,8 +134,16 @@ struct linux_dirent64 {
   char d_name[];
 };
 
-/* What one entry adds to a listing: 0, or -errno, or 1 when its name is not UTF-8. */
-static int take_entry(int fd, const char *name, unsigned char type, entries *out, int *has_hg) {
+/* What is done with each subfolder or symlink of a folder read: 0, or -errno. */
+typedef int (*take_fn)(void *into, const char *name, size_t length, char type, int ascii);
+
+static int into_entries(void *into, const char *name, size_t length, char type, int ascii) {
+  (void)length;
+  return push(into, type, name, ascii) == 0 ? 0 : -ENOMEM;
+}
+
+/* What one entry adds: 0, or -errno, or 1 when its name is not UTF-8. */
+static int take_entry(int fd, const char *name, unsigned char type, take_fn take, void *into, int *has_hg) {
   if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) return 0;
   if (type == DT_UNKNOWN) {
     /* Some file systems do not say: ask, as Node does. An entry gone since is no entry. */
@@ -147,11 +155,11 @@ static int take_entry(int fd, const char *name, unsigned char type, entries *out
   int text = utf8((const unsigned char *)name);
   if (text == 0) return 1;
   if (strcmp(name, ".hg") == 0) *has_hg = 1;
-  return push(out, type == DT_DIR ? 'd' : 'l', name, text == 2) == 0 ? 0 : -ENOMEM;
+  return take(into, name, strlen(name), type == DT_DIR ? 'd' : 'l', text == 2);
 }
 
-/* Reads `path`: 0 and its entries (in byte order when `sort`), or -errno; 1 when a name is not UTF-8. */
-static int read_entries(const char *path, entries *out, int *patch_queue, int sort) {
+/* Reads `path`, each subfolder and symlink given to `take`: 0, or -errno; 1 when a name is not UTF-8. */
+static int scan_folder(const char *path, take_fn take, void *into, int *patch_queue) {
   *patch_queue = 0;
   int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return -errno;
@@ -164,19 +172,21 @@ static int read_entries(const char *path, entries *out, int *patch_queue, int so
     if (n <= 0) break;
     for (long at = 0; at < n && rc == 0;) {
       struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + at);
-      rc = take_entry(fd, d->d_name, d->d_type, out, &has_hg);
+      rc = take_entry(fd, d->d_name, d->d_type, take, into, &has_hg);
       at += d->d_reclen;
     }
   }
   struct stat st;
   *patch_queue = rc == 0 && has_hg && fstatat(fd, ".hg/patches/.hg", &st, 0) == 0 && S_ISDIR(st.st_mode);
   close(fd);
-  if (rc == 0 && sort) qsort_r(out->items, out->count, sizeof *out->items, by_name, out->names);
   return rc;
 }
 
+/* Reads `path`: 0 and its entries in byte order, or -errno; 1 when a name is not UTF-8. */
 static int read_folder(const char *path, entries *out, int *patch_queue) {
-  return read_entries(path, out, patch_queue, 1);
+  int rc = scan_folder(path, into_entries, out, patch_queue);
+  if (rc == 0) qsort_r(out->items, out->count, sizeof *out->items, by_name, out->names);
+  return rc;
 }
 
 /* A folder a reader was asked to read ahead: waiting, being read, or read. */
@@ -505,50 +515,60 @@ typedef struct {
   int rc, patch_queue;
 } listing_job;
 
-/* The names of the listing not in job->set and those of the set not in the listing, into job->diff. */
-static void differ(listing_job *job) {
+/* While a folder is read for differ: which names of the set it holds, and those it holds that the set does not. */
+typedef struct {
+  const name_set *set;
+  char *seen;
+  entries *diff;
+} comparison;
+
+static int into_comparison(void *into, const char *name, size_t length, char type, int ascii) {
+  (void)type;
+  comparison *c = into;
+  if (c->set->size != 0) {
+    size_t slot = set_find(c->set, name, hash_bytes(name, length));
+    if (c->set->slots[slot] != NULL) {
+      c->seen[slot] = 1;
+      return 0;
+    }
+  }
+  /* Every name of a difference goes in as a subfolder: job_done hands back the subfolders. */
+  return push(c->diff, 'd', name, ascii) == 0 ? 0 : -ENOMEM;
+}
+
+/* Reads job->path, comparing each name with job->set as it comes (no listing kept): the difference into job->diff. */
+static int differ(listing_job *job) {
   const name_set *set = job->set;
-  /* Which slots the folder holds; a set of no names has no slots. */
-  char *seen = calloc(set->size + 1, 1);
-  if (seen == NULL) {
-    job->rc = -ENOMEM;
-    return;
-  }
-  for (size_t e = 0; e < job->list.count && job->rc == 0; e++) {
-    const entry *item = &job->list.items[e];
-    const char *name = job->list.names + item->at;
-    size_t slot = set->size == 0 ? 0 : set_find(set, name, hash_bytes(name, item->length));
-    if (set->size != 0 && set->slots[slot] != NULL) seen[slot] = 1;
-    else if (push(&job->diff, 'd', name, item->ascii) != 0) job->rc = -ENOMEM;
-  }
-  for (size_t slot = 0; slot < set->size && job->rc == 0; slot++) {
+  comparison c = {set, calloc(set->size + 1, 1), &job->diff};
+  if (c.seen == NULL) return -ENOMEM;
+  int patch_queue;
+  int rc = scan_folder(job->path, into_comparison, &c, &patch_queue);
+  for (size_t slot = 0; slot < set->size && rc == 0; slot++) {
     const char *name = set->slots[slot];
-    if (name != NULL && !seen[slot] && push(&job->diff, 'd', name, utf8((const unsigned char *)name) == 2) != 0) job->rc = -ENOMEM;
+    if (name != NULL && !c.seen[slot] && push(&job->diff, 'd', name, utf8((const unsigned char *)name) == 2) != 0) rc = -ENOMEM;
   }
-  free(seen);
+  free(c.seen);
+  return rc;
 }
 
 static void job_in_pool(napi_env env, void *data) {
   (void)env;
   listing_job *job = data;
-  int comparing = job->known != NULL || job->table != NULL;
-  job->rc = read_entries(job->path, &job->list, &job->patch_queue, !comparing);
-  if (job->rc == 0 && job->known != NULL) {
+  if (job->known != NULL) {
     job->rc = set_of(&job->own, job->known, job->known_size);
     job->set = &job->own;
   }
-  if (job->rc == 0 && comparing) differ(job);
+  if (job->set == NULL) job->rc = read_folder(job->path, &job->list, &job->patch_queue);
+  else if (job->rc == 0) job->rc = differ(job);
 }
-
 static void job_done(napi_env env, napi_status status, void *data) {
   listing_job *job = data;
   napi_value result = NULL;
-  if (status == napi_ok && job->set == NULL && job->known == NULL && job->table == NULL) {
+  if (status == napi_ok && job->set == NULL) {
     result = answer(env, job->rc, &job->list, job->patch_queue);
   } else if (status == napi_ok) {
     napi_value names;
-    /* answer() gives [subfolders, symlinks, patch queue]; every name of a difference was pushed as a subfolder. */
-    result = answer(env, job->rc, job->rc == 0 ? &job->diff : &job->list, 0);
+    result = answer(env, job->rc, &job->diff, 0);
     if (job->rc == 0 && result != NULL && napi_get_element(env, result, 0, &names) == napi_ok) result = names;
   }
   if (job->table != NULL) {
