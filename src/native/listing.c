@@ -305,7 +305,6 @@ static void finalize_reader(napi_env env, void *data, void *hint) {
   free(r);
 }
 
-
 /* What tells a table from a reader, both external values. */
 static const napi_type_tag TABLE_TAG = {0x6867726c6f616431ULL, 0x6e616d657461626cULL};
 static const napi_type_tag READER_TAG = {0x6867726c6f616431ULL, 0x7265616465727331ULL};
@@ -561,6 +560,7 @@ static void job_in_pool(napi_env env, void *data) {
   if (job->set == NULL) job->rc = read_folder(job->path, &job->list, &job->patch_queue);
   else if (job->rc == 0) job->rc = differ(job);
 }
+
 static void job_done(napi_env env, napi_status status, void *data) {
   listing_job *job = data;
   napi_value result = NULL;
