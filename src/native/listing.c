@@ -400,67 +400,122 @@ static napi_value js_list(napi_env env, napi_callback_info info) {
  * folder's listing with. Made for one comparison from the names JavaScript
  * joins, or kept between comparisons (a table: see js_table) and changed name
  * by name, so that a change that only a poll finds in a folder of 20,000
- * entries hands over nothing.
+ * entries hands over nothing. A kept set lives as long as its folder is
+ * watched, so it is compact: a slot is an index, and the names lie one after
+ * another in one block (at a million names of 11 bytes, 28 bytes a name: its
+ * slot at half load, its offset and hash, its text; with a pointer and an
+ * allocation each, 65).
  */
 typedef struct {
-  char **slots; /* NULL: empty */
-  uint64_t *hashes;
+  /* Where the name starts in `text` (DEAD: taken away), and its hash. */
+  uint32_t at, hash;
+} held_name;
+
+#define DEAD UINT32_MAX
+
+typedef struct {
+  /* 0: empty; else 1 + the index in `held` of the name there. */
+  uint32_t *slots;
   size_t size, count;
+  /* The names in the order they came, those taken away included until the set is made again. */
+  held_name *held;
+  size_t held_count, held_room;
+  char *text;
+  size_t text_used, text_room;
   /* Comparisons under way on the thread pool, which read the set: it must not change meanwhile. */
   int readers;
 } name_set;
 
-static uint64_t hash_bytes(const char *s, size_t n) {
+static uint32_t hash_name(const char *s, size_t n) {
   uint64_t h = 1469598103934665603ULL;
   for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-  return h;
+  return (uint32_t)(h ^ (h >> 32));
+}
+
+/* The name in `slot`, or NULL where it is empty. */
+static const char *set_name(const name_set *set, size_t slot) {
+  return set->slots[slot] == 0 ? NULL : set->text + set->held[set->slots[slot] - 1].at;
 }
 
 /* The slot that holds `name`, or the empty one where it would go. */
-static size_t set_find(const name_set *set, const char *name, uint64_t hash) {
-  size_t slot = hash & (set->size - 1);
-  while (set->slots[slot] != NULL && (set->hashes[slot] != hash || strcmp(set->slots[slot], name) != 0)) slot = (slot + 1) & (set->size - 1);
+static size_t set_find(const name_set *set, const char *name, uint32_t hash) {
+  size_t mask = set->size - 1, slot = hash & mask;
+  for (uint32_t i; (i = set->slots[slot]) != 0; slot = (slot + 1) & mask) {
+    const held_name *h = &set->held[i - 1];
+    if (h->hash == hash && strcmp(set->text + h->at, name) == 0) break;
+  }
   return slot;
 }
 
 static void set_free(name_set *set) {
-  for (size_t i = 0; i < set->size; i++) free(set->slots[i]);
   free(set->slots);
-  free(set->hashes);
+  free(set->held);
+  free(set->text);
   *set = (name_set){0};
 }
 
-/* Room for `count` names at half load or less; 0, or -ENOMEM (the set as it was). */
-static int set_room(name_set *set, size_t count) {
-  if (set->size != 0 && 2 * count <= set->size) return 0;
-  size_t size = 16;
+/*
+ * Makes the set again, with room for `count` names at half load or less and
+ * `more` bytes of names, without the names taken away; 0, or -ENOMEM (the set
+ * as it was).
+ */
+static int set_remake(name_set *set, size_t count, size_t more) {
+  size_t size = 16, text = more;
   while (size < 2 * count) size *= 2;
-  name_set grown = {.slots = calloc(size, sizeof(char *)), .hashes = calloc(size, sizeof(uint64_t)), .size = size, .count = set->count, .readers = set->readers};
-  if (grown.slots == NULL || grown.hashes == NULL) {
-    free(grown.slots);
-    free(grown.hashes);
+  for (size_t i = 0; i < set->held_count; i++)
+    if (set->held[i].at != DEAD) text += strlen(set->text + set->held[i].at) + 1;
+  size_t room = count < 16 ? 16 : count;
+  name_set made = {.slots = calloc(size, sizeof(uint32_t)), .size = size, .held = malloc(room * sizeof(held_name)), .held_room = room,
+                   .text = malloc(text < 256 ? 256 : text), .text_room = text < 256 ? 256 : text, .readers = set->readers};
+  if (made.slots == NULL || made.held == NULL || made.text == NULL) {
+    set_free(&made);
     return -ENOMEM;
   }
-  for (size_t i = 0; i < set->size; i++) {
-    if (set->slots[i] == NULL) continue;
-    size_t slot = set_find(&grown, set->slots[i], set->hashes[i]);
-    grown.slots[slot] = set->slots[i];
-    grown.hashes[slot] = set->hashes[i];
+  for (size_t i = 0; i < set->held_count; i++) {
+    const held_name *h = &set->held[i];
+    if (h->at == DEAD) continue;
+    size_t length = strlen(set->text + h->at) + 1;
+    memcpy(made.text + made.text_used, set->text + h->at, length);
+    made.held[made.held_count] = (held_name){(uint32_t)made.text_used, h->hash};
+    size_t slot = h->hash & (size - 1);
+    while (made.slots[slot] != 0) slot = (slot + 1) & (size - 1);
+    made.slots[slot] = (uint32_t)++made.held_count;
+    made.text_used += length;
   }
-  free(set->slots);
-  free(set->hashes);
-  *set = grown;
+  made.count = made.held_count;
+  set_free(set);
+  *set = made;
+  return 0;
+}
+
+/* Grows `*buffer` (of `*room` items of `item` bytes) to hold `need`; 0, or -ENOMEM. */
+static int grow(void **buffer, size_t *room, size_t need, size_t item) {
+  if (need <= *room) return 0;
+  size_t more = *room * 2;
+  if (more < need) more = need;
+  void *grown = realloc(*buffer, more * item);
+  if (grown == NULL) return -ENOMEM;
+  *buffer = grown;
+  *room = more;
   return 0;
 }
 
 /* Adds `name` (`length` bytes); 0, or -ENOMEM. */
 static int set_add(name_set *set, const char *name, size_t length) {
-  if (set_room(set, set->count + 1) != 0) return -ENOMEM;
-  uint64_t hash = hash_bytes(name, length);
+  /* Made again at half load, or where the names taken away outnumber the others (their text stays until then). */
+  if ((set->size == 0 || 2 * (set->count + 1) > set->size || set->held_count - set->count > set->count + 16) && set_remake(set, set->count + 1, length + 1) != 0) return -ENOMEM;
+  uint32_t hash = hash_name(name, length);
   size_t slot = set_find(set, name, hash);
-  if (set->slots[slot] != NULL) return 0;
-  if ((set->slots[slot] = strndup(name, length)) == NULL) return -ENOMEM;
-  set->hashes[slot] = hash;
+  if (set->slots[slot] != 0) return 0;
+  if (set->text_used + length + 1 >= DEAD || set->held_count + 1 >= DEAD) return -ENOMEM;
+  if (grow((void **)&set->held, &set->held_room, set->held_count + 1, sizeof(held_name)) != 0 ||
+      grow((void **)&set->text, &set->text_room, set->text_used + length + 1, 1) != 0)
+    return -ENOMEM;
+  memcpy(set->text + set->text_used, name, length);
+  set->text[set->text_used + length] = 0;
+  set->held[set->held_count] = (held_name){(uint32_t)set->text_used, hash};
+  set->slots[slot] = (uint32_t)++set->held_count;
+  set->text_used += length + 1;
   set->count++;
   return 0;
 }
@@ -468,18 +523,17 @@ static int set_add(name_set *set, const char *name, size_t length) {
 /* Takes `name` away, moving back the names after it that probed past its slot (no tombstones). */
 static void set_remove(name_set *set, const char *name, size_t length) {
   if (set->size == 0) return;
-  size_t mask = set->size - 1, hole = set_find(set, name, hash_bytes(name, length));
-  if (set->slots[hole] == NULL) return;
-  free(set->slots[hole]);
-  set->slots[hole] = NULL;
+  size_t mask = set->size - 1, hole = set_find(set, name, hash_name(name, length));
+  if (set->slots[hole] == 0) return;
+  set->held[set->slots[hole] - 1].at = DEAD;
+  set->slots[hole] = 0;
   set->count--;
-  for (size_t next = (hole + 1) & mask; set->slots[next] != NULL; next = (next + 1) & mask) {
-    size_t home = set->hashes[next] & mask;
+  for (size_t next = (hole + 1) & mask; set->slots[next] != 0; next = (next + 1) & mask) {
+    size_t home = set->held[set->slots[next] - 1].hash & mask;
     /* Stays where it is when its home lies cyclically in (hole, next]. */
     if (hole < next ? home > hole && home <= next : home > hole || home <= next) continue;
     set->slots[hole] = set->slots[next];
-    set->hashes[hole] = set->hashes[next];
-    set->slots[next] = NULL;
+    set->slots[next] = 0;
     hole = next;
   }
 }
@@ -488,7 +542,7 @@ static void set_remove(name_set *set, const char *name, size_t length) {
 static int set_of(name_set *set, const char *names, size_t size) {
   size_t count = 0;
   for (size_t at = 0; at < size; at += strlen(names + at) + 1) count++;
-  int rc = set_room(set, count);
+  int rc = set_remake(set, count, size);
   for (size_t at = 0; at < size && rc == 0; at += strlen(names + at) + 1) rc = set_add(set, names + at, strlen(names + at));
   return rc;
 }
@@ -525,8 +579,8 @@ static int into_comparison(void *into, const char *name, size_t length, char typ
   (void)type;
   comparison *c = into;
   if (c->set->size != 0) {
-    size_t slot = set_find(c->set, name, hash_bytes(name, length));
-    if (c->set->slots[slot] != NULL) {
+    size_t slot = set_find(c->set, name, hash_name(name, length));
+    if (c->set->slots[slot] != 0) {
       c->seen[slot] = 1;
       return 0;
     }
@@ -543,7 +597,7 @@ static int differ(listing_job *job) {
   int patch_queue;
   int rc = scan_folder(job->path, into_comparison, &c, &patch_queue);
   for (size_t slot = 0; slot < set->size && rc == 0; slot++) {
-    const char *name = set->slots[slot];
+    const char *name = set_name(set, slot);
     if (name != NULL && !c.seen[slot] && push(&job->diff, 'd', name, utf8((const unsigned char *)name) == 2) != 0) rc = -ENOMEM;
   }
   free(c.seen);
@@ -710,7 +764,7 @@ static napi_value js_table_names(napi_env env, napi_callback_info info) {
   entries list = {0};
   int rc = 0;
   for (size_t slot = 0; slot < set->size && rc == 0; slot++) {
-    const char *name = set->slots[slot];
+    const char *name = set_name(set, slot);
     if (name != NULL && push(&list, 'd', name, utf8((const unsigned char *)name) == 2) != 0) rc = -ENOMEM;
   }
   napi_value result, names;
