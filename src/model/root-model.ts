@@ -116,7 +116,7 @@ export class RootModel {
   private touchAbove(path: string): void {
     if (this.kept.none) return;
     for (let child = path, parent = parentOf(child); parent !== child; child = parent, parent = parentOf(child)) {
-      this.kept.touch(parent, child.slice(parent === '/' ? 1 : parent.length + 1));
+      this.kept.touch(parent, nameIn(parent, child));
       if (parent === this.canonical) break;
     }
   }
@@ -138,7 +138,7 @@ export class RootModel {
     if (this.kept.none) return;
     this.kept.forget(folder);
     const parent = parentOf(folder);
-    if (parent !== folder) this.kept.touch(parent, folder.slice(parent === '/' ? 1 : parent.length + 1));
+    if (parent !== folder) this.kept.touch(parent, nameIn(parent, folder));
   }
 
   /** Adds `folder` to the folders and its parent's children; false when it was there. */
@@ -334,6 +334,11 @@ export class RootModel {
 function parentOf(folder: string): string {
   const slash = folder.lastIndexOf('/');
   return slash <= 0 ? '/' : folder.slice(0, slash);
+}
+
+/** The name of `path` in its parent folder `parent`. */
+function nameIn(parent: string, path: string): string {
+  return path.slice(parent === '/' ? 1 : parent.length + 1);
 }
 
 /** What tells a folder from one made again at its path (whose inode may be the one just freed). */
