@@ -73,7 +73,7 @@ const native = nativeListing();
  * Fewer known names than this are gathered afresh for each comparison: for
  * them a kept table would cost more memory than it saves time.
  */
-const KEEP_TABLE_FROM = 1000;
+export const KEEP_TABLE_FROM = 1000;
 
 const keptTable: NativeListing['table'] | undefined = native && ((names) => (names.length < KEEP_TABLE_FROM ? undefined : native.table(names)));
 

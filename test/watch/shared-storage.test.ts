@@ -4,7 +4,10 @@
  * what is done through mount A. The daemon watching through B polls the
  * folders there ([watch] poll = auto, FUSE), and so sees a repository made or
  * removed through A; with polling off it does not (a cookie repository made
- * through B is the barrier that shows it).
+ * through B is the barrier that shows it). The polled folder holds enough
+ * repositories for the daemon to keep its names in the addon between polls
+ * (KEEP_TABLE_FROM), so that each poll after the first compares with a table
+ * the changes before it kept up to date.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +17,7 @@ import { join } from 'node:path';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
 import { DaemonProcess, isReload, type LogLine } from '../helpers/daemon-process.js';
 import { makeTempDir, runCli } from '../helpers/run.js';
+import { KEEP_TABLE_FROM } from '../../src/discovery/dir-reader.js';
 
 const repo = (path: string) => mkdirSync(join(path, '.hg'), { recursive: true });
 const added = (l: LogLine) => l.added as string[];
@@ -33,6 +37,8 @@ describe('a store shared through two mounts (bindfs)', () => {
       assert.equal(r.status, 0, `bindfs: ${r.stderr}`);
     }
     repo(join(mountA, 'repos/first'));
+    // Made in the store itself, before any daemon: only the names matter.
+    for (let i = 0; i < KEEP_TABLE_FROM; i++) repo(join(base, 'store/repos', `r${i}`));
   });
   after(async () => {
     for (const d of daemons) await d.stop();
@@ -62,6 +68,14 @@ describe('a store shared through two mounts (bindfs)', () => {
     from = d.mark;
     rmSync(join(mountA, 'repos/made-on-a'), { recursive: true });
     await d.waitFor((l) => isReload(l) && (l.removed as string[]).includes('made-on-a'), 'its removal through A', { from });
+    // A name the kept table held from the start, gone and then made again: found again only if the
+    // removal was taken out of the table (else the table and the folder agree, and nothing is looked at).
+    from = d.mark;
+    rmSync(join(mountA, 'repos/r7'), { recursive: true });
+    await d.waitFor((l) => isReload(l) && (l.removed as string[]).includes('r7'), 'r7 removed through A', { from });
+    from = d.mark;
+    repo(join(mountA, 'repos/r7'));
+    await d.waitFor((l) => isReload(l) && added(l).includes('r7'), 'r7 made again through A', { from });
     assert.ok(typeof status().polling.lastPollMs === 'number');
   });
 
