@@ -664,6 +664,18 @@ static napi_value js_read(napi_env env, napi_callback_info info) {
   return start(env, job, "listing: read(path: string | Buffer)");
 }
 
+/*
+ * The call's first `count` arguments into `argv` (undefined where not given),
+ * and the data of the first, an external with `tag`; NULL, with a TypeError
+ * saying `usage` thrown, where it is not one.
+ */
+static void *handle_argument(napi_env env, napi_callback_info info, size_t count, napi_value *argv, const napi_type_tag *tag, const char *usage) {
+  size_t argc = count;
+  void *data = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc >= 1 ? tagged(env, argv[0], tag) : NULL;
+  if (data == NULL) napi_throw_type_error(env, NULL, usage);
+  return data;
+}
+
 /* A JavaScript string as UTF-8 in a new allocation (NULL where it is not a string, or out of memory), and its length. */
 static char *text_of(napi_env env, napi_value value, size_t *length) {
   char *text;
@@ -731,15 +743,16 @@ static napi_value js_table(napi_env env, napi_callback_info info) {
 
 /* tableSet(table, name, present): adds or takes away one name; throws while a comparison reads the table. */
 static napi_value js_table_set(napi_env env, napi_callback_info info) {
-  size_t argc = 3, length = 0;
+  static const char usage[] = "listing: tableSet(table, name: string, present: boolean)";
+  size_t length = 0;
   napi_value argv[3];
   bool present = false;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  name_set *set = argc < 3 ? NULL : tagged(env, argv[0], &TABLE_TAG);
-  char *name = set == NULL ? NULL : text_of(env, argv[1], &length);
+  name_set *set = handle_argument(env, info, 3, argv, &TABLE_TAG, usage);
+  if (set == NULL) return NULL;
+  char *name = text_of(env, argv[1], &length);
   if (name == NULL || napi_get_value_bool(env, argv[2], &present) != napi_ok) {
     free(name);
-    napi_throw_type_error(env, NULL, "listing: tableSet(table, name: string, present: boolean)");
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
   int rc = 0;
@@ -753,14 +766,9 @@ static napi_value js_table_set(napi_env env, napi_callback_info info) {
 
 /* tableNames(table) -> its names, in no order. */
 static napi_value js_table_names(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  name_set *set = argc < 1 ? NULL : tagged(env, argv[0], &TABLE_TAG);
-  if (set == NULL) {
-    napi_throw_type_error(env, NULL, "listing: tableNames(table)");
-    return NULL;
-  }
+  name_set *set = handle_argument(env, info, 1, argv, &TABLE_TAG, "listing: tableNames(table)");
+  if (set == NULL) return NULL;
   entries list = {0};
   int rc = 0;
   for (size_t slot = 0; slot < set->size && rc == 0; slot++) {
@@ -794,13 +802,13 @@ static napi_value js_reader(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_ahead(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
+  static const char usage[] = "listing: ahead(reader, paths: Array<string | Buffer>)";
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  reader *r = argc < 2 ? NULL : tagged(env, argv[0], &READER_TAG);
+  reader *r = handle_argument(env, info, 2, argv, &READER_TAG, usage);
+  if (r == NULL) return NULL;
   uint32_t count;
-  if (r == NULL || napi_get_array_length(env, argv[1], &count) != napi_ok) {
-    napi_throw_type_error(env, NULL, "listing: ahead(reader, paths: Array<string | Buffer>)");
+  if (napi_get_array_length(env, argv[1], &count) != napi_ok) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
   pthread_mutex_lock(&r->lock);
@@ -833,14 +841,9 @@ static napi_value js_ahead(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_end(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  reader *r = argc < 1 ? NULL : tagged(env, argv[0], &READER_TAG);
-  if (r == NULL) {
-    napi_throw_type_error(env, NULL, "listing: end(reader)");
-    return NULL;
-  }
+  reader *r = handle_argument(env, info, 1, argv, &READER_TAG, "listing: end(reader)");
+  if (r == NULL) return NULL;
   end_reader(r);
   return NULL;
 }

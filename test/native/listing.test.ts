@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { nativeListing, type FolderNames, type NativeListing } from '../../src/native/listing.js';
 import { compareNames, decodeName } from '../../src/discovery/fs-names.js';
 import { changedSince } from '../../src/watch/changed-since.js';
+import { nativeAddon, type AddonBinding } from '../../src/native/addon.js';
 
 /** What the walk takes from Node's readdir: subfolders in byte order, and symlinks. */
 function byReaddir(folder: string): FolderNames {
@@ -158,6 +159,14 @@ describe('native listing', () => {
     // A name that is not UTF-8 cannot be held: a table of one is not made, and one given later is refused.
     assert.equal(native.table(['a', 'b\uDC80']), undefined);
     assert.equal(table.set('b\uDC80', true), false);
+    // A table and a reader are both external values: each function takes only its own kind.
+    const addon = nativeAddon() as AddonBinding;
+    const [aTable, aReader] = [addon.table('a'), addon.reader()];
+    assert.throws(() => addon.end(aTable), TypeError);
+    assert.throws(() => addon.tableNames(aReader), TypeError);
+    assert.throws(() => addon.tableSet(aReader, 'a', true), TypeError);
+    assert.deepEqual(addon.tableNames(aTable), ['a']);
+    addon.end(aReader);
   });
 
   it('a table changed while a comparison reads it throws; it can change once the comparison is done', async () => {
